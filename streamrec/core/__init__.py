@@ -1,0 +1,1 @@
+"""Pure decisions: plans, task graphs, schedule windows, retention, file names. No I/O, no clock."""

@@ -1,0 +1,1 @@
+"""Edges: child processes (ffmpeg, shell tasks), scheduling, watching, git."""
