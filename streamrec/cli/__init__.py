@@ -1,0 +1,16 @@
+"""The ``streamrec`` command line: one binary, one module per group of commands."""
+
+from __future__ import annotations
+
+import sys
+
+from streamrec.cli import config as _config  # noqa: F401  (registers its commands)
+from streamrec.cli.app import app
+
+
+def main() -> None:
+    """The console script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - a user's Ctrl-C at a prompt
+        sys.exit(130)

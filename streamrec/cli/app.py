@@ -1,0 +1,98 @@
+"""The Typer application and the options every command shares.
+
+``cli/__init__.py`` imports each command module (``cli.config``, ``cli.tasks``, ``cli.recording``)
+so that their ``@app.command()`` functions register here. The CLI is the only place that prints for
+humans and picks exit codes: 0 success, 1 error, 2 "changes" (``plan``) or usage error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from loguru import logger
+from rich.console import Console
+
+app = typer.Typer(
+    name="streamrec",
+    help="A declarative live-stream recorder: YAML in git, reconciled, every outcome logged.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+console = Console(highlight=False, soft_wrap=True)
+"""Standard output, for results."""
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+"""Standard error, for problems and progress."""
+
+
+@dataclass
+class Globals:
+    """Options given before the command name."""
+
+    config_dir: Path = Path("config")
+    log_format: str = "text"
+    verbosity: int = 0
+
+
+globals_ = Globals()
+
+
+def setup_logging(log_format: str, verbosity: int) -> None:
+    """Readable lines on a terminal, or one JSON object per line; -v/-q move the level."""
+    levels = ["ERROR", "WARNING", "INFO", "DEBUG", "TRACE"]
+    level = levels[max(0, min(len(levels) - 1, 1 + verbosity))]
+    logger.remove()
+    if log_format == "json":
+        logger.add(sys.stderr, level=level, serialize=True)
+    else:
+        logger.add(
+            sys.stderr,
+            level=level,
+            format="<dim>{time:HH:mm:ss}</dim> <level>{level: <7}</level> {message}",
+            colorize=None,
+        )
+
+
+@app.callback()
+def _global_options(
+    config: Annotated[
+        Path,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="STREAMREC_CONFIG",
+            help="The config directory (all *.yaml under it are merged).",
+        ),
+    ] = Path("config"),
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format", envvar="STREAMREC_LOG_FORMAT", help="text (default) or json"
+        ),
+    ] = "text",
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log.")] = 0,
+    quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, help="Less log.")] = 0,
+) -> None:
+    """streamrec: record live streams declared in YAML."""
+    globals_.config_dir = config
+    globals_.log_format = "json" if log_format == "json" else "text"
+    globals_.verbosity = verbose - quiet
+    setup_logging(globals_.log_format, globals_.verbosity)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` on standard error and return the Exit to raise."""
+    err_console.print(f"error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+def environ() -> dict[str, str]:
+    """The environment the config is interpolated from."""
+    return dict(os.environ)
