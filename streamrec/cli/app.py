@@ -17,6 +17,11 @@ import typer
 from loguru import logger
 from rich.console import Console
 
+from streamrec.errors import ConfigError
+from streamrec.spec.loading import LoadedConfig, load_config
+from streamrec.state.journal import Journal
+from streamrec.state.paths import StatePaths
+
 app = typer.Typer(
     name="streamrec",
     help="A declarative live-stream recorder: YAML in git, reconciled, every outcome logged.",
@@ -96,3 +101,24 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def environ() -> dict[str, str]:
     """The environment the config is interpolated from."""
     return dict(os.environ)
+
+
+def load() -> LoadedConfig:
+    """Load the config directory, or print every located problem and exit 1."""
+    try:
+        return load_config(globals_.config_dir, environ())
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err_console.print(str(problem), markup=False)
+        count = len(exc.problems)
+        raise fail(f"{count} problem{'s' if count != 1 else ''} in {globals_.config_dir}") from None
+
+
+def state_paths(loaded: LoadedConfig) -> StatePaths:
+    """The state directory of a loaded config, created when missing."""
+    return StatePaths.at(loaded.resolve_path(loaded.config.settings.state_dir)).ensure()
+
+
+def open_journal(loaded: LoadedConfig) -> Journal:
+    """The state log of a loaded config, with its fsync policy."""
+    return Journal(state_paths(loaded).root, fsync=loaded.config.settings.state_fsync)
