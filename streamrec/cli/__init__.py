@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from streamrec.cli import config as _config  # noqa: F401  (registers its commands)
+from streamrec.cli import status as _status  # noqa: F401
 from streamrec.cli.app import app
 
 

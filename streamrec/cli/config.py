@@ -1,5 +1,172 @@
-"""Config commands: validate, schema, plan, apply, status, history."""
+"""Config commands: ``validate``, ``schema``, ``plan``, ``apply``.
+
+Each loads the config directory through :func:`streamrec.cli.app.load` (every problem printed as
+``file:line:col: message``, exit 1) and works on the pure plan from ``core.planning``. ``status`` and
+``history`` live in ``cli.status``.
+"""
 
 from __future__ import annotations
 
-from streamrec.cli.app import app  # noqa: F401
+import json
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from streamrec.cli.app import app, console, err_console, fail, globals_, load, open_journal
+from streamrec.cli.app import state_paths as _state_paths
+from streamrec.core import planning
+from streamrec.core.definitions import redact_definition
+from streamrec.runtime.gitinfo import git_info
+from streamrec.spec.loading import LoadedConfig
+from streamrec.spec.schema import config_schema
+from streamrec.state.applied import read_applied, write_applied
+
+
+class Output(str, Enum):
+    """How a command prints its result."""
+
+    text = "text"
+    json = "json"
+
+
+OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+
+
+def desired_of(loaded: LoadedConfig) -> planning.Desired:
+    """The desired side of a plan for a loaded config, secrets redacted."""
+    secrets = loaded.secrets
+    return planning.desired(
+        loaded.config, lambda kind, definition: redact_definition(kind, definition, secrets)
+    )
+
+
+@app.command()
+def validate(output: OutputOption = Output.text) -> None:
+    """Load and check every file of the config directory; exit 0 when valid, 1 when not."""
+    loaded = load()
+    config = loaded.config
+    counts = {
+        "files": len(loaded.files),
+        "categories": len(config.categories),
+        "channels": len(config.channels),
+        "tasks": len(config.tasks),
+        "queues": len(config.queues),
+    }
+    revision = desired_of(loaded).revision
+    if output is Output.json:
+        console.print_json(data={"valid": True, "revision": revision, **counts})
+        return
+    parts = ", ".join(f"{n} {k}" for k, n in counts.items())
+    console.print(f"valid: {globals_.config_dir} ({parts}; revision {revision})", markup=False)
+
+
+@app.command()
+def schema(
+    indent: Annotated[int, typer.Option(help="Indentation of the JSON.")] = 2,
+) -> None:
+    """Print the JSON Schema of the config files (for editors: yaml-language-server)."""
+    typer.echo(json.dumps(config_schema(), indent=indent or None, ensure_ascii=False))
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def print_actions(actions: list[planning.Action]) -> None:
+    """The actions of a plan, one object a line, changed fields below each change."""
+    marks = {"add": "+", "change": "~", "remove": "-"}
+    styles = {"add": "green", "change": "yellow", "remove": "red"}
+    for action in actions:
+        console.print(f"  [{styles[action.op]}]{marks[action.op]} {action.key}[/]", highlight=False)
+        for change in action.changes:
+            if change.path == planning.SECRET_CHANGED:
+                console.print(f"      {change.path}", markup=False)
+            else:
+                line = f"      {change.path}: {_show(change.old)} -> {_show(change.new)}"
+                console.print(line, markup=False)
+
+
+def _counts(actions: list[planning.Action]) -> str:
+    summary = planning.summary(actions)
+    return (
+        f"{len(summary['added'])} to add, {len(summary['changed'])} to change, "
+        f"{len(summary['removed'])} to remove"
+    )
+
+
+@app.command()
+def plan(output: OutputOption = Output.text) -> None:
+    """Show what `apply` would change; exit 0 no change, 2 changes, 1 error."""
+    loaded = load()
+    want = desired_of(loaded)
+    have = read_applied(_state_paths(loaded).applied)
+    actions = planning.plan(want, have)
+    empty = planning.removes_everything(want, have)
+    if output is Output.json:
+        console.print_json(
+            data={
+                "revision": want.revision,
+                "applied_revision": have.revision,
+                "actions": [a.as_dict() for a in actions],
+                "removes_everything": empty,
+            }
+        )
+    elif not actions:
+        console.print(f"No changes: revision {want.revision} is applied.", markup=False)
+    else:
+        base = f"applied revision {have.revision}" if have.revision else "nothing applied yet"
+        console.print(f"Plan for revision {want.revision} (against {base}):", markup=False)
+        print_actions(actions)
+        console.print(f"{_counts(actions)}.", markup=False)
+        if empty:
+            err_console.print(
+                "warning: this removes every channel and task; `apply` will refuse it "
+                "unless given --allow-empty",
+                markup=False,
+            )
+    raise typer.Exit(2 if actions else 0)
+
+
+@app.command()
+def apply(
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Apply even if it removes every channel and task."),
+    ] = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Make the config current: record it in the state log (and tell a running daemon)."""
+    loaded = load()
+    paths = _state_paths(loaded)
+    want = desired_of(loaded)
+    have = read_applied(paths.applied)
+    actions = planning.plan(want, have)
+    if planning.removes_everything(want, have) and not allow_empty:
+        raise fail(
+            "this config removes every channel and task at once (an empty or half-checked-out "
+            "config directory?); nothing was applied. Use --allow-empty if you mean it."
+        )
+    result: dict[str, Any] = {"revision": want.revision, "actions": [a.as_dict() for a in actions]}
+    if actions:
+        git = git_info(loaded.directory)
+        journal = open_journal(loaded)
+        write_applied(paths.applied, want.applied(), {"git": git})
+        diff = {
+            **planning.summary(actions),
+            "changes": {a.key: [c.as_dict() for c in a.changes] for a in actions if a.changes},
+        }
+        event = journal.append("config.applied", revision=want.revision, git=git, diff=diff)
+        result["seq"] = event["seq"]
+    if output is Output.json:
+        console.print_json(data=result)
+        return
+    if not actions:
+        console.print(f"No changes: revision {want.revision} is applied.", markup=False)
+        return
+    print_actions(actions)
+    console.print(f"Applied revision {want.revision}: {_counts(actions)}.", markup=False)

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
+
+from streamrec.core.redact import MASK, redact_text
+from streamrec.core.redact import _secret_key as is_secret_name
 
 
 def normalized(obj: BaseModel) -> dict[str, Any]:
@@ -30,3 +34,26 @@ def definition_hash(obj: BaseModel | dict[str, Any]) -> str:
     """A short stable hash of an object's normalized definition (16 hex digits)."""
     value = normalized(obj) if isinstance(obj, BaseModel) else obj
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:16]
+
+
+def redact_definition(kind: str, definition: dict[str, Any], secrets: Iterable[str] = ()) -> Any:
+    """A normalized definition with its secrets masked (for plans, snapshots and status).
+
+    Every string goes through :func:`~streamrec.core.redact.redact_text` (URLs, known secrets);
+    a task's ``env`` values are masked outright when the variable's name looks secret.
+    """
+    secrets = tuple(secrets)
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact_text(value, secrets)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    result = walk(definition)
+    if kind == "task" and isinstance(result.get("env"), dict):
+        result["env"] = {k: MASK if v and is_secret_name(k) else v for k, v in result["env"].items()}
+    return result

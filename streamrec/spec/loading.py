@@ -112,7 +112,7 @@ def _locate_errors(sources: Sources, exc: ValidationError) -> list[Problem]:
     for error in exc.errors(include_url=False):
         loc = _strip_tags(tuple(error["loc"]))
         loc = _owner(sources, loc)
-        path, pos = _locate(sources, loc, missing=error["type"] == "missing")
+        path, pos = _locate(sources, loc, error["type"])
         problems.append(Problem(path, pos[0], pos[1], _message(error, loc)))
     return problems
 
@@ -153,7 +153,7 @@ def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _dotted(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
-    for item in _strip_tags(loc):
+    for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
         else:
@@ -171,7 +171,7 @@ def _owner(sources: Sources, loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return loc
 
 
-def _locate(sources: Sources, loc: tuple[Any, ...], missing: bool) -> tuple[str, Pos]:
+def _locate(sources: Sources, loc: tuple[Any, ...], kind: str) -> tuple[str, Pos]:
     """The file and position that a pydantic error location points to."""
     if len(loc) < 2:
         return str(sources.directory), (0, 0)
@@ -179,7 +179,7 @@ def _locate(sources: Sources, loc: tuple[Any, ...], missing: bool) -> tuple[str,
     origin = sources.origins.get((section, name))
     if origin is None:
         return str(sources.directory), (0, 0)
-    return origin.path, _walk(origin, loc[2:], missing)
+    return origin.path, _walk(origin, loc[2:], kind)
 
 
 def _has_key(origin: Origin, key: Any) -> bool:
@@ -187,7 +187,12 @@ def _has_key(origin: Origin, key: Any) -> bool:
     return isinstance(node, YMap) and key in node
 
 
-def _walk(origin: Origin, rest: tuple[Any, ...], missing: bool) -> Pos:
+def _walk(origin: Origin, rest: tuple[Any, ...], kind: str) -> Pos:
+    """Follow ``rest`` from a declared object down its YAML; the position the error belongs at.
+
+    A missing key is reported at the key of the object that lacks it, an unknown key at itself,
+    a bad value at the value.
+    """
     node: Any = origin.holder[origin.key]
     key_pos, value_pos = origin.key_pos, origin.value_pos
     for item in rest:
@@ -198,10 +203,10 @@ def _walk(origin: Origin, rest: tuple[Any, ...], missing: bool) -> Pos:
             key_pos = value_pos = node.item_pos[item]
             node = node[item]
         else:  # a key pydantic names but the YAML lacks: a missing field
-            break
-    if missing:
+            return key_pos
+    if kind in {"missing", "extra_forbidden"} or isinstance(node, (YMap, YSeq)):
         return key_pos
-    return value_pos if rest and not isinstance(node, (YMap, YSeq)) else key_pos
+    return value_pos
 
 
 def _fields_at(loc: tuple[Any, ...]) -> set[str]:

@@ -91,7 +91,16 @@ def _names(value: Any) -> Any:
     return value
 
 
-NameList = Annotated[tuple[str, ...], BeforeValidator(_names)]
+NameList = Annotated[
+    tuple[str, ...],
+    BeforeValidator(_names),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+            "description": "A name, or a list of names",
+        }
+    ),
+]
 
 
 class Strict(BaseModel):

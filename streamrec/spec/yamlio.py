@@ -231,17 +231,17 @@ def read_documents(path: str, text: str) -> tuple[list[tuple[Any, Pos]], list[Pr
     try:
         documents = list(composer.documents())
     except MarkedYAMLError as exc:
-        return [], [*composer.problems, _syntax_problem(path, exc)]
+        return [], [*composer.problems, _syntax_problem(path, text, exc)]
     except YAMLError as exc:  # pragma: no cover - ruamel raises marked errors for syntax
         return [], [*composer.problems, Problem(path, 0, 0, f"YAML error: {exc}")]
     return documents, composer.problems
 
 
-def _syntax_problem(path: str, exc: MarkedYAMLError) -> Problem:
+def _syntax_problem(path: str, text: str, exc: MarkedYAMLError) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     message = exc.problem or exc.context or "invalid YAML"
-    if "tab" in message:
-        message += " (YAML indentation must use spaces, not tabs)"
+    if mark is not None and mark.index < len(text) and text[mark.index] == "\t":
+        message = "a tab character here: YAML indentation must use spaces, not tabs"
     if exc.context and exc.problem and exc.context_mark is not None:
         message = f"{message} ({exc.context} at line {exc.context_mark.line + 1})"
     if mark is None:  # pragma: no cover - syntax errors always carry a mark

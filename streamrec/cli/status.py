@@ -1,0 +1,241 @@
+"""Read-only views of the state log: ``status`` (where everything stands) and ``history``.
+
+``status`` lists every declared object with its state from the fold of the log; a config that does not
+load still gets its state shown (with the problems counted), since the log is what happened.
+``history`` prints recent events, filtered by object and type.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections import deque
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from streamrec.cli.app import app, console, environ, err_console, globals_, load, open_journal
+from streamrec.cli.app import state_paths as _state_paths
+from streamrec.cli.config import Output, OutputOption, desired_of
+from streamrec.errors import ConfigError
+from streamrec.spec.loading import LoadedConfig, load_config
+from streamrec.spec.units import format_duration, format_size
+from streamrec.state.applied import read_applied
+
+
+def _parse_ts(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _ago(value: Any, now: datetime) -> str:
+    when = _parse_ts(value)
+    if when is None:
+        return "-"
+    seconds = max(0.0, (now - when).total_seconds())
+    return f"{format_duration(round(seconds)) if seconds >= 1 else '0s'} ago"
+
+
+def _gaps_24h(entry: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    since = now - timedelta(hours=24)
+    return [g for g in entry.get("gaps") or [] if (_parse_ts(g.get("end")) or now) >= since]
+
+
+def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
+    """Every declared object with its state, as one JSON-able dict (the ``-o json`` output)."""
+    paths = _state_paths(loaded)
+    state = open_journal(loaded).state()
+    applied = read_applied(paths.applied)
+    config = loaded.config
+    revision = desired_of(loaded).revision
+    channels = {}
+    for name, channel in config.channels.items():
+        entry = dict(state.get("channels", {}).get(name) or {})
+        entry.setdefault("state", "idle" if channel.enabled else "disabled")
+        entry["category"] = channel.category
+        entry["scheduled"] = bool(channel.schedule)
+        entry["gaps_24h"] = _gaps_24h(entry, now)
+        channels[name] = entry
+    tasks = {}
+    for name, task in config.tasks.items():
+        entry = dict(state.get("tasks", {}).get(name) or {})
+        entry.setdefault("status", "created")
+        entry["schedule"] = task.model_dump(mode="json")["schedule"]
+        entry["depends_on"] = list(task.depends_on)
+        tasks[name] = entry
+    queues = {}
+    for name, queue in config.queues.items():
+        entry = dict(state.get("queues", {}).get(name) or {})
+        entry.setdefault("status", "created")
+        entry["tasks"] = list(queue.tasks)
+        queues[name] = entry
+    return {
+        "config": {
+            "directory": str(loaded.directory),
+            "revision": revision,
+            "applied_revision": applied.revision,
+            "pending": revision != applied.revision,
+            "applied": (state.get("config") or {}).get("applied"),
+            "rejected": (state.get("config") or {}).get("rejected"),
+        },
+        "daemon": state.get("daemon") or {},
+        "channels": channels,
+        "tasks": tasks,
+        "queues": queues,
+        "seq": state.get("seq", 0),
+    }
+
+
+def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
+    table = Table(title="Channels", title_justify="left", expand=False)
+    for column in (
+        "channel",
+        "state",
+        "since",
+        "file",
+        "bytes",
+        "bitrate",
+        "last segment",
+        "gaps 24h",
+    ):
+        table.add_column(column)
+    for name, entry in sorted(channels.items()):
+        last = entry.get("last_segment") or {}
+        bitrate = entry.get("bitrate")
+        gaps = entry["gaps_24h"]
+        gap_text = "-"
+        if gaps:
+            total = sum(
+                (
+                    (_parse_ts(g.get("end")) or now) - (_parse_ts(g.get("start")) or now)
+                ).total_seconds()
+                for g in gaps
+            )
+            gap_text = f"{len(gaps)} ({format_duration(round(total)) if total >= 1 else '<1s'})"
+        table.add_row(
+            name,
+            str(entry.get("state")),
+            _ago(entry.get("since"), now),
+            str(entry.get("file") or "-"),
+            format_size(int(entry["bytes"])) if entry.get("bytes") else "-",
+            f"{bitrate / 1000:.0f} kb/s" if isinstance(bitrate, (int, float)) else "-",
+            _ago(last.get("end"), now) if last else "-",
+            gap_text,
+        )
+    return table
+
+
+def _run_table(title: str, runs: dict[str, Any], now: datetime) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in (
+        "name",
+        "status",
+        "since",
+        "run",
+        "exit",
+        "schedule" if title == "Tasks" else "tasks",
+    ):
+        table.add_column(column)
+    for name, entry in sorted(runs.items()):
+        last = entry.get("schedule") if title == "Tasks" else ", ".join(entry.get("tasks", []))
+        table.add_row(
+            name,
+            str(entry.get("status")),
+            _ago(entry.get("since"), now),
+            str(entry.get("run") or "-"),
+            "-" if entry.get("exit_code") is None else str(entry["exit_code"]),
+            "-" if last in (None, "") else (last if isinstance(last, str) else json.dumps(last)),
+        )
+    return table
+
+
+@app.command()
+def status(output: OutputOption = Output.text) -> None:
+    """Every declared channel, task and queue with its state from the state log."""
+    try:
+        loaded = load_config(globals_.config_dir, environ())
+    except ConfigError as exc:
+        err_console.print(
+            f"error: the config in {globals_.config_dir} does not load "
+            f"({len(exc.problems)} problems; run `streamrec validate`)",
+            markup=False,
+        )
+        raise typer.Exit(1) from None
+    now = datetime.now(timezone.utc)
+    data = status_data(loaded, now)
+    if output is Output.json:
+        console.print_json(data=data)
+        return
+    cfg = data["config"]
+    applied = cfg["applied"] or {}
+    line = f"Config {cfg['directory']}: revision {cfg['revision']}"
+    if cfg["applied_revision"] is None:
+        line += " (never applied: run `streamrec apply`)"
+    elif cfg["pending"]:
+        line += f"; applied {cfg['applied_revision']} (unapplied changes: run `streamrec plan`)"
+    else:
+        line += f", applied {_ago(applied.get('ts'), now)}"
+    if applied.get("git"):
+        line += f"; git {str(applied['git'].get('commit', ''))[:12]}"
+    console.print(line, markup=False)
+    if cfg["rejected"]:
+        console.print(f"Last rejected config: {_ago(cfg['rejected'].get('ts'), now)}", markup=False)
+    if data["channels"]:
+        console.print(_channel_table(data["channels"], now))
+    if data["tasks"]:
+        console.print(_run_table("Tasks", data["tasks"], now))
+    if data["queues"]:
+        console.print(_run_table("Queues", data["queues"], now))
+
+
+def _matches(event: dict[str, Any], objects: list[str], types: list[str]) -> bool:
+    if types and not any(fnmatch.fnmatchcase(str(event.get("type")), t) for t in types):
+        return False
+    if not objects:
+        return True
+    names = {
+        f"{kind}/{event[kind]}"
+        for kind in ("channel", "task", "queue")
+        if isinstance(event.get(kind), str)
+    }
+    bare = {n.split("/", 1)[1] for n in names}
+    return any(o in names or o in bare for o in objects)
+
+
+@app.command()
+def history(
+    object_: Annotated[
+        list[str] | None,
+        typer.Option("--object", "-O", help="Only events of this object (NAME or kind/NAME)."),
+    ] = None,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", "-t", help="Only events of this type (glob: 'recording.*')."),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="The last N events.")] = 50,
+    since: Annotated[int, typer.Option(help="Only events after this seq.")] = 0,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also search compacted history (archive/).")
+    ] = False,
+    output: OutputOption = Output.text,
+) -> None:
+    """Recent events of the state log, oldest first."""
+    journal = open_journal(load())
+    selected: deque[dict[str, Any]] = deque(maxlen=max(1, limit))
+    for event in journal.read(since, include_archive=all_):
+        if _matches(event, object_ or [], type_ or []):
+            selected.append(event)
+    if output is Output.json:
+        for event in selected:
+            typer.echo(json.dumps(event, ensure_ascii=False))
+        return
+    for event in selected:
+        rest = {k: v for k, v in event.items() if k not in {"seq", "ts", "type"}}
+        fields = " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in rest.items())
+        console.print(f"{event['seq']:>6} {event['ts']} {event['type']} {fields}", markup=False)

@@ -1,0 +1,54 @@
+"""Fixtures shared by every test folder: config directories written from text, and the CLI."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+WriteConfig = Callable[..., Path]
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> WriteConfig:
+    """Write ``{relative path: YAML text}`` (dedented) into a fresh config directory."""
+
+    def write(files: dict[str, str | bytes], name: str = "config") -> Path:
+        directory = tmp_path / name
+        directory.mkdir(exist_ok=True)
+        for relative, content in files.items():
+            path = directory / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+        return directory
+
+    return write
+
+
+class Cli:
+    """Runs ``streamrec`` commands in-process against one config directory."""
+
+    def __init__(self, directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.directory = directory
+        self.runner = CliRunner()
+        monkeypatch.chdir(directory.parent)
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        from streamrec.cli.app import app  # imported late: only CLI tests need the whole CLI
+
+        result = self.runner.invoke(
+            app, ["--config", str(self.directory), *args], env=env, catch_exceptions=False
+        )
+        return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def cli_for(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], Cli]:
+    """A runner of CLI commands for a given config directory (the cwd is its parent)."""
+    return lambda directory: Cli(directory, monkeypatch)
