@@ -78,9 +78,7 @@ def _global_options(
     ] = Path("config"),
     log_format: Annotated[
         str,
-        typer.Option(
-            "--log-format", envvar="STREAMREC_LOG_FORMAT", help="text (default) or json"
-        ),
+        typer.Option("--log-format", envvar="STREAMREC_LOG_FORMAT", help="text (default) or json"),
     ] = "text",
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log.")] = 0,
     quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, help="Less log.")] = 0,
