@@ -1,10 +1,16 @@
-"""Hiding secrets in URLs and text, so that none reaches the terminal, the log or the API.
+"""Hiding secrets in URLs, argument lists and text before anything is printed or logged.
 
-Pure functions, used wherever something is printed or logged: plans, status, events, ffmpeg command
-lines. A secret is: the password (and, when there is one, the user) in a URL's user-info; the value of a
-query parameter whose name looks secret (``token``, ``key``, ``sig``, ``auth``, ``password``, …); and
-any string the config loader knows to be secret (values interpolated from variables such as
-``${STREAM_KEY}``). Each is replaced by ``***``.
+Called wherever a channel URL or an ffmpeg command line leaves the process: ``recording.started``
+events, ``streamrec channel command``, log lines and ffmpeg's own stderr. Pure.
+
+What is hidden (replaced by ``***``):
+
+- the password of a URL's user-info (``rtmp://user:pw@host`` -> ``rtmp://user:***@host``), or the
+  whole user-info when it has no password (``rtmp://KEY@host``: often a stream key);
+- query values whose key looks secret: it contains token, key, sig, auth, pass, secret, session,
+  credential, jwt or hmac (``?token=abc`` -> ``?token=***``);
+- any known secret string (values interpolated from secret-looking variables, see
+  ``LoadedConfig.secrets``), wherever it appears, e.g. an RTMP stream key in a path.
 """
 
 from __future__ import annotations
@@ -12,52 +18,74 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
-_SECRET_PARAM = re.compile(
-    r"token|key|sig|signature|auth|pass|pwd|secret|session|credential|hash|expires_sig|jwt",
-    re.IGNORECASE,
+SECRET_KEY_PARTS = (
+    "token",
+    "key",
+    "sig",
+    "auth",
+    "pass",
+    "secret",
+    "session",
+    "credential",
+    "jwt",
+    "hmac",
 )
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+_MIN_SECRET = 3  # shorter "secrets" would mask ordinary text everywhere
 
 
-def _masked_netloc(netloc: str) -> str:
-    userinfo, at, host = netloc.rpartition("@")
-    if not at:
-        return netloc
-    user, colon, _password = userinfo.partition(":")
-    return f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+def is_secret_name(key: str) -> bool:
+    """Whether a query key or variable name looks like it holds a secret."""
+    lowered = key.lower()
+    return any(part in lowered for part in SECRET_KEY_PARTS)
+
+
+_secret_key = is_secret_name  # the name core.definitions imports
+
+
+def _mask_known(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= _MIN_SECRET:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
-    """``url`` with user-info passwords, secret-looking query values and known secrets masked."""
+    """``url`` with its password, secret-looking query values and known secrets hidden."""
+    secrets = tuple(secrets)
     try:
         parts = urlsplit(url)
     except ValueError:
-        return redact_text(url, secrets)
-    netloc = _masked_netloc(parts.netloc)
+        return _mask_known(url, secrets)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, sep, _password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if sep else f"{MASK}@{host}"
     query = parts.query
     if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_SECRET_PARAM.search(name) for name, _ in pairs):
-            query = urlencode(
-                [(n, MASK if _SECRET_PARAM.search(n) else v) for n, v in pairs], safe="*/:"
-            )
+        pieces = []
+        for piece in query.split("&"):
+            key, sep, value = piece.partition("=")
+            pieces.append(f"{key}={MASK}" if sep and value and is_secret_name(key) else piece)
+        query = "&".join(pieces)
     rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     return _mask_known(rebuilt, secrets)
 
 
-def _mask_known(text: str, secrets: Iterable[str]) -> str:
-    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
-
-
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Free text (a command line, an error message) with every URL in it redacted."""
+    """``text`` with every URL in it redacted and every known secret hidden."""
     secrets = tuple(secrets)
     return _mask_known(_URL.sub(lambda m: redact_url(m.group(0), secrets), text), secrets)
+
+
+def redact_argv(argv: Iterable[str], secrets: Iterable[str] = ()) -> list[str]:
+    """Each argument of a command line redacted (URLs, ``-headers`` values with tokens, secrets)."""
+    secrets = tuple(secrets)
+    return [redact_text(arg, secrets) for arg in argv]
 
 
 def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
@@ -75,15 +103,6 @@ def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
 def redact_env(env: dict[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
     """Environment variables with the values of secret-looking names masked."""
     return {
-        name: MASK if value and _SECRET_PARAM.search(name) else redact_text(value, secrets)
+        name: MASK if value and is_secret_name(name) else redact_text(value, secrets)
         for name, value in env.items()
     }
-
-
-def redact_definition(kind: str, definition: dict[str, Any], secrets: Iterable[str] = ()) -> Any:
-    """A normalized config object with its secrets masked (for plans, snapshots and status)."""
-    secrets = tuple(secrets)
-    result = redact_value(definition, secrets)
-    if kind == "task" and isinstance(definition.get("env"), dict):
-        result["env"] = redact_env(definition["env"], secrets)
-    return result

@@ -1,0 +1,152 @@
+"""Finding ffmpeg and building the exact command line that records one channel.
+
+Called by the recorder (``runtime.recorder``) before each start of ffmpeg, and by ``streamrec
+doctor`` / ``streamrec channel command`` to show which ffmpeg is used and what it will run.
+
+The command is an argument list, never shell text. Its parts:
+
+- input options per protocol so that ffmpeg gives up on a dead source by itself (DESIGN §6):
+  ``-rw_timeout`` for HTTP/RTMP, ``-m3u8_hold_counters`` for HLS playlists, ``-timeout`` and TCP
+  for RTSP; then the channel's ``input_args``;
+- ``-c copy`` into ffmpeg's segment muxer, always (``segment: none`` is one very long segment), with
+  ``-reset_timestamps 1`` so each file starts at 0 and plays on its own;
+- the segment list as CSV on a passed file descriptor (``-segment_list pipe:N``): one line the
+  moment each file is closed; ``-progress pipe:M -stats_period 1`` for stall detection;
+- the container per ``format``: ``ts`` (mpegts), ``mkv`` (matroska) or ``mp4`` written fragmented
+  (``frag_keyframe+empty_moov``, with ``aac_adtstoasc``), so the file being written always plays;
+- the channel's ``output_args`` last, so they can override ours;
+- the output: a pattern of *partial* names ``<run>_%06d.<ext>`` in the channel's partial directory;
+  the recorder renames each closed file to its templated name (``core.filenames``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from streamrec.errors import RecorderError
+from streamrec.spec.model import ChannelOptions
+
+SEGMENT_FORMATS = {"ts": "mpegts", "mkv": "matroska", "mp4": "mp4"}
+NO_SEGMENTS = 10 * 365 * 86400
+"""The segment length used for ``segment: none``: one file per ffmpeg run."""
+HLS_HOLD_COUNTERS = 10
+"""Playlist reloads without a new segment before ffmpeg gives up (~5 s with 1 s segments)."""
+
+
+@dataclass(frozen=True)
+class FfmpegInfo:
+    """Which ffmpeg is used, found where, and its version line."""
+
+    path: str
+    found_in: str
+    version: str
+
+
+def find_ffmpeg(
+    setting: str | None, which: Callable[[str], str | None] = shutil.which
+) -> FfmpegInfo:
+    """``settings.ffmpeg``, else ``ffmpeg`` on PATH, else the imageio-ffmpeg wheel's binary."""
+    if setting:
+        found = which(setting) if "/" not in setting else setting
+        if not found or not Path(found).exists():
+            raise RecorderError(f"settings.ffmpeg is {setting!r}, which does not exist")
+        return FfmpegInfo(found, "settings.ffmpeg", ffmpeg_version(found))
+    on_path = which("ffmpeg")
+    if on_path:
+        return FfmpegInfo(on_path, "PATH", ffmpeg_version(on_path))
+    try:
+        import imageio_ffmpeg
+
+        wheel = str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError) as exc:
+        raise RecorderError(
+            "no ffmpeg: set settings.ffmpeg, put ffmpeg on PATH, or pip install imageio-ffmpeg "
+            f"({exc})"
+        ) from None
+    return FfmpegInfo(wheel, "imageio-ffmpeg", ffmpeg_version(wheel))
+
+
+def ffmpeg_version(path: str) -> str:
+    """The first line of ``ffmpeg -version`` (``ffmpeg version 7.1 ...``)."""
+    try:
+        done = subprocess.run(
+            [path, "-hide_banner", "-version"], capture_output=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise RecorderError(f"cannot run {path}: {exc}") from None
+    lines = done.stdout.decode("utf-8", "replace").splitlines()
+    if done.returncode != 0 or not lines:
+        raise RecorderError(f"{path} -version failed (exit code {done.returncode})")
+    return lines[0].strip()
+
+
+def is_hls(url: str) -> bool:
+    """Whether a URL names an HLS playlist."""
+    return urlsplit(url).path.lower().endswith((".m3u8", ".m3u"))
+
+
+def input_options(url: str, timeout: float) -> list[str]:
+    """Options that make ffmpeg give up on a dead source by itself, per protocol."""
+    micros = str(int(max(1.0, timeout) * 1_000_000))
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("http", "https"):
+        options = ["-rw_timeout", micros]
+        if is_hls(url):
+            options += ["-m3u8_hold_counters", str(HLS_HOLD_COUNTERS)]
+        return options
+    if scheme.startswith("rtmp"):
+        return ["-rw_timeout", micros]
+    if scheme in ("rtsp", "rtsps"):
+        return ["-rtsp_transport", "tcp", "-timeout", micros]
+    if scheme in ("srt", "udp", "rtp"):
+        return ["-timeout", micros]
+    return []
+
+
+def output_options(options: ChannelOptions) -> list[str]:
+    """Codec copy, container and segmenting for a channel's format and segment length."""
+    args = ["-c", "copy"]
+    if options.format == "mp4":
+        args += ["-bsf:a", "aac_adtstoasc"]
+    args += ["-f", "segment", "-segment_format", SEGMENT_FORMATS[options.format]]
+    if options.format == "mp4":
+        args += ["-segment_format_options", "movflags=+frag_keyframe+empty_moov+default_base_moof"]
+    length = options.segment if options.segment is not None else NO_SEGMENTS
+    args += ["-segment_time", f"{length:g}", "-reset_timestamps", "1"]
+    return args
+
+
+def build_command(
+    ffmpeg: str,
+    options: ChannelOptions,
+    url: str,
+    output_pattern: str,
+    *,
+    segment_list_fd: int | str,
+    progress_fd: int | str,
+) -> list[str]:
+    """The full argument list: ffmpeg reads ``url`` and writes files named ``output_pattern``.
+
+    ``output_pattern`` contains ``%06d`` for the file number; a ``%`` elsewhere in it must be
+    written ``%%`` (see :func:`escape_pattern`).
+    """
+    return [
+        ffmpeg, "-hide_banner", "-nostats", "-loglevel", "warning", "-n",
+        *input_options(url, options.stall_timeout), *options.input_args,
+        "-i", url,
+        *output_options(options),
+        "-segment_list", f"pipe:{segment_list_fd}", "-segment_list_type", "csv",
+        "-progress", f"pipe:{progress_fd}", "-stats_period", "1",
+        *options.output_args,
+        output_pattern,
+    ]  # fmt: skip
+
+
+def escape_pattern(text: str) -> str:
+    """``text`` safe to put into an ffmpeg output pattern (``%`` doubled)."""
+    return text.replace("%", "%%")

@@ -1,0 +1,499 @@
+"""The recorder: one supervised ffmpeg per channel, from "record now" until told to stop.
+
+The daemon creates one :class:`Recorder` per channel that should be recording and awaits
+:meth:`Recorder.run`; ``streamrec record`` and ``streamrec demo`` do the same in the foreground.
+:meth:`Recorder.stop` ends it from outside. Everything that happens is reported through ``emit``
+(``emit(type, **fields)``, wired to ``Journal.append`` by the CLI and the daemon), so the recorder
+does not know the state log.
+
+One run of ffmpeg (``runtime.child``) writes numbered *partial* files into
+``recordings_dir/.partial/<channel>/``; each time ffmpeg closes one, its segment-list line arrives
+and the file is renamed to its templated name (``core.filenames``) with wall-clock start and end:
+``recording.segment``. So the file being written is never a finished file, a crash leaves partial
+files that the next run finishes (:meth:`Recorder._recover_orphans`), and no half-written file is
+ever offered to hooks or retention. The wall-clock time of media time 0 of a run (its *anchor*) is
+taken from the first ``-progress`` block (now minus ``out_time``), so segment times within a run are
+exactly contiguous, and the space between two runs is a ``recording.gap`` with its cause.
+
+Supervision: a run that produces nothing within ``startup_grace``, or whose media time and file
+size stay still for ``stall_timeout``, is stalled (``recording.stalled``) and stopped firmly;
+ffmpeg exiting by itself (source down, ended, timed out) is just the end of a run. Then
+``recording.reconnecting`` and a retry: at once after a run that recorded something, else after
+jittered exponential backoff (``core.backoff``) — which is also the offline polling of a channel
+whose source is not live. Before each start and after each file, retention runs (``runtime.storage``);
+below ``min_free_space`` with nothing deletable, recording stops cleanly with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import fcntl
+import functools
+import random
+import re
+import time
+import zoneinfo
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from streamrec.core.backoff import Backoff
+from streamrec.core.filenames import EXTENSIONS, render_filename, safe_component, with_counter
+from streamrec.core.redact import redact_text, redact_url
+from streamrec.core.retention import StoredFile
+from streamrec.errors import RecorderError
+from streamrec.runtime.child import FfmpegChild
+from streamrec.runtime.ffmpeg import build_command, escape_pattern
+from streamrec.runtime.storage import Storage
+from streamrec.spec.model import Channel
+from streamrec.spec.units import format_size
+
+Emit = Callable[..., Any]
+"""``emit(type, **fields)``: where events go (``Journal.append``, or a list in tests)."""
+RunHook = Callable[[str, Mapping[str, str]], Awaitable[str]]
+"""``run_hook(task_name, context)`` -> final status (``completed`` or ``failed``)."""
+Command = Callable[[str, str, int, int], Sequence[str]]
+"""``command(url, output_pattern, segment_list_fd, progress_fd)`` -> argv (a seam for fakes)."""
+Resolve = Callable[[str], Awaitable[str]]
+"""``resolve(channel_url)`` -> the URL ffmpeg opens (``runtime.resolvers``)."""
+
+PARTIAL_DIR = ".partial"
+_PARTIAL = re.compile(r"^(\d+)_(\d{6})\.(\w+)$")
+
+
+def iso(epoch: float) -> str:
+    """UTC ISO 8601 with milliseconds: the time format of every event."""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class _Run:
+    """One run of ffmpeg."""
+
+    run_id: str
+    child: FfmpegChild
+    started: float  # loop time
+    anchor: float | None = None  # wall-clock time of media time 0
+    out_time: float = 0.0
+    size: int = -1
+    last_change: float = 0.0
+    closed: int = 0
+    closed_end: float = 0.0
+    reported: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    productive: bool
+    reason: str
+    final: bool = False
+
+
+class Recorder:
+    """Records one channel until :meth:`stop`, a ``duration``, or a full disk."""
+
+    def __init__(
+        self,
+        name: str,
+        channel: Channel,
+        *,
+        recordings_dir: Path,
+        ffmpeg: str,
+        emit: Emit,
+        storage: Storage,
+        timezone_name: str = "UTC",
+        secrets: frozenset[str] = frozenset(),
+        run_hook: RunHook | None = None,
+        command: Command | None = None,
+        resolve: Resolve | None = None,
+        startup_grace: float | None = None,
+        stop_step: float = 3.0,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        if (channel.on_segment or channel.on_recording_end) and run_hook is None:
+            raise RecorderError(f"channel {name!r} has hooks but no task runner was given")
+        self.name = name
+        self.channel = channel
+        self.recordings_dir = recordings_dir
+        self.partial_dir = recordings_dir / PARTIAL_DIR / safe_component(name)
+        self.zone = zoneinfo.ZoneInfo(timezone_name)
+        self.ext = EXTENSIONS[channel.format]
+        self.secrets = secrets
+        self.storage = storage
+        self._emit = emit
+        self._run_hook = run_hook
+        self._command: Command = command or functools.partial(_default_command, ffmpeg, channel)
+        self._resolve = resolve
+        self.startup_grace = startup_grace or max(15.0, channel.stall_timeout)
+        self.stop_step = stop_step
+        self._clock = clock
+        self._rand = rand
+        self._backoff = Backoff(channel.reconnect.initial, channel.reconnect.max)
+        self._stop = asyncio.Event()
+        self._stop_reason = "stopped"
+        self._deadline: float | None = None
+        self._index = 0
+        self._last_end: float | None = None  # wall-clock end of the last recorded media
+        self._gap_cause: str | None = None  # set while media is missing since _last_end
+        self._hook_tasks: set[asyncio.Task[None]] = set()
+        self.files: list[dict[str, Any]] = []
+        self.state = "idle"
+
+    @property
+    def label(self) -> str:
+        """How log lines name this recorder."""
+        return f"channel {self.name!r}"
+
+    def stop(self, reason: str = "stopped by request") -> None:
+        """Ask :meth:`run` to stop ffmpeg (politely) and return."""
+        self._stop_reason = reason
+        self._stop.set()
+
+    def _stopping(self) -> str | None:
+        if self._stop.is_set():
+            return self._stop_reason
+        if self._deadline is not None and asyncio.get_running_loop().time() >= self._deadline:
+            return "duration reached"
+        return None
+
+    async def run(self, duration: float | None = None) -> str:
+        """Record until stopped; returns the reason recording stopped."""
+        loop = asyncio.get_running_loop()
+        self._deadline = None if duration is None else loop.time() + duration
+        self.partial_dir.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            self._recover_orphans()
+            try:
+                reason = await self._supervise()
+            except BaseException:
+                self.state = "stopped"
+                self._emit("recording.stopped", channel=self.name, reason="recorder crashed")
+                raise
+            if self._gap_cause is not None and self._last_end is not None:
+                self._emit_gap(self._last_end, self._clock(), self._gap_cause)
+            self.state = "stopped"
+            logger.info("{}: recording stopped: {}", self.label, reason)
+            self._emit("recording.stopped", channel=self.name, reason=reason)
+            if self._hook_tasks:
+                await asyncio.gather(*self._hook_tasks)
+            await self._recording_end_hooks()
+        return reason
+
+    @contextlib.contextmanager
+    def _lock(self) -> Any:
+        """One recorder per channel per machine: a second one would steal the partial files."""
+        with (self.partial_dir / "lock").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RecorderError(
+                    f"{self.label} is being recorded by another streamrec process already"
+                ) from None
+            yield
+
+    async def _supervise(self) -> str:
+        failures = 0
+        while True:
+            if reason := self._stopping():
+                return reason
+            if not self.storage.enforce():
+                return self._disk_full_reason()
+            try:
+                url = await self._resolve(self.channel.url) if self._resolve else self.channel.url
+            except RecorderError as exc:
+                outcome = _Outcome(False, str(exc))
+            else:
+                outcome = await self._run_ffmpeg(url)
+            if outcome.final:
+                return outcome.reason
+            if reason := self._stopping():
+                return reason
+            failures = 0 if outcome.productive else failures + 1
+            delay = self._backoff.delay(failures, self._rand()) if failures else 0.0
+            if self._deadline is not None:
+                delay = max(0.0, min(delay, self._deadline - asyncio.get_running_loop().time()))
+            self.state = "reconnecting"
+            logger.info(
+                "{}: {}; retrying in {:.1f}s (attempt {})",
+                self.label, outcome.reason, delay, failures + 1,
+            )  # fmt: skip
+            self._emit(
+                "recording.reconnecting",
+                channel=self.name, attempt=failures + 1, delay=round(delay, 2),
+                reason=outcome.reason,
+            )  # fmt: skip
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+
+    def _disk_full_reason(self) -> str:
+        return (
+            f"disk full: {format_size(self.storage.free())} free, below min_free_space "
+            f"{format_size(self.storage.min_free_space)} with nothing left to delete"
+        )
+
+    async def _run_ffmpeg(self, url: str) -> _Outcome:
+        loop = asyncio.get_running_loop()
+        run_id = str(int(self._clock() * 1000))
+        pattern = escape_pattern(str(self.partial_dir)) + f"/{run_id}_%06d.{self.ext}"
+        child = await FfmpegChild.spawn(
+            lambda seg, prog: self._command(url, pattern, seg, prog), label=self.label
+        )
+        run = _Run(run_id, child, started=loop.time(), last_change=loop.time())
+        self.state = "starting"
+        readers = [
+            asyncio.create_task(self._read_segments(run)),
+            asyncio.create_task(self._read_progress(run)),
+            asyncio.create_task(child.read_stderr(self._on_stderr)),
+        ]
+        outcome: _Outcome | None = None
+        next_disk_check = loop.time() + 5.0
+        try:
+            while not await child.wait(0.5):
+                now = loop.time()
+                self._sample_size(run, now)
+                if reason := self._stopping():
+                    await child.stop(self.stop_step)
+                    outcome = _Outcome(True, reason, final=True)
+                    break
+                if stall := self._stalled(run, now):
+                    self.state = "stalled"
+                    logger.warning("{}: {}; restarting ffmpeg", self.label, stall)
+                    self._emit("recording.stalled", channel=self.name, reason=stall)
+                    await child.stop(min(1.0, self.stop_step))
+                    outcome = _Outcome(run.anchor is not None, stall)
+                    break
+                if now >= next_disk_check:
+                    next_disk_check = now + 5.0
+                    if self.storage.free() < self.storage.min_free_space and not (
+                        self.storage.enforce()
+                    ):
+                        reason = self._disk_full_reason()
+                        await child.stop(self.stop_step)
+                        outcome = _Outcome(True, reason, final=True)
+                        break
+            await asyncio.wait_for(asyncio.gather(*readers), 10)
+        finally:
+            if not child.exited:
+                child.kill()
+                await child.wait()
+            for task in readers:
+                task.cancel()
+        self._finish_leftovers(run)
+        if outcome is None:
+            last = redact_text(child.stderr_tail[-1], self.secrets) if child.stderr_tail else ""
+            outcome = _Outcome(run.anchor is not None, f"ffmpeg exited ({last or 'end of stream'})")
+        if outcome.productive and not outcome.final:
+            self._gap_cause = outcome.reason
+        return outcome
+
+    def _stalled(self, run: _Run, now: float) -> str | None:
+        if run.anchor is None:
+            if now - run.started > self.startup_grace:
+                return f"no media within {self.startup_grace:g}s of starting ffmpeg"
+            return None
+        if now - run.last_change > self.channel.stall_timeout:
+            return f"no media progress for {self.channel.stall_timeout:g}s"
+        return None
+
+    def _on_stderr(self, line: str) -> None:
+        logger.debug("{}: ffmpeg: {}", self.label, redact_text(line, self.secrets))
+
+    def _current_partial(self, run: _Run) -> Path:
+        return self.partial_dir / f"{run.run_id}_{run.closed:06d}.{self.ext}"
+
+    def _sample_size(self, run: _Run, now: float) -> None:
+        try:
+            size = self._current_partial(run).stat().st_size
+        except OSError:
+            return
+        if size != run.size:
+            run.size = size
+            run.last_change = now
+
+    def _announce(self, run: _Run) -> None:
+        """The run has media: it is recording. Close the gap since the previous run."""
+        assert run.anchor is not None
+        self.state = "recording"
+        if self._gap_cause is not None and self._last_end is not None:
+            self._emit_gap(self._last_end, run.anchor, self._gap_cause)
+        self._gap_cause = None
+        file = str(self._current_partial(run))
+        logger.info("{}: recording into {}", self.label, file)
+        self._emit(
+            "recording.started",
+            channel=self.name, file=file, pid=run.child.pid,
+            url=redact_url(self.channel.url, self.secrets),
+        )  # fmt: skip
+
+    def _emit_gap(self, start: float, end: float, cause: str) -> None:
+        self._gap_cause = None
+        if end - start < 0.05:
+            return  # the new run overlaps the old one (HLS starts a few segments back)
+        logger.info("{}: gap of {:.1f}s: {}", self.label, end - start, cause)
+        self._emit("recording.gap", channel=self.name, start=iso(start), end=iso(end), cause=cause)
+
+    async def _read_progress(self, run: _Run) -> None:
+        loop = asyncio.get_running_loop()
+        while line := await run.child.progress.readline():
+            key, _, value = line.decode("ascii", "replace").strip().partition("=")
+            if key != "out_time_us" or not value.lstrip("-").isdigit():
+                continue
+            out_time = int(value) / 1_000_000
+            if out_time != run.out_time:
+                run.out_time = out_time
+                run.last_change = loop.time()
+            if run.anchor is None and out_time > 0:
+                run.anchor = self._clock() - out_time
+                self._announce(run)
+            if run.anchor is not None:
+                self._last_end = max(self._last_end or 0.0, run.anchor + out_time)
+
+    async def _read_segments(self, run: _Run) -> None:
+        while line := await run.child.segments.readline():
+            try:
+                name, start_text, end_text = next(csv.reader([line.decode("utf-8")]))[:3]
+                start, end = float(start_text), float(end_text)
+            except (ValueError, StopIteration, UnicodeDecodeError):
+                logger.warning("{}: unreadable segment list line {!r}", self.label, line)
+                continue
+            if run.anchor is None:
+                run.anchor = self._clock() - end
+                self._announce(run)
+            run.closed += 1
+            run.closed_end = end
+            run.reported.add(name)
+            self._last_end = max(self._last_end or 0.0, run.anchor + end)
+            self._finish(self.partial_dir / name, run.anchor + start, run.anchor + end, end - start)
+
+    def _finish_leftovers(self, run: _Run) -> None:
+        """Files ffmpeg did not report closing (it was killed): finished from what we saw."""
+        for path in sorted(self.partial_dir.glob(f"{run.run_id}_*.{self.ext}")):
+            if path.name in run.reported:
+                continue
+            if run.anchor is None:
+                path.unlink(missing_ok=True)
+                continue
+            end = max(run.out_time, run.closed_end)
+            self._finish(path, run.anchor + run.closed_end, run.anchor + end, end - run.closed_end)
+
+    def _recover_orphans(self) -> None:
+        """Partial files left by a streamrec that died: finished with times from their mtimes."""
+        previous: dict[str, float] = {}
+        for path in sorted(self.partial_dir.iterdir()):
+            match = _PARTIAL.match(path.name)
+            if not match:
+                continue
+            run_id = match.group(1)
+            end = path.stat().st_mtime
+            start = previous.get(run_id, int(run_id) / 1000)
+            previous[run_id] = end
+            logger.info("{}: finishing {} left by an earlier run", self.label, path.name)
+            self._finish(path, start, end, end - start, recovered=True)
+
+    def _finish(
+        self, path: Path, start: float, end: float, duration: float, recovered: bool = False
+    ) -> None:
+        """A closed partial file gets its final name, its event, its hooks."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return
+        if size == 0 or duration <= 0:
+            path.unlink(missing_ok=True)
+            return
+        final = self._place(path, start)
+        self._index += 1
+        hooks = "pending" if self.channel.on_segment else "none"
+        record = {
+            "channel": self.name, "file": str(final), "start": iso(start), "end": iso(end),
+            "duration": round(duration, 3), "bytes": size, "hooks": hooks,
+        }  # fmt: skip
+        if recovered:
+            record["recovered"] = True
+        self.files.append(record)
+        self._emit("recording.segment", **record)
+        self.storage.add(StoredFile(str(final), self.name, start, end, size, hooks == "none"))
+        if self.channel.on_segment:
+            task = asyncio.get_running_loop().create_task(self._segment_hooks(record))
+            self._hook_tasks.add(task)
+            task.add_done_callback(self._hook_tasks.discard)
+        self.storage.enforce()
+
+    def _place(self, path: Path, start: float) -> Path:
+        """Move a finished partial file to its templated name (never over another file)."""
+        relative = render_filename(
+            self.channel.filename,
+            channel=self.name,
+            category=self.channel.category,
+            start=datetime.fromtimestamp(start, timezone.utc),
+            zone=self.zone,
+            ext=self.ext,
+            index=self._index,
+        )
+        target = self.recordings_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        counter = 1
+        while True:
+            try:
+                target.hardlink_to(path)
+            except FileExistsError:
+                counter += 1
+                target = self.recordings_dir / with_counter(relative, counter)
+                continue
+            except OSError:  # a filesystem without hard links: check, then rename
+                if target.exists():
+                    counter += 1
+                    target = self.recordings_dir / with_counter(relative, counter)
+                    continue
+                path.rename(target)
+                return target
+            path.unlink()
+            return target
+
+    def _context(self, record: Mapping[str, Any]) -> dict[str, str]:
+        return {
+            "STREAMREC_CHANNEL": self.name,
+            "STREAMREC_CATEGORY": self.channel.category or "",
+            "STREAMREC_FILE": str(record["file"]),
+            "STREAMREC_START": str(record["start"]),
+            "STREAMREC_END": str(record["end"]),
+            "STREAMREC_DURATION": f"{record['duration']:g}",
+        }
+
+    async def _run_hooks(self, tasks: Sequence[str], context: dict[str, str]) -> str:
+        assert self._run_hook is not None
+        status = "completed"
+        for task in tasks:
+            try:
+                result = await self._run_hook(task, context)
+            except Exception as exc:  # a broken runner must not stop the recording
+                logger.error("{}: hook {} could not run: {}", self.label, task, exc)
+                result = "failed"
+            if result != "completed":
+                status = "failed"
+        return status
+
+    async def _segment_hooks(self, record: Mapping[str, Any]) -> None:
+        status = await self._run_hooks(self.channel.on_segment, self._context(record))
+        self._emit("recording.processed", channel=self.name, file=record["file"], status=status)
+        self.storage.set_processed(str(record["file"]))
+
+    async def _recording_end_hooks(self) -> None:
+        if not self.channel.on_recording_end or not self.files:
+            return
+        total = sum(float(f["duration"]) for f in self.files)
+        summary = {**self.files[-1], "start": self.files[0]["start"], "duration": total}
+        await self._run_hooks(self.channel.on_recording_end, self._context(summary))
+
+
+def _default_command(
+    ffmpeg: str, channel: Channel, url: str, pattern: str, seg_fd: int, prog_fd: int
+) -> list[str]:
+    return build_command(ffmpeg, channel, url, pattern, segment_list_fd=seg_fd, progress_fd=prog_fd)

@@ -1,0 +1,145 @@
+"""The recorded files on disk: a catalog, free space, and retention carried out and logged.
+
+One :class:`Storage` is shared by every recorder of a process (the daemon's, or the one of
+``streamrec record``). Recorders call :meth:`Storage.add` for each finished file,
+:meth:`Storage.set_processed` when its hooks finish, and :meth:`Storage.enforce` after each file and
+before each start of ffmpeg; a False from ``enforce`` means "below ``min_free_space`` with nothing
+left to delete": the recorder stops cleanly. The CLI seeds the catalog from the state log
+(:func:`files_from_state`). Decisions are made by ``core.retention``; every deletion is logged to
+the state log as ``retention.deleted`` and to the log.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from streamrec.core.retention import Limits, StoredFile, decide
+from streamrec.spec.units import format_size
+
+Emit = Callable[..., Any]
+
+
+def _epoch(text: Any) -> float | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def files_from_state(recordings: Mapping[str, Mapping[str, Any]]) -> list[StoredFile]:
+    """The catalog from the fold's ``state()["recordings"]``, keeping files that still exist."""
+    files = []
+    for path, rec in recordings.items():
+        if not Path(path).exists():
+            continue
+        end = _epoch(rec.get("end")) or Path(path).stat().st_mtime
+        start = _epoch(rec.get("start")) or end
+        files.append(
+            StoredFile(
+                path=path,
+                channel=str(rec.get("channel")),
+                start=start,
+                end=end,
+                bytes=int(rec.get("bytes") or 0),
+                processed=rec.get("hooks") in (None, "none", "completed", "failed"),
+            )
+        )
+    return files
+
+
+class Storage:
+    """The files of ``recordings_dir`` that streamrec recorded, and the rules that delete them."""
+
+    def __init__(
+        self,
+        recordings_dir: Path,
+        *,
+        min_free_space: int,
+        emit: Emit,
+        limits: Mapping[str, Limits] | None = None,
+        files: Iterable[StoredFile] = (),
+        disk_free: Callable[[Path], int] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.recordings_dir = recordings_dir
+        self.min_free_space = min_free_space
+        self.limits: dict[str, Limits] = dict(limits or {})
+        self._emit = emit
+        self._files = {f.path: f for f in files}
+        self._disk_free = disk_free or (lambda p: shutil.disk_usage(p).free)
+        self._clock = clock
+
+    def files(self, channel: str | None = None) -> list[StoredFile]:
+        """The catalogued files (of one channel), oldest first."""
+        chosen = [f for f in self._files.values() if channel is None or f.channel == channel]
+        return sorted(chosen, key=lambda f: (f.end, f.path))
+
+    def add(self, file: StoredFile) -> None:
+        """A finished file joins the catalog."""
+        self._files[file.path] = file
+
+    def set_processed(self, path: str, processed: bool = True) -> None:
+        """A file's hooks have finished (it may now be deleted by retention)."""
+        f = self._files.get(path)
+        if f is not None:
+            self._files[path] = StoredFile(f.path, f.channel, f.start, f.end, f.bytes, processed)
+
+    def free(self) -> int:
+        """Free bytes on the recordings filesystem."""
+        self.recordings_dir.mkdir(parents=True, exist_ok=True)
+        return self._disk_free(self.recordings_dir)
+
+    def enforce(self) -> bool:
+        """Apply retention now; False if free space stays below ``min_free_space``."""
+        decision = decide(
+            self._files.values(),
+            now=self._clock(),
+            limits=self.limits,
+            free=self.free(),
+            min_free=self.min_free_space,
+        )
+        for deletion in decision.deletions:
+            self.delete(deletion.file.path, deletion.reason)
+        if not decision.room:
+            logger.warning(
+                "free space {} is below min_free_space {} and nothing more may be deleted",
+                format_size(decision.free_after),
+                format_size(self.min_free_space),
+            )
+        return decision.room
+
+    def delete(self, path: str, reason: str) -> bool:
+        """Delete one file, log it, forget it; False if it was gone already."""
+        f = self._files.pop(path, None)
+        size = f.bytes if f else 0
+        try:
+            size = Path(path).stat().st_size
+            Path(path).unlink()
+        except FileNotFoundError:
+            logger.info("retention: {} was already gone", path)
+            return False
+        channel = f.channel if f else None
+        logger.info("retention: deleted {} ({}): {}", path, format_size(size), reason)
+        self._emit("retention.deleted", channel=channel, file=path, bytes=size, reason=reason)
+        self._prune_dirs(Path(path).parent)
+        return True
+
+    def _prune_dirs(self, directory: Path) -> None:
+        """Remove directories left empty by a deletion, up to ``recordings_dir``."""
+        root = self.recordings_dir.resolve()
+        current = directory.resolve()
+        while current != root and root in current.parents:
+            try:
+                current.rmdir()
+            except OSError:
+                return
+            current = current.parent

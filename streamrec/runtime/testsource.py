@@ -1,0 +1,216 @@
+"""A built-in local live source: ffmpeg encodes lavfi test signals to HLS, served on 127.0.0.1.
+
+Used by ``streamrec demo``, by the recorder tests and by ``bench/bench_recorder.py``. It is a real
+live stream (ffmpeg ``-re``, a rolling playlist without ``#EXT-X-ENDLIST``), served by a stdlib
+``http.server`` thread, and it can misbehave on cue the way real origins do:
+
+- :meth:`HlsTestSource.stop` — the encoder stops and the playlist answers 404 (the stream is down);
+- :meth:`HlsTestSource.start` again — the stream comes back, continuing its media sequence, or
+  restarting it at 0 (``reset_sequence=True``), as an encoder restart often does;
+- :meth:`HlsTestSource.freeze` / :meth:`thaw` — SIGSTOP/SIGCONT the encoder: the playlist goes
+  stale but is still served;
+- :meth:`HlsTestSource.end` — the encoder finishes and the playlist gets ``#EXT-X-ENDLIST``.
+
+Nothing here listens anywhere but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from streamrec.errors import RecorderError
+
+PLAYLIST = "live.m3u8"
+
+
+def encoder_input_args(size: str = "320x180", rate: int = 25) -> list[str]:
+    """The lavfi test signals every local source encodes: a moving picture and a tone."""
+    return [
+        "-re",
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+    ]  # fmt: skip
+
+
+def encoder_codec_args(rate: int = 25) -> list[str]:
+    """Cheap H.264 + AAC with a keyframe every second, so 1 s segments cut exactly."""
+    return [
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+        "-g", str(rate), "-keyint_min", str(rate), "-sc_threshold", "0",
+        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
+    ]  # fmt: skip
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves the HLS directory; the playlist answers 404 while the source is down."""
+
+    source: HlsTestSource
+
+    def do_GET(self) -> None:
+        if self.path.lstrip("/").split("?")[0] == PLAYLIST and not self.source.serving:
+            self.send_error(404, "stream offline")
+            return
+        super().do_GET()
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: a request log line per segment would drown the test output."""
+
+
+class HlsTestSource:
+    """A restartable, freezable live HLS stream on ``http://127.0.0.1:PORT/live.m3u8``."""
+
+    def __init__(
+        self,
+        ffmpeg: str,
+        directory: Path | None = None,
+        *,
+        segment_time: float = 1.0,
+        list_size: int = 6,
+        size: str = "320x180",
+    ) -> None:
+        self.ffmpeg = ffmpeg
+        self._own_dir = directory is None
+        self.directory = (
+            Path(tempfile.mkdtemp(prefix="streamrec-src-")) if directory is None else directory
+        )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.segment_time = segment_time
+        self.list_size = list_size
+        self.size = size
+        self.serving = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._next_seq = 0
+        handler = type("Handler", (_Handler,), {"source": self})
+        self._server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(handler, directory=str(self.directory))
+        )
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="hls-test-source", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        """The TCP port the HTTP server listens on (127.0.0.1)."""
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The playlist URL."""
+        return f"http://127.0.0.1:{self.port}/{PLAYLIST}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the encoder process is alive (frozen counts as alive)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, *, reset_sequence: bool = False, wait: float = 15.0) -> None:
+        """Start the encoder and serve the playlist once its first segments exist."""
+        if self.running:
+            return
+        if reset_sequence:
+            self._next_seq = 0
+        playlist = self.directory / PLAYLIST
+        playlist.unlink(missing_ok=True)
+        argv = [
+            self.ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
+            *encoder_input_args(self.size), *encoder_codec_args(),
+            "-f", "hls", "-hls_time", str(self.segment_time),
+            "-hls_list_size", str(self.list_size),
+            "-hls_flags", "delete_segments+omit_endlist+temp_file",
+            "-start_number", str(self._next_seq),
+            "-hls_segment_filename", str(self.directory / "seg_%d.ts"),
+            str(playlist),
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self._segments_listed() >= 2:
+                self.serving = True
+                return
+            if self._proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RecorderError("the local test source did not produce a playlist in time")
+
+    def _segments_listed(self) -> int:
+        try:
+            text = (self.directory / PLAYLIST).read_text()
+        except OSError:
+            return 0
+        return text.count("#EXTINF")
+
+    def _remember_sequence(self) -> None:
+        """Where the media sequence goes on after a restart (the playlist's last number + 1)."""
+        try:
+            text = (self.directory / PLAYLIST).read_text()
+        except OSError:
+            return
+        match = re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", text)
+        if match:
+            self._next_seq = int(match.group(1)) + text.count("#EXTINF")
+
+    def stop(self) -> None:
+        """The stream goes down: the encoder is killed and the playlist answers 404."""
+        self.serving = False
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+            self._proc = None
+        self._remember_sequence()
+
+    def freeze(self) -> None:
+        """The encoder hangs (SIGSTOP): the playlist is still served but stops moving."""
+        if self._proc is not None:
+            os.killpg(self._proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """The hung encoder resumes (SIGCONT)."""
+        if self._proc is not None:
+            os.killpg(self._proc.pid, signal.SIGCONT)
+
+    def end(self) -> None:
+        """The stream ends for good: the encoder stops and the playlist gets #EXT-X-ENDLIST."""
+        if self._proc is not None:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+            self._proc = None
+        playlist = self.directory / PLAYLIST
+        text = playlist.read_text()
+        if "#EXT-X-ENDLIST" not in text:
+            tmp = playlist.with_suffix(".tmp")
+            tmp.write_text(text.rstrip("\n") + "\n#EXT-X-ENDLIST\n")
+            tmp.replace(playlist)
+
+    def close(self) -> None:
+        """Stop everything and remove the directory if this source made it."""
+        self.stop()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        if self._own_dir:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> HlsTestSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
