@@ -78,8 +78,9 @@ class Journal:
     """The event log under ``root`` (a state directory); see the module docstring.
 
     ``write`` is the seam every byte written passes through (``os.write``; a test passes one that
-    fails with ENOSPC). ``clock`` gives the time stamped on events. ``checkpoint`` is called with a
-    step name after each step of a compaction (a test crashes the process there).
+    fails with ENOSPC), ``sync`` the one every fsync of the tail passes through (``os.fsync``).
+    ``clock`` gives the time stamped on events. ``checkpoint`` is called with a step name after
+    each step of a compaction (``snapshot``, ``archive``, ``tail``; a test crashes there).
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class Journal:
         fsync: FsyncPolicy = "always",
         compact_after: int | None = 100_000,
         write: Callable[[int, bytes], int] = os.write,
+        sync: Callable[[int], None] = os.fsync,
         clock: Callable[[], datetime] = utc_now,
         checkpoint: Callable[[str], None] | None = None,
     ) -> None:
@@ -97,7 +99,8 @@ class Journal:
         self.paths = StatePaths.at(Path(root))
         self.fsync: FsyncPolicy = fsync
         self.compact_after = compact_after
-        self._write, self._clock, self._checkpoint = write, clock, checkpoint
+        self._write, self._sync_fd = write, sync
+        self._clock, self._checkpoint = clock, checkpoint
         self._reset()
 
     def _reset(self) -> None:
@@ -147,7 +150,7 @@ class Journal:
             try:
                 snapshot.write_all(fd, data, self._write)
                 if self.fsync == "always":
-                    os.fsync(fd)
+                    self._sync_fd(fd)
             except OSError as exc:
                 self._undo(fd, size)
                 raise StateError(_write_failure(self.paths.events, exc, len(written))) from exc
@@ -188,7 +191,7 @@ class Journal:
             if fd is None or os.getpid() != self._pid:
                 return
             try:
-                os.fsync(fd)
+                self._sync_fd(fd)
             except OSError as exc:
                 logger.warning("state log: fsync of {} failed: {}", self.paths.events, exc)
             self._last_fsync = time.monotonic()
@@ -267,7 +270,7 @@ class Journal:
         if size and os.pread(fd, 1, size - 1) != b"\n":
             size = self._repair_torn(fd, size)
         last = lines.last_seq(fd, size)
-        self._last_seq = max(last or 0, snapshot.snapshot_seq(self.paths.snapshot))
+        self._last_seq = max(last or 0, snapshot.compacted_seq(self.paths))
         first = lines.first_seq(fd) if last is not None else None
         self._tail_count = last - first + 1 if last is not None and first is not None else 0
         self._known = (info.st_ino, size)
@@ -277,13 +280,13 @@ class Journal:
         """Cut the partial last line off, keeping its bytes in ``archive/torn-<seq>.bin``."""
         keep = lines.complete_size(fd, size)
         torn = os.pread(fd, size - keep, keep)
-        seq = max(lines.last_seq(fd, keep) or 0, snapshot.snapshot_seq(self.paths.snapshot)) + 1
+        seq = max(lines.last_seq(fd, keep) or 0, snapshot.compacted_seq(self.paths)) + 1
         target = snapshot.free_name(self.paths.archive, f"torn-{seq}", ".bin")
         try:
             snapshot.write_file_atomic(target, torn, self._write, sync=self.fsync != "never")
             os.ftruncate(fd, keep)
             if self.fsync != "never":
-                os.fsync(fd)
+                self._sync_fd(fd)
         except OSError as exc:
             raise StateError(
                 f"{self.paths.events} ends with a torn line that cannot be repaired: "
@@ -307,7 +310,7 @@ class Journal:
         finally:
             if fd is not None:
                 os.close(fd)
-        return max(last or 0, snapshot.snapshot_seq(self.paths.snapshot))
+        return max(last or 0, snapshot.compacted_seq(self.paths))
 
     def _open_tail_for_reading(self) -> int | None:
         try:

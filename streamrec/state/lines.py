@@ -5,8 +5,8 @@ The byte-level half of the journal, kept apart so that the locking and policy co
 ``state.snapshot``; nothing here takes a lock or writes.
 
 Encoding guarantees one event is exactly one line: ``json.dumps`` escapes every control character
-(so a field holding ``"\\n"`` or ``"\\r"`` cannot split the line), and U+2028/U+2029 are escaped as
-well, since some line readers treat them as line ends. Reading splits on ``b"\\n"`` only, skips a
+(so a field holding ``"\\n"`` or ``"\\r"`` cannot split the line), and U+0085, U+2028 and U+2029
+are escaped as well, since ``str.splitlines()`` and some other line readers treat them as line ends. Reading splits on ``b"\\n"`` only, skips a
 line that is not a JSON object with an integer ``seq`` (logging a warning that names the file and
 line), and stops at the last newline: bytes after it are a torn tail (a writer died mid-line, or is
 writing right now) and are never yielded.
@@ -29,6 +29,8 @@ CHUNK = 1 << 22
 """Bytes read at a time when streaming a file (4 MiB)."""
 _BACK_CHUNK = 1 << 16
 """Bytes read at a time when scanning a file backwards from its end."""
+_LINE_ENDS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+"""Line ends of str.splitlines() that json.dumps leaves raw (it escapes those below U+0020)."""
 _LOUD_WARNINGS = 5
 """Corrupt lines reported one by one per read; the rest are summed up in one warning."""
 
@@ -42,7 +44,7 @@ def encode(event: Event) -> bytes:
             f"event {event.get('type')!r} cannot be written to the state log: {exc}; "
             "event fields must be JSON values (str, int, float, bool, None, list, dict)"
         ) from exc
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    text = text.translate(_LINE_ENDS)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: let json escape it as \udXXX instead

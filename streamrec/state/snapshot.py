@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streamrec.errors import StateError
+from streamrec.state.paths import StatePaths
 
 Writer = Callable[[int, bytes], int]
 
@@ -125,6 +126,12 @@ def snapshot_seq(path: Path) -> int:
     except (OSError, StateError):
         return 0  # an unreadable snapshot is reported by whoever reads the state
     return found[0]
+
+
+def compacted_seq(paths: StatePaths) -> int:
+    """The last seq compacted away: the snapshot's, or the archive's if the snapshot was lost."""
+    archived = archive_files(paths.archive)
+    return max(snapshot_seq(paths.snapshot), archived[-1][1] if archived else 0)
 
 
 def archive_files(archive: Path) -> list[tuple[int, int, Path]]:
