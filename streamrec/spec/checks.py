@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import graphlib
 import itertools
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 from streamrec.errors import Problem
 from streamrec.spec.sources import Origin, Sources, suggest
@@ -48,11 +47,10 @@ def _dangling(
     sources: Sources,
     origin: Origin,
     field: str,
-    declared: Iterable[Any],
+    names: set[str],
     what: str,
     owner: str,
 ) -> Iterator[Problem]:
-    names = {str(d) for d in declared}
     for name, (line, col) in _item_positions(origin, field):
         if name not in names:
             yield Problem(
@@ -67,11 +65,12 @@ def _dangling(
 def _references(sources: Sources) -> Iterator[Problem]:
     origins = sources.origins
     raw = sources.raw
-    tasks = raw["tasks"].keys()
+    tasks = set(raw["tasks"])
+    categories = set(raw["categories"])
     for name in raw["channels"]:
         origin = origins[("channels", name)]
         owner = f"channel {name!r}"
-        yield from _dangling(sources, origin, "category", raw["categories"], "category", owner)
+        yield from _dangling(sources, origin, "category", categories, "category", owner)
         for hook in ("on_segment", "on_recording_end"):
             yield from _dangling(sources, origin, hook, tasks, "task", owner)
     defaults = origins.get(("settings", "defaults"))

@@ -38,6 +38,18 @@ _TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})\Z")
 
 def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
     """Seconds from ``90s``, ``30m``, ``1h30m``, ``7d``, ``250ms`` or a plain number of seconds."""
+    if isinstance(value, str):
+        return _parse_duration_text(value, allow_zero)
+    return _parse_duration(value, allow_zero)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_duration_text(value: str, allow_zero: bool) -> float:
+    """Durations repeat across thousands of channels (defaults are merged into each): cached."""
+    return _parse_duration(value, allow_zero)
+
+
+def _parse_duration(value: Any, allow_zero: bool) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration like 90s, 30m, 1h30m or 7d, got {value!r}")
     if isinstance(value, (int, float)):
@@ -123,17 +135,24 @@ def parse_time_of_day(value: Any) -> time:
     return time(hour, minute)
 
 
+@functools.lru_cache(maxsize=64)
+def _zone_exists(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def parse_timezone(value: Any) -> str:
     """An IANA time zone name (``Europe/Istanbul``, ``UTC``), checked against the zone database."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected an IANA time zone name like Europe/Istanbul, got {value!r}")
     name = value.strip()
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    if not _zone_exists(name):
         raise ValueError(
             f"unknown time zone {name!r} (use an IANA name like Europe/Istanbul or UTC)"
-        ) from None
+        )
     return name
 
 
@@ -173,14 +192,25 @@ _SAMPLE = {
 }
 
 
+@functools.lru_cache(maxsize=256)
+def _check_template(value: str) -> None:
+    _check_template_uncached(value)
+
+
 def parse_filename_template(value: Any) -> str:
+    """A recording file name template, checked (see :func:`_check_template_uncached`)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a filename template must be a non-empty string")
+    _check_template(value)
+    return value
+
+
+def _check_template_uncached(value: str) -> None:
     """A recording file name template such as ``{category}/{channel}/{start:%Y-%m-%d}.{ext}``.
 
     Known fields: channel, category, start (a datetime: use strftime codes after ``:``), ext,
     index (the segment number). The rendered path must stay relative and must name the extension.
     """
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("a filename template must be a non-empty string")
     fields = set()
     try:
         for _literal, field, _spec, _conv in string.Formatter().parse(value):
@@ -201,4 +231,3 @@ def parse_filename_template(value: Any) -> str:
         raise ValueError("a filename template must contain {ext} so the file names its container")
     if "start" not in fields and "index" not in fields:
         raise ValueError("a filename template must contain {start} or {index} to keep files apart")
-    return value

@@ -133,6 +133,9 @@ class _Composer:
                 return
 
     def node(self, event: Event) -> Any:
+        if type(event) is ScalarEvent and event.tag is None and not event.anchor:
+            # the common case, kept short: a plain or quoted scalar without tag or anchor
+            return resolve_plain(event.value) if event.implicit[0] else event.value
         if isinstance(event, AliasEvent):
             anchor = event.anchor
             if anchor not in self.anchors:
@@ -167,24 +170,29 @@ class _Composer:
 
     def sequence(self, start: SequenceStartEvent) -> YSeq:
         seq = YSeq(_pos(start))
+        positions, node = seq.item_pos, self.node
         for event in self.events:
-            if isinstance(event, SequenceEndEvent):
+            if type(event) is SequenceEndEvent:
                 break
-            seq.item_pos.append(_pos(event))
-            seq.append(self.node(event))
+            mark = event.start_mark
+            positions.append((mark.line + 1, mark.column + 1))
+            seq.append(node(event))
         return seq
 
     def mapping(self, start: MappingStartEvent) -> YMap:
         result = YMap(_pos(start))
         merges: list[tuple[Pos, Any]] = []
-        for event in self.events:
-            if isinstance(event, MappingEndEvent):
+        events, node = self.events, self.node
+        for event in events:
+            if type(event) is MappingEndEvent:
                 break
-            key_pos = _pos(event)
-            key = self.node(event)
-            value_event = next(self.events)
-            value_pos = _pos(value_event)
-            value = self.node(value_event)
+            mark = event.start_mark
+            key_pos = (mark.line + 1, mark.column + 1)
+            key = node(event)
+            value_event = next(events)
+            mark = value_event.start_mark
+            value_pos = (mark.line + 1, mark.column + 1)
+            value = node(value_event)
             if key == "<<" and isinstance(event, ScalarEvent) and event.implicit[0]:
                 merges.append((value_pos, value))
                 continue
@@ -218,7 +226,24 @@ class _Composer:
                     target.value_pos[key] = item.value_pos[key]
 
 
-_yaml = YAML(typ="safe")
+try:  # ruamel.yaml.clib: the libyaml-based parser, ~10x faster than the pure one
+    from _ruamel_yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - pure Python fallback where the wheel is missing
+    _CParser = None
+
+_yaml = YAML(typ="safe", pure=True)
+
+
+def _events(text: str) -> list[Event]:
+    """Every parser event of ``text``, in a list (iterating a list is cheaper than a generator)."""
+    if _CParser is None:  # pragma: no cover
+        return list(_yaml.parse(io.StringIO(text)))
+    parser = _CParser(text)
+    events: list[Event] = []
+    append, get = events.append, parser.get_event
+    while (event := get()) is not None:
+        append(event)
+    return events
 
 
 def read_documents(path: str, text: str) -> tuple[list[tuple[Any, Pos]], list[Problem]]:
@@ -227,13 +252,13 @@ def read_documents(path: str, text: str) -> tuple[list[tuple[Any, Pos]], list[Pr
     A syntax error ends the file's reading (YAML cannot resynchronise after one); what was read
     before it is discarded, and the error is returned as a located problem.
     """
-    composer = _Composer(path, iter(_yaml.parse(io.StringIO(text))))
     try:
+        composer = _Composer(path, iter(_events(text)))
         documents = list(composer.documents())
     except MarkedYAMLError as exc:
-        return [], [*composer.problems, _syntax_problem(path, text, exc)]
+        return [], [_syntax_problem(path, text, exc)]
     except YAMLError as exc:  # pragma: no cover - ruamel raises marked errors for syntax
-        return [], [*composer.problems, Problem(path, 0, 0, f"YAML error: {exc}")]
+        return [], [Problem(path, 0, 0, f"YAML error: {exc}")]
     return documents, composer.problems
 
 
