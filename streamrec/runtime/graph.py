@@ -1,0 +1,277 @@
+"""Runs of many tasks: a DAG in parallel, a queue in order, ``--with-deps``, ``once`` tasks.
+
+Called by the CLI (``task run --with-deps``, ``queue start``), the Python API (``Queue.start``),
+and later the scheduler and ``apply``. The decisions come from ``core.ordering`` (the order, the
+ready set, who is blocked by whom); every task run goes through :meth:`TaskRunner.run`, so each
+keeps its own lock, retries, timeout and events, and the runner's ``max_parallel`` bounds them all.
+
+- :func:`run_graph`: independent branches run in parallel (graphlib's ``get_ready``/``done``), at
+  most ``max_parallel`` started at once; dependents of a task that did not complete are skipped
+  with reason ``upstream_failed``.
+- :func:`run_sequence` / :func:`run_queue`: one task after another in queue order. ``on_failure:
+  stop`` ends at the first failure and skips the rest (``queue_stopped``); ``continue`` runs what
+  does not depend on the failure. A stop request skips the rest with ``queue_stopped`` too. Writes
+  ``queue.started`` and ``queue.finished`` (status ``completed``, ``failed`` or ``terminated``,
+  results ``{task: status}``); a second start while it runs writes ``queue.skipped``.
+- :func:`run_with_deps`: runs the dependencies that are not completed first, then the task.
+- :func:`run_once_tasks`: ``schedule: once`` tasks whose current definition never ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from loguru import logger
+
+from streamrec.core.ordering import Deps, ReadySet, blocked_by, missing_dependencies, queue_order
+from streamrec.core.taskstates import Trigger, dependency_state, once_due
+from streamrec.errors import TaskError
+from streamrec.runtime.taskfiles import (
+    RunFiles,
+    RunLock,
+    clear_record,
+    new_record,
+    stop_requested,
+    write_record,
+)
+from streamrec.runtime.tasks import QueueHandle, RunResult, TaskRunner, now_iso
+
+
+def task_deps(runner: TaskRunner) -> dict[str, Sequence[str]]:
+    """The dependency mapping of the runner's tasks."""
+    return {name: task.depends_on for name, task in runner.tasks.items()}
+
+
+async def run_graph(
+    runner: TaskRunner,
+    names: Sequence[str],
+    *,
+    trigger: Trigger = "cli",
+    context: Mapping[str, str] | None = None,
+    check_deps: bool = False,
+    limit: int | None = None,
+) -> dict[str, RunResult]:
+    """Run exactly ``names`` as a DAG; a result for every task, in queue order.
+
+    Dependencies among ``names`` order the run; those outside it are taken as met, unless
+    ``check_deps`` asks the state log about them (for triggers that did not order them, like
+    ``once``): a task whose check fails is skipped, and so are its dependents.
+    """
+    deps = task_deps(runner)
+    members = set(names)
+    order = [name for name in queue_order(names, deps) if name in members]
+    ready = ReadySet(order, deps)
+    results: dict[str, RunResult] = {}
+    running: dict[asyncio.Task[RunResult], str] = {}
+    waiting: list[str] = []
+    try:
+        while ready.active:
+            runnable, skipped = ready.take()
+            for name, culprit in skipped:
+                why = f"dependency {culprit!r} {ready.outcomes[culprit]}"
+                results[name] = runner.skip(name, "upstream_failed", trigger, why)
+            waiting.extend(runnable)
+            width = limit or runner.max_parallel
+            while waiting and len(running) < width:
+                name = waiting.pop(0)
+                coro = _run_one(runner, name, trigger, context, check_deps)
+                running[asyncio.ensure_future(coro)] = name
+            if not running:
+                break
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                name = running.pop(finished)
+                results[name] = finished.result()
+                ready.finish(name, results[name].status)
+    finally:
+        for pending in running:
+            pending.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+    return {name: results[name] for name in order if name in results}
+
+
+async def _run_one(
+    runner: TaskRunner,
+    name: str,
+    trigger: Trigger,
+    context: Mapping[str, str] | None,
+    check_deps: bool,
+    queue: str | None = None,
+) -> RunResult:
+    """One run inside a graph or queue; an error becomes a result instead of ending the graph."""
+    try:
+        return await runner.run(
+            name, trigger=trigger, context=context, check_deps=check_deps, queue=queue
+        )
+    except TaskError as exc:  # logged as task.skipped by the runner (dependency not completed)
+        return RunResult(task=name, status="skipped", trigger=trigger, reason=str(exc))
+
+
+@dataclass
+class QueueResult:
+    """How one queue run ended."""
+
+    queue: str
+    status: str
+    run: int | None = None
+    order: list[str] = field(default_factory=list)
+    results: dict[str, RunResult] = field(default_factory=dict)
+    started_at: str | None = None
+    ended_at: str | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every task completed."""
+        return self.status == "completed"
+
+
+async def run_queue(
+    runner: TaskRunner,
+    name: str,
+    *,
+    trigger: Trigger = "cli",
+    context: Mapping[str, str] | None = None,
+) -> QueueResult:
+    """Run queue ``name`` of the config (see :func:`run_sequence`)."""
+    try:
+        queue = runner.queues[name]
+    except KeyError:
+        known = ", ".join(sorted(runner.queues)) or "none"
+        raise TaskError(f"there is no queue named {name!r} (queues: {known})") from None
+    return await run_sequence(
+        runner, name, queue.tasks, on_failure=queue.on_failure, trigger=trigger, context=context
+    )
+
+
+async def run_sequence(
+    runner: TaskRunner,
+    queue: str,
+    tasks: Sequence[str],
+    *,
+    on_failure: Literal["stop", "continue"] = "stop",
+    trigger: Trigger = "cli",
+    context: Mapping[str, str] | None = None,
+    preset: Mapping[str, str] | None = None,
+) -> QueueResult:
+    """Run ``tasks`` (dependencies inserted first) one after another as queue ``queue``.
+
+    ``preset`` gives outcomes decided beforehand (the API's tasks that completed already): those
+    tasks are not run again and count as their status for their dependents.
+    """
+    deps: Deps = task_deps(runner)
+    order = queue_order(tasks, deps)
+    files = RunFiles.of(runner.layout, "queue", queue)
+    lock = RunLock(files.lock)
+    if not lock.try_acquire():
+        runner.emit("queue.skipped", queue=queue, reason="already_running", trigger=trigger)
+        logger.warning("queue {!r} is already running; this start is skipped", queue)
+        return QueueResult(queue=queue, status="skipped", order=order, reason="already_running")
+    try:
+        seen = runner.journal.state().get("queues", {})
+        run = files.next_run(lambda: int((seen.get(queue) or {}).get("run") or 0))
+        handle = QueueHandle(queue, run)
+        runner.queue_runs.setdefault(queue, []).append(handle)
+        write_record(files, new_record(files, run))
+        try:
+            return await _sequence(
+                runner, handle, files, order, deps, on_failure, trigger, context, preset or {}
+            )
+        finally:
+            runner.queue_runs[queue].remove(handle)
+            if not runner.queue_runs[queue]:
+                del runner.queue_runs[queue]
+            clear_record(files, run)
+    finally:
+        lock.release()
+
+
+async def _sequence(
+    runner: TaskRunner,
+    handle: QueueHandle,
+    files: RunFiles,
+    order: list[str],
+    deps: Deps,
+    on_failure: str,
+    trigger: Trigger,
+    context: Mapping[str, str] | None,
+    preset: Mapping[str, str],
+) -> QueueResult:
+    queue, run = handle.name, handle.run
+    started_at = now_iso()
+    runner.emit("queue.started", queue=queue, run=run, order=order, trigger=trigger)
+    logger.info("queue {!r} run {} started: {}", queue, run, " -> ".join(order))
+    env = {**(context or {}), "STREAMREC_QUEUE": queue, "STREAMREC_QUEUE_RUN": str(run)}
+    outcomes: dict[str, str] = {}
+    results: dict[str, RunResult] = {}
+    stopped: str | None = None  # why the rest is skipped
+    status = "completed"
+    try:
+        for name in order:
+            if name in preset:
+                outcomes[name] = preset[name]
+                continue
+            asked = handle.stop_reason or stop_requested(files, run)
+            if asked is not None and stopped is None:
+                stopped, status = asked, "terminated"
+            culprit = blocked_by(name, deps, outcomes)
+            if stopped is not None:
+                result = runner.skip(name, "queue_stopped", "queue", stopped)
+            elif culprit is not None:
+                why = f"dependency {culprit!r} {outcomes[culprit]}"
+                result = runner.skip(name, "upstream_failed", "queue", why)
+            else:
+                handle.current = name
+                result = await _run_one(runner, name, "queue", env, False, queue=queue)
+                handle.current = None
+            results[name], outcomes[name] = result, result.status
+            if result.status != "completed" and status == "completed":
+                status = "failed"
+            asked = handle.stop_reason or stop_requested(files, run)
+            if asked is not None and stopped is None:
+                stopped, status = asked, "terminated"
+            if result.status == "failed" and on_failure == "stop" and stopped is None:
+                stopped = f"stopped after {name!r} failed (on_failure: stop)"
+    except asyncio.CancelledError:
+        status = "canceled"
+        raise
+    finally:
+        summary = {name: outcomes.get(name, "canceled") for name in order}
+        runner.emit("queue.finished", queue=queue, run=run, status=status, results=summary)
+        logger.info("queue {!r} run {}: {}", queue, run, status)
+    return QueueResult(
+        queue=queue, status=status, run=run, order=order, results=results,
+        started_at=started_at, ended_at=now_iso(), reason=stopped,
+    )  # fmt: skip
+
+
+async def run_with_deps(
+    runner: TaskRunner,
+    name: str,
+    *,
+    trigger: Trigger = "cli",
+    context: Mapping[str, str] | None = None,
+) -> dict[str, RunResult]:
+    """Run what ``name`` misses first (in parallel where independent), then ``name``."""
+    runner.task(name)
+    seen = runner.seen()
+    tasks = runner.tasks
+    missing = missing_dependencies(
+        name, task_deps(runner), lambda dep: dependency_state(dep, tasks, seen) is None
+    )
+    if not missing:
+        return {name: await runner.run(name, trigger=trigger, context=context)}
+    return await run_graph(runner, [*missing, name], trigger=trigger, context=context)
+
+
+async def run_once_tasks(runner: TaskRunner) -> dict[str, RunResult]:
+    """Run the ``schedule: once`` tasks whose current definition has not run yet (on apply)."""
+    due = once_due(runner.tasks, runner.seen())
+    if not due:
+        return {}
+    logger.info("running once tasks: {}", ", ".join(due))
+    return await run_graph(runner, due, trigger="once", check_deps=True)

@@ -1,0 +1,347 @@
+"""The files a task or queue run keeps in the state directory: lock, run counter, pid file, logs.
+
+Used by the runner (``runtime.tasks``, ``runtime.graph``) while it runs, and by other processes
+that act on a run they do not own: ``task stop``/``queue stop`` (:func:`stop_task_runs`,
+:func:`stop_queue_runs`), ``logs`` (:func:`logged_runs`, :func:`attempt_logs`) and the daemon's
+startup recovery (:func:`interrupted_runs`). Names are made safe with
+:func:`~streamrec.core.taskstates.safe_name`; the layout::
+
+    locks/task-<name>.lock        flock held for the whole run (shared for concurrency: allow);
+                                  its descriptor is inherited by the task's process group
+    locks/task-<name>.run         the last run number given out (the run id: 1, 2, 3...)
+    pids/task-<name>/<run>.json   the live run: pid and process group, owner, log files
+    pids/task-<name>/<run>.stop   asks the run to stop; the owner then records "terminated"
+    logs/tasks/<name>/<run>.<attempt>.stdout.log   (and .stderr.log)
+    locks/queue-<name>.lock, locks/queue-<name>.run, pids/queue-<name>/<run>.json (and .stop)
+
+Run ids are a per-task counter taken under the counter file's own lock, so they are unique across
+processes; a fresh counter file starts from the last run the state log knows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from streamrec.core.taskstates import safe_name
+from streamrec.runtime import processes
+
+Kind = Literal["task", "queue"]
+
+
+class StateLayout(Protocol):
+    """The directories of a state dir that runs use (``state.paths.StatePaths`` has them)."""
+
+    @property
+    def logs(self) -> Path: ...
+    @property
+    def locks(self) -> Path: ...
+    @property
+    def pids(self) -> Path: ...
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """Where one task's (or queue's) lock, counter, pid files and logs are."""
+
+    kind: Kind
+    name: str
+    lock: Path
+    counter: Path
+    pid_dir: Path
+    log_dir: Path
+
+    @classmethod
+    def of(cls, layout: StateLayout, kind: Kind, name: str) -> RunFiles:
+        """The files of task (or queue) ``name``; nothing is created."""
+        safe = safe_name(name)
+        return cls(
+            kind=kind,
+            name=name,
+            lock=layout.locks / f"{kind}-{safe}.lock",
+            counter=layout.locks / f"{kind}-{safe}.run",
+            pid_dir=layout.pids / f"{kind}-{safe}",
+            log_dir=layout.logs / f"{kind}s" / safe,
+        )
+
+    def pid_file(self, run: int) -> Path:
+        """The pid file of run ``run`` (present while it runs)."""
+        return self.pid_dir / f"{run}.json"
+
+    def stop_marker(self, run: int) -> Path:
+        """The file that asks run ``run`` to stop."""
+        return self.pid_dir / f"{run}.stop"
+
+    def log_paths(self, run: int, attempt: int) -> tuple[Path, Path]:
+        """stdout and stderr files of one attempt."""
+        return (
+            self.log_dir / f"{run}.{attempt}.stdout.log",
+            self.log_dir / f"{run}.{attempt}.stderr.log",
+        )
+
+    def next_run(self, seed: Callable[[], int]) -> int:
+        """The next run id; ``seed()`` gives the last known one when the counter is new."""
+        self.counter.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.counter, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held for microseconds by anyone else
+            text = os.read(fd, 64).decode("ascii", "replace").strip()
+            last = int(text) if text.isdigit() else seed()
+            run = last + 1
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, str(run).encode())
+        finally:
+            os.close(fd)
+        return run
+
+
+class RunLock:
+    """An flock on a run's lock file; exclusive for one run at a time, shared for ``allow``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def try_acquire(self, shared: bool = False) -> bool:
+        """Take the lock if nobody conflicting holds it; False otherwise."""
+        if self.fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    async def acquire(self, shared: bool = False, timeout: float | None = None) -> bool:
+        """Wait for the lock (polling, so the event loop is never blocked); False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not self.try_acquire(shared):
+            if deadline is not None and loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    def release(self) -> None:
+        """Let go of the lock (the task's group may still hold an inherited descriptor)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+@dataclass
+class RunRecord:
+    """What a pid file says about a live run."""
+
+    kind: Kind
+    name: str
+    run: int
+    owner_pid: int
+    owner_ticks: int | None
+    attempt: int | None = None
+    pid: int | None = None
+    pgid: int | None = None
+    start_ticks: int | None = None
+    stdout_log: str | None = None
+    stderr_log: str | None = None
+    queue: str | None = None
+    path: Path | None = field(default=None, compare=False)
+
+    def owner_alive(self) -> bool:
+        """Whether the process that owns the run is still the one running."""
+        ticks = processes.start_ticks(self.owner_pid)
+        if ticks is None:
+            try:
+                os.kill(self.owner_pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            return self.owner_ticks is None
+        return self.owner_ticks is None or ticks == self.owner_ticks
+
+    def group(self) -> int | None:
+        """The run's process group if it is still the one we started (pids get reused)."""
+        if self.pgid is None:
+            return None
+        ticks = processes.start_ticks(self.pgid)
+        if ticks is not None and self.start_ticks is not None and ticks != self.start_ticks:
+            return None  # the leader's pid now belongs to someone else
+        return self.pgid if processes.group_alive(self.pgid) else None
+
+
+def new_record(files: RunFiles, run: int, **fields: object) -> RunRecord:
+    """A record of a run owned by this process."""
+    me = os.getpid()
+    return RunRecord(files.kind, files.name, run, me, processes.start_ticks(me), **fields)  # type: ignore[arg-type]  # fields are RunRecord's own
+
+
+def write_record(files: RunFiles, record: RunRecord) -> None:
+    """Write (or rewrite) the pid file atomically."""
+    files.pid_dir.mkdir(parents=True, exist_ok=True)
+    target = files.pid_file(record.run)
+    data = {k: v for k, v in asdict(record).items() if k != "path"}
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.replace(target)
+
+
+def clear_record(files: RunFiles, run: int) -> None:
+    """Remove the pid file and any stop request of a run that ended."""
+    for path in (files.pid_file(run), files.stop_marker(run)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def read_records(files: RunFiles) -> list[RunRecord]:
+    """The live runs' pid files, oldest run first (unreadable files are ignored)."""
+    records = []
+    for path in _numbered(files.pid_dir, ".json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            record = RunRecord(**data)
+        except (OSError, ValueError, TypeError):
+            continue
+        record.path = path
+        records.append(record)
+    return records
+
+
+def _names(directory: Path) -> list[str]:
+    try:
+        return [p.name for p in directory.iterdir()]
+    except OSError:
+        return []
+
+
+def _numbered(directory: Path, suffix: str) -> Iterator[Path]:
+    names = _names(directory)
+    runs = sorted(int(n[: -len(suffix)]) for n in names if re.fullmatch(rf"\d+{suffix}", n))
+    for run in runs:
+        yield directory / f"{run}{suffix}"
+
+
+def stop_requested(files: RunFiles, run: int) -> str | None:
+    """The reason given by whoever asked run ``run`` to stop, or None."""
+    try:
+        return files.stop_marker(run).read_text(encoding="utf-8").strip() or "stopped by request"
+    except OSError:
+        return None
+
+
+def request_stop(files: RunFiles, run: int, reason: str) -> None:
+    """Ask run ``run`` to stop (its owner checks between attempts and when the process ends)."""
+    files.pid_dir.mkdir(parents=True, exist_ok=True)
+    files.stop_marker(run).write_text(reason, encoding="utf-8")
+
+
+async def stop_records(records: list[RunRecord], grace: float) -> None:
+    """End the process groups of ``records``: SIGTERM, ``grace``, SIGKILL, all at once."""
+    groups = [g for g in (r.group() for r in records) if g is not None]
+    await asyncio.gather(*(processes.stop_group(g, grace) for g in groups))
+
+
+async def stop_task_runs(
+    layout: StateLayout,
+    name: str,
+    grace: float,
+    reason: str = "stopped by request",
+    skip_owner: int | None = None,
+) -> list[RunRecord]:
+    """Stop every live run of task ``name`` not owned by ``skip_owner``; the runs it found."""
+    files = RunFiles.of(layout, "task", name)
+    records = [r for r in read_records(files) if r.owner_pid != skip_owner]
+    live = [r for r in records if r.owner_alive() or r.group() is not None]
+    for record in live:
+        request_stop(files, record.run, reason)
+    await stop_records(live, grace)
+    for record in live:
+        if not record.owner_alive():  # nobody is left to tidy up after it
+            clear_record(files, record.run)
+    return live
+
+
+async def stop_queue_runs(
+    layout: StateLayout,
+    name: str,
+    grace: float,
+    reason: str = "stopped by request",
+    skip_owner: int | None = None,
+) -> list[RunRecord]:
+    """Stop every live run of queue ``name`` and the task it is running; the queue runs found.
+
+    Runs owned by ``skip_owner`` (the caller's own process, which stops them itself) are left.
+    """
+    files = RunFiles.of(layout, "queue", name)
+    live = [r for r in read_records(files) if r.owner_alive() and r.owner_pid != skip_owner]
+    for record in live:
+        request_stop(files, record.run, reason)
+    tasks = [
+        r for r in _all_records(layout, "task") if r.queue == name and r.owner_pid != skip_owner
+    ]
+    for task in tasks:
+        request_stop(RunFiles.of(layout, "task", task.name), task.run, reason)
+    await stop_records(tasks, grace)
+    for record in [*live, *tasks]:
+        if not record.owner_alive():
+            clear_record(RunFiles.of(layout, record.kind, record.name), record.run)
+    return live
+
+
+def _all_records(layout: StateLayout, kind: Kind) -> list[RunRecord]:
+    found: list[RunRecord] = []
+    try:
+        dirs = sorted(p for p in layout.pids.iterdir() if p.name.startswith(f"{kind}-"))
+    except OSError:
+        return found
+    for directory in dirs:
+        for path in _numbered(directory, ".json"):
+            try:
+                record = RunRecord(**json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError):
+                continue
+            record.path = path
+            found.append(record)
+    return found
+
+
+def interrupted_runs(layout: StateLayout) -> list[RunRecord]:
+    """Runs whose owner died (for the daemon's startup recovery); their groups may still run.
+
+    The caller decides: ``stop_records(found, grace)`` ends them, then it logs
+    ``daemon.recovered`` and removes the pid files (``clear_record``).
+    """
+    return [
+        r for kind in ("task", "queue") for r in _all_records(layout, kind) if not r.owner_alive()
+    ]
+
+
+def logged_runs(files: RunFiles) -> list[int]:
+    """Run ids that have log files, ascending."""
+    names = _names(files.log_dir)
+    runs = {int(m.group(1)) for n in names if (m := re.fullmatch(r"(\d+)\.\d+\.stdout\.log", n))}
+    return sorted(runs)
+
+
+def attempt_logs(files: RunFiles, run: int) -> list[tuple[int, Path, Path]]:
+    """``(attempt, stdout, stderr)`` of each attempt of run ``run`` that has files."""
+    found = []
+    for name in _names(files.log_dir):
+        match = re.fullmatch(rf"{run}\.(\d+)\.stdout\.log", name)
+        if match:
+            attempt = int(match.group(1))
+            found.append((attempt, *files.log_paths(run, attempt)))
+    return sorted(found)

@@ -1,0 +1,96 @@
+"""Fixtures for the task tests: a state directory, a journal, a runner built from task texts."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamrec.runtime.tasks import TaskRunner
+from streamrec.spec.model import Queue, Task
+from streamrec.state.journal import Journal
+from streamrec.state.paths import StatePaths
+
+MakeRunner = Callable[..., TaskRunner]
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> StatePaths:
+    """A fresh state directory."""
+    return StatePaths.at(tmp_path / "state").ensure()
+
+
+@pytest.fixture
+def journal(paths: StatePaths) -> Iterator[Journal]:
+    """The state log of the test's state directory (no fsync: tests need no power-cut safety)."""
+    with Journal(paths.root, fsync="never") as opened:
+        yield opened
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """The directory tasks run in (stands for the config directory's parent)."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def make_runner(paths: StatePaths, journal: Journal, workdir: Path) -> MakeRunner:
+    """A runner over tasks given as ``name=dict(command=..., ...)`` (and ``queues=``)."""
+
+    def make(
+        queues: dict[str, dict[str, Any]] | None = None,
+        max_parallel: int = 4,
+        stop_grace: float = 1.0,
+        **tasks: dict[str, Any],
+    ) -> TaskRunner:
+        return TaskRunner(
+            {name: Task.model_validate(body) for name, body in tasks.items()},
+            queues={name: Queue.model_validate(body) for name, body in (queues or {}).items()},
+            layout=paths,
+            journal=journal,
+            base_dir=workdir,
+            max_parallel=max_parallel,
+            stop_grace=stop_grace,
+        )
+
+    return make
+
+
+def group_gone(pgid: int) -> bool:
+    """Whether no process is left in the group (``killpg(pgid, 0)`` raises ProcessLookupError)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def pid_gone(pid: int, within: float = 2.0) -> bool:
+    """Whether process ``pid`` is gone (or a zombie nobody reaps) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def events(
+    journal: Journal, type_: str | None = None, task: str | None = None
+) -> list[dict[str, Any]]:
+    """The events in the log, optionally of one type and one task."""
+    return [
+        e
+        for e in journal.read()
+        if (type_ is None or e["type"] == type_) and (task is None or e.get("task") == task)
+    ]
