@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -63,7 +62,9 @@ def main() -> None:
         generate(root, args.channels, args.tasks)
         files = sorted((root / "config").glob("*.yaml"))
         size = sum(f.stat().st_size for f in files)
-        print(f"{args.channels} channels, {args.tasks} tasks in {len(files)} files, {size / 1e6:.1f} MB")
+        print(
+            f"{args.channels} channels, {args.tasks} tasks in {len(files)} files, {size / 1e6:.1f} MB"
+        )
         baseline = (
             "from ruamel.yaml import YAML; import sys, pathlib; y = YAML(typ='safe'); "
             "[y.load(p.read_text()) for p in sorted(pathlib.Path('config').glob('*.yaml'))]"
@@ -88,8 +89,12 @@ def main() -> None:
                 "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode)"
             )
             out = subprocess.run(
-                [sys.executable, "-c", code, *argv], cwd=root, capture_output=True, text=True,
-                check=True, env=dict(os.environ),
+                [sys.executable, "-c", code, *argv],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+                env=dict(os.environ),
             ).stdout.split()
             wall, peak, exit_code = float(out[0]), float(out[1]), int(out[2])
             results[label] = wall
