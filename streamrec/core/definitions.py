@@ -55,5 +55,7 @@ def redact_definition(kind: str, definition: dict[str, Any], secrets: Iterable[s
 
     result = walk(definition)
     if kind == "task" and isinstance(result.get("env"), dict):
-        result["env"] = {k: MASK if v and is_secret_name(k) else v for k, v in result["env"].items()}
+        result["env"] = {
+            k: MASK if v and is_secret_name(k) else v for k, v in result["env"].items()
+        }
     return result

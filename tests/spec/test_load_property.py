@@ -32,7 +32,9 @@ channel = st.fixed_dictionaries(
             max_size=2,
         ),
         "on_segment": st.lists(names, max_size=2),
-        "retention": st.fixed_dictionaries({}, optional={"max_size": st.sampled_from(["5GB", "x"])}),
+        "retention": st.fixed_dictionaries(
+            {}, optional={"max_size": st.sampled_from(["5GB", "x"])}
+        ),
     },
 )
 task = st.fixed_dictionaries(
@@ -76,7 +78,9 @@ def mutated(draw: st.DrawFn) -> bytes:
         if action == "delete":
             text = text[:at] + text[at + draw(st.integers(1, 5)) :]
         elif action == "insert":
-            junk = draw(st.sampled_from([b"\t", b":", b"- ", b"{", b"\xff", b"&a ", b"*a", b"\n  x"]))
+            junk = draw(
+                st.sampled_from([b"\t", b":", b"- ", b"{", b"\xff", b"&a ", b"*a", b"\n  x"])
+            )
             text = text[:at] + junk + text[at:]
         else:
             lines = text.splitlines(keepends=True)
