@@ -52,17 +52,21 @@ async def run_graph(
     trigger: Trigger = "cli",
     context: Mapping[str, str] | None = None,
     check_deps: bool = False,
+    include_deps: bool = True,
     limit: int | None = None,
 ) -> dict[str, RunResult]:
-    """Run exactly ``names`` as a DAG; a result for every task, in queue order.
+    """Run ``names`` and their dependencies as a DAG; a result for every task, in queue order.
 
-    Dependencies among ``names`` order the run; those outside it are taken as met, unless
-    ``check_deps`` asks the state log about them (for triggers that did not order them, like
-    ``once``): a task whose check fails is skipped, and so are its dependents.
+    Without ``include_deps`` exactly ``names`` run: dependencies among them order the run, those
+    outside are taken as met, unless ``check_deps`` asks the state log about them (for triggers
+    that did not order them, like ``once``): a task whose check fails is skipped, and so are its
+    dependents. ``limit`` narrows the runner's ``max_parallel`` for this graph.
     """
     deps = task_deps(runner)
-    members = set(names)
-    order = [name for name in queue_order(names, deps) if name in members]
+    order = queue_order(names, deps)
+    if not include_deps:
+        members = set(names)
+        order = [name for name in order if name in members]
     ready = ReadySet(order, deps)
     results: dict[str, RunResult] = {}
     running: dict[asyncio.Task[RunResult], str] = {}
@@ -265,7 +269,9 @@ async def run_with_deps(
     )
     if not missing:
         return {name: await runner.run(name, trigger=trigger, context=context)}
-    return await run_graph(runner, [*missing, name], trigger=trigger, context=context)
+    return await run_graph(
+        runner, [*missing, name], trigger=trigger, context=context, include_deps=False
+    )
 
 
 async def run_once_tasks(runner: TaskRunner) -> dict[str, RunResult]:
@@ -274,4 +280,4 @@ async def run_once_tasks(runner: TaskRunner) -> dict[str, RunResult]:
     if not due:
         return {}
     logger.info("running once tasks: {}", ", ".join(due))
-    return await run_graph(runner, due, trigger="once", check_deps=True)
+    return await run_graph(runner, due, trigger="once", check_deps=True, include_deps=False)
