@@ -301,3 +301,13 @@ def test_an_unknown_fsync_policy_is_refused(root: Path) -> None:
     """A typo in the policy fails loudly instead of silently meaning "never"."""
     with pytest.raises(ValueError, match="fsync"):
         Journal(root, fsync="sometimes")  # type: ignore[arg-type]  # the point of the test
+
+
+def test_the_fsync_policy_literal_is_the_config_settings_literal() -> None:
+    """settings.state_fsync accepts exactly the policies the journal implements."""
+    from typing import get_args
+
+    from streamrec.spec.model import FsyncPolicy as ConfigPolicy
+    from streamrec.state.journal import FsyncPolicy
+
+    assert get_args(FsyncPolicy) == get_args(ConfigPolicy)

@@ -211,3 +211,26 @@ def test_a_failed_automatic_compaction_does_not_fail_the_append(
         assert (root / "snapshot.json").exists()
         assert [e["seq"] for e in journal.read(include_archive=True)] == list(range(1, 7))
     assert any("automatic compaction failed" in m for m in warnings_logged)
+
+
+def test_reading_a_state_dir_that_does_not_exist_gives_the_empty_state_and_creates_nothing(
+    root: Path,
+) -> None:
+    """status on a fresh install works and leaves no trace."""
+    journal = Journal(root)
+    assert journal.state()["seq"] == 0
+    assert list(journal.read(include_archive=True)) == []
+    assert journal.last_seq == 0
+    assert not root.exists()
+
+
+def test_an_unreadable_log_raises_state_error_for_readers_and_writers(root: Path) -> None:
+    """An events.jsonl that is not a file is a StateError naming the log, not a bare OSError."""
+    (root / "events.jsonl").mkdir(parents=True)
+    with Journal(root) as journal:
+        with pytest.raises(StateError, match="state log"):
+            journal.state()
+        with pytest.raises(StateError, match="state log"):
+            list(journal.read())
+        with pytest.raises(StateError, match=r"events\.jsonl"):
+            journal.append("x")
