@@ -50,6 +50,7 @@ from streamrec.core.retention import StoredFile
 from streamrec.errors import RecorderError
 from streamrec.runtime.child import FfmpegChild
 from streamrec.runtime.ffmpeg import build_command, escape_pattern
+from streamrec.runtime.resolvers import make_resolver
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
 from streamrec.spec.units import format_size
@@ -130,7 +131,7 @@ class Recorder:
         self._emit = emit
         self._run_hook = run_hook
         self._command: Command = command or functools.partial(_default_command, ffmpeg, channel)
-        self._resolve = resolve
+        self._resolve = resolve or make_resolver(channel.resolver, channel.quality)
         self.startup_grace = startup_grace or max(15.0, channel.stall_timeout)
         self.stop_step = stop_step
         self._clock = clock
@@ -206,7 +207,7 @@ class Recorder:
             if not self.storage.enforce():
                 return self._disk_full_reason()
             try:
-                url = await self._resolve(self.channel.url) if self._resolve else self.channel.url
+                url = await self._resolve(self.channel.url)
             except RecorderError as exc:
                 outcome = _Outcome(False, str(exc))
             else:
@@ -352,8 +353,6 @@ class Recorder:
             if run.anchor is None and out_time > 0:
                 run.anchor = self._clock() - out_time
                 self._announce(run)
-            if run.anchor is not None:
-                self._last_end = max(self._last_end or 0.0, run.anchor + out_time)
 
     async def _read_segments(self, run: _Run) -> None:
         while line := await run.child.segments.readline():
@@ -369,7 +368,6 @@ class Recorder:
             run.closed += 1
             run.closed_end = end
             run.reported.add(name)
-            self._last_end = max(self._last_end or 0.0, run.anchor + end)
             self._finish(self.partial_dir / name, run.anchor + start, run.anchor + end, end - start)
 
     def _finish_leftovers(self, run: _Run) -> None:
@@ -409,6 +407,7 @@ class Recorder:
             path.unlink(missing_ok=True)
             return
         final = self._place(path, start)
+        self._last_end = max(self._last_end or 0.0, end)
         self._index += 1
         hooks = "pending" if self.channel.on_segment else "none"
         record = {

@@ -1,0 +1,127 @@
+"""Resolvers: from a channel's URL to the URL ffmpeg opens, or "not live (why)".
+
+Called by the recorder (``runtime.recorder``) before each start of ffmpeg; a
+:class:`~streamrec.errors.RecorderError` means the source is not live now, and the recorder polls
+again after its backoff. This is also the cheap offline polling: a dead HLS playlist costs one
+HTTP request here instead of a whole ffmpeg.
+
+- ``direct``: ffmpeg opens the URL itself. An HLS playlist is fetched first: an HTTP error, or
+  ``#EXT-X-ENDLIST`` (the stream ended and what is left is a video on demand, which ffmpeg would
+  record again from its beginning on every retry), means not live.
+- ``streamlink`` (optional extra ``streamlink``): the streamlink library finds the streams of a
+  platform URL (or a plain ``hls://`` URL), picks ``quality`` (``best``, ``720p``, or fallbacks
+  ``720p,480p,best``) and hands ffmpeg the resolved stream URL. Streams that have no URL of their
+  own (some need streamlink to pipe them) are not supported: the error says so.
+- ``yt-dlp`` (optional extra ``yt-dlp``): likewise with ``yt_dlp``; ``quality`` is a yt-dlp format
+  selector (``best`` by default), and the chosen format must carry audio and video in one URL.
+
+This is the only module that imports streamlink or yt_dlp (with importlib: both are optional, and
+untyped to mypy either way); their exceptions are translated here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from streamrec.core.redact import redact_url
+from streamrec.errors import RecorderError
+from streamrec.runtime.ffmpeg import is_hls
+
+Resolve = Callable[[str], Awaitable[str]]
+PROBE_TIMEOUT = 10.0
+
+
+def probe_hls(url: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Raise :class:`RecorderError` unless ``url`` is a live HLS playlist right now."""
+    request = urllib.request.Request(url, headers={"User-Agent": "streamrec"})  # noqa: S310 - the channel's own URL, http(s) only
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
+            text = response.read(4 << 20).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        raise RecorderError(f"not live: the playlist answers HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise RecorderError(f"not live: cannot fetch the playlist ({reason})") from None
+    if "#EXTM3U" not in text:
+        raise RecorderError("not live: the URL does not answer with an HLS playlist")
+    if "#EXT-X-ENDLIST" in text:
+        raise RecorderError("not live: the stream has ended (#EXT-X-ENDLIST)")
+
+
+async def resolve_direct(url: str) -> str:
+    """The URL itself, after checking that an HLS playlist is live."""
+    if is_hls(url) and url.lower().startswith(("http://", "https://")):
+        await asyncio.to_thread(probe_hls, url)
+    return url
+
+
+def _qualities(quality: str) -> list[str]:
+    return [q.strip() for q in quality.split(",") if q.strip()] or ["best"]
+
+
+def _streamlink_url(url: str, quality: str) -> str:
+    try:
+        session_module = importlib.import_module("streamlink.session")
+        errors = importlib.import_module("streamlink.exceptions")
+    except ImportError:
+        raise RecorderError(
+            "resolver streamlink needs the optional extra: pip install 'streamrec[streamlink]'"
+        ) from None
+    try:
+        streams: dict[str, Any] = session_module.Streamlink().streams(url)
+    except errors.StreamlinkError as exc:
+        raise RecorderError(f"not live: streamlink: {redact_url(str(exc))}") from None
+    if not streams:
+        raise RecorderError("not live: streamlink found no streams")
+    for name in _qualities(quality):
+        if name in streams:
+            try:
+                return str(streams[name].to_url())
+            except TypeError:
+                raise RecorderError(
+                    f"streamlink's {name!r} stream has no URL ffmpeg could open"
+                ) from None
+    available = ", ".join(sorted(streams))
+    raise RecorderError(f"streamlink has no stream {quality!r} (available: {available})")
+
+
+def _ytdlp_url(url: str, quality: str) -> str:
+    try:
+        yt_dlp = importlib.import_module("yt_dlp")
+    except ImportError:
+        raise RecorderError(
+            "resolver yt-dlp needs the optional extra: pip install 'streamrec[yt-dlp]'"
+        ) from None
+    options = {"format": quality or "best", "quiet": True, "noplaylist": True, "no_warnings": True}
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            info = ydl.extract_info(url, download=False)
+    except yt_dlp.utils.YoutubeDLError as exc:
+        raise RecorderError(f"not live: yt-dlp: {redact_url(str(exc))}") from None
+    if not isinstance(info, dict) or not info.get("url"):
+        raise RecorderError(f"yt-dlp gave no single URL for format {quality!r}")
+    return str(info["url"])
+
+
+def make_resolver(kind: str, quality: str = "best") -> Resolve:
+    """The resolver a channel asks for (``direct``, ``streamlink`` or ``yt-dlp``)."""
+    if kind == "direct":
+        return resolve_direct
+    if kind == "streamlink":
+
+        async def via_streamlink(url: str) -> str:
+            return await asyncio.to_thread(_streamlink_url, url, quality)
+
+        return via_streamlink
+    if kind == "yt-dlp":
+
+        async def via_ytdlp(url: str) -> str:
+            return await asyncio.to_thread(_ytdlp_url, url, quality)
+
+        return via_ytdlp
+    raise RecorderError(f"unknown resolver {kind!r}")
