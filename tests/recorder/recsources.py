@@ -7,6 +7,7 @@ decodes the whole file), the contiguity check of segment times, and an event rec
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import time
@@ -113,7 +114,7 @@ def assert_contiguous(events: Events, tolerance: float = 0.06) -> None:
     """Consecutive segments touch, or the space between them is a logged gap."""
     segments = sorted(events.of("recording.segment"), key=lambda s: ts(s["start"]))
     gaps = [(ts(g["start"]), ts(g["end"])) for g in events.of("recording.gap")]
-    for before, after in zip(segments, segments[1:]):
+    for before, after in itertools.pairwise(segments):
         hole = ts(after["start"]) - ts(before["end"])
         if hole <= tolerance:
             continue

@@ -108,7 +108,9 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
     assert backoff.delay(0, 0.5) == 0
 
 
-def _file(name: str, end: float, size: int = 100, processed: bool = True, ch: str = "a") -> StoredFile:
+def _file(
+    name: str, end: float, size: int = 100, processed: bool = True, ch: str = "a"
+) -> StoredFile:
     return StoredFile(name, ch, end - 10, end, size, processed)
 
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 from conftest import MakeRecorder
-from recsources import Events, ListenSource, assert_all_playable, assert_contiguous, media_seconds, ts
+from recsources import (
+    Events,
+    ListenSource,
+    assert_all_playable,
+    assert_contiguous,
+    media_seconds,
+    ts,
+)
 
 from streamrec.runtime.storage import Storage
 from streamrec.runtime.testsource import HlsTestSource
@@ -74,7 +81,9 @@ async def test_a_frozen_source_is_detected_as_a_stall_and_restarted(
     stalls = events.of("recording.stalled")
     assert stalls and "no media progress for 3s" in stalls[0]["reason"]
     types = events.types()
-    assert types.index("recording.stalled") < len(types) - 1 - types[::-1].index("recording.started")
+    assert types.index("recording.stalled") < len(types) - 1 - types[::-1].index(
+        "recording.started"
+    )
     assert_all_playable(events)
     assert_contiguous(events)
 
