@@ -107,7 +107,13 @@ class Journal:
         self.compact_after = compact_after
         self._clock, self._checkpoint = clock, checkpoint
         self._writer = TailWriter(self.paths, fsync, write, sync)
-        self._folds = FoldCache(self.paths)
+        self._folds, self._pid = FoldCache(self.paths), os.getpid()
+
+    def _fold_cache(self) -> FoldCache:
+        """The fold cache; a fresh one in a forked child (its lock may have been held at fork)."""
+        if self._pid != os.getpid():
+            self._folds, self._pid = FoldCache(self.paths), os.getpid()
+        return self._folds
 
     def close(self) -> None:
         """fsync what ``interval`` still owes and release descriptors; the journal stays usable."""
@@ -213,8 +219,9 @@ class Journal:
         """The current state: the snapshot with the tail folded onto it (a fresh copy each call)."""
         fd = self._open_for_reading(self.paths.events)  # the tail first: see the docstring
         try:
-            with _os_errors(f"cannot read the state log in {self.paths.root}"), self._folds.lock:
-                data = pickle.dumps(self._folds.current(fd), pickle.HIGHEST_PROTOCOL)
+            folds = self._fold_cache()
+            with _os_errors(f"cannot read the state log in {self.paths.root}"), folds.lock:
+                data = pickle.dumps(folds.current(fd), pickle.HIGHEST_PROTOCOL)
         finally:
             if fd is not None:
                 os.close(fd)
@@ -232,8 +239,9 @@ class Journal:
         writer = self._writer
         try:
             fd, size = writer.open_tail()
-            with self._folds.lock:
-                folded = self._folds.current(fd)
+            folds = self._fold_cache()
+            with folds.lock:
+                folded = folds.current(fd)
                 seq, old_seq = folded_seq(folded), snapshot.snapshot_seq(self.paths.snapshot)
                 if size == 0 and seq <= old_seq:
                     return
@@ -251,7 +259,7 @@ class Journal:
                 writer.detach()
                 writer.open_tail()
                 self._step("tail")
-                self._folds.invalidate()
+                folds.invalidate()
         except OSError as exc:
             raise StateError(
                 f"cannot compact the state log in {self.paths.root}: {exc.strerror or exc}; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -150,11 +151,14 @@ def test_threads_sharing_one_journal_get_distinct_consecutive_seqs(root: Path) -
 
 
 WRITER = """
-import sys
+import sys, time
 from pathlib import Path
 from streamrec.state.journal import Journal
-root, name, count, policy, compact_after = sys.argv[1:6]
+root, name, count, policy, compact_after, go = sys.argv[1:7]
 with Journal(Path(root), fsync=policy, compact_after=int(compact_after) or None) as journal:
+    print("ready", flush=True)
+    while not Path(go).exists():  # start together, so that the writers really contend
+        time.sleep(0.001)
     for i in range(int(count)):
         journal.append("tick", writer=name, i=i)
 """
@@ -162,16 +166,19 @@ with Journal(Path(root), fsync=policy, compact_after=int(compact_after) or None)
 
 @pytest.mark.parametrize(
     ("policy", "count", "compact_after"),
-    [("never", 500, 0), ("always", 100, 0), ("interval", 300, 0), ("never", 500, 150)],
+    [("never", 2000, 0), ("always", 200, 0), ("interval", 1000, 0), ("never", 2000, 300)],
 )
 def test_processes_appending_at_once_lose_no_event_and_repeat_no_seq(
-    root: Path, children: Any, policy: str, count: int, compact_after: int
+    tmp_path: Path, root: Path, children: Any, policy: str, count: int, compact_after: int
 ) -> None:
     """Four writer processes (compacting or not) leave seqs 1..N, each event exactly once."""
-    procs = [
-        children.start(WRITER, str(root), f"w{n}", str(count), policy, str(compact_after))
-        for n in range(4)
-    ]
+    go = tmp_path / "go"
+    args = (str(root), str(count), policy, str(compact_after), str(go))
+    procs = [children.start(WRITER, args[0], f"w{n}", *args[1:]) for n in range(4)]
+    for proc in procs:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+    go.touch()
     for proc in procs:
         _out, err = proc.communicate(timeout=50)
         assert proc.returncode == 0, err
@@ -181,10 +188,11 @@ def test_processes_appending_at_once_lose_no_event_and_repeat_no_seq(
         for n in range(4):
             assert [e["i"] for e in events if e["writer"] == f"w{n}"] == list(range(count))
         assert journal.state()["seq"] == 4 * count
+    switches = sum(a["writer"] != b["writer"] for a, b in itertools.pairwise(events))
+    assert switches > 10, "the writers did not run at the same time; the test proves nothing"
     if compact_after:
-        assert (
-            len(list((root / "archive").glob("events-*.jsonl"))) >= 4 * count // compact_after - 1
-        )
+        archived = list((root / "archive").glob("events-*.jsonl"))
+        assert len(archived) >= 4 * count // compact_after - 1
 
 
 LOOPING_WRITER = """
