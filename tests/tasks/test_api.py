@@ -1,0 +1,152 @@
+"""The Python API: the DESIGN section 5 example and the errors people rely on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import group_gone
+
+import streamrec
+from streamrec import (
+    CommandError,
+    DependenceError,
+    ProcessError,
+    Queue,
+    StatusError,
+    Task,
+)
+from streamrec.state.journal import Journal
+
+
+def test_the_design_example_runs_tasks_and_a_queue() -> None:
+    """Task(command=...), depends=, run, status, output, times, and a Queue in order."""
+    first = Task(command="echo one")
+    second = Task(command="echo two; echo warn >&2", depends=first)
+    assert first.status == "created" and first.get_status_display() == "Created"
+    assert first.run() is first
+    assert (first.status, first.get_status_display()) == ("completed", "Completed")
+    assert first.stdout == "one\n" and first.stderr == ""
+    assert isinstance(first.started_at, datetime) and isinstance(first.ended_at, datetime)
+    assert first.started_at <= first.ended_at
+    second.run(check=True)
+    assert second.stdout == "two\n" and second.stderr == "warn\n"
+    third = Task(command="echo three", depends=second)
+    queue = Queue().add(third)
+    assert queue.tasks() == [first, second, third]
+    assert queue.start() is queue
+    assert queue.status == "completed" and queue.get_status_display() == "Completed"
+    assert third.status == "completed" and third.stdout == "three\n"
+
+
+def test_a_task_with_an_unfinished_dependency_raises_the_familiar_message() -> None:
+    """Running before the dependency completed: ``Task dependence on Task<N> and task not completed.``"""
+    dep = Task(command="true")
+    task = Task(command="true", depends=dep)
+    with pytest.raises(DependenceError) as caught:
+        task.run()
+    assert str(caught.value) == f"Task dependence on Task<{dep.id}> and task not completed."
+    assert task.status == "created"
+
+
+def test_an_empty_command_is_a_command_error() -> None:
+    """An empty or blank command is refused when the task is made."""
+    for command in ("", "   "):
+        with pytest.raises(CommandError):
+            Task(command=command)
+
+
+def test_running_a_completed_task_again_is_a_status_error() -> None:
+    """A task object runs once; a second run() says it completed already."""
+    task = Task(command="true").run()
+    with pytest.raises(StatusError, match="already completed"):
+        task.run()
+
+
+def test_check_raises_process_error_on_failure_and_keeps_stderr() -> None:
+    """run(check=True) on a failing command raises ProcessError quoting its stderr."""
+    task = Task(command="echo broken >&2; exit 4")
+    with pytest.raises(ProcessError, match=r"exit code 4.*broken"):
+        task.run(check=True)
+    assert task.status == "failed" and task.exit_code == 4
+    assert Task(command="exit 4").run().status == "failed"
+
+
+def test_terminate_from_another_thread_ends_a_blocking_run() -> None:
+    """terminate() works while run() blocks in another thread; the group is gone after."""
+    task = Task(command="echo $$ > /dev/stderr; sleep 30")
+    thread = threading.Thread(target=task.run)
+    thread.start()
+    while task.status != "running" or not task.stderr:
+        time.sleep(0.01)
+    with pytest.raises(StatusError, match="already running"):
+        task.run()
+    assert task.terminate() is True
+    thread.join(10)
+    assert task.status == "terminated" and task.get_status_display() == "Terminated"
+    assert group_gone(int(task.stderr))
+    assert task.terminate() is False
+
+
+def test_a_dependency_cycle_built_through_the_api_is_refused() -> None:
+    """Closing a loop with add_dependency, or by editing depends, raises DependenceError."""
+    a = Task(command="true")
+    b = Task(command="true", depends=a)
+    with pytest.raises(DependenceError, match=f"Task<{a.id}> -> Task<{b.id}> -> Task<{a.id}>"):
+        a.add_dependency(b)
+    assert a.depends == []
+    a.depends.append(b)
+    with pytest.raises(DependenceError, match="cycle"):
+        a.run()
+    with pytest.raises(DependenceError, match="cycle"):
+        Queue().add(b)
+
+
+def test_queue_order_inserts_dependencies_first() -> None:
+    """Adding t1, t5, t4 where t4 -> t3 -> t5 -> t2 orders t1, t2, t5, t3, t4, and runs so."""
+    t1, t2 = Task(command="echo 1"), Task(command="echo 2")
+    t5 = Task(command="echo 5", depends=t2)
+    t3 = Task(command="echo 3", depends=t5)
+    t4 = Task(command="echo 4", depends=t3)
+    queue = Queue.objects.create().add(t1, t5, t4)
+    assert queue.tasks() == [t1, t2, t5, t3, t4]
+    queue.start(check=True)
+    ended = [t.ended_at for t in queue.tasks()]
+    assert ended == sorted(ended)  # type: ignore[type-var]  # all set once the queue completed
+
+
+def test_a_failing_queue_stops_and_skips_the_rest() -> None:
+    """With on_failure stop, the tasks after a failure are skipped; check raises."""
+    bad, after = Task(command="exit 1"), Task(command="true")
+    queue = Queue(on_failure="stop").add(bad, after)
+    with pytest.raises(ProcessError):
+        queue.start(check=True)
+    assert (queue.status, bad.status, after.status) == ("failed", "failed", "skipped")
+
+
+def test_queue_stop_from_another_thread() -> None:
+    """stop() ends the queue's current task and skips the rest."""
+    long, after = Task(command="sleep 30"), Task(command="true")
+    queue = Queue().add(long, after)
+    thread = threading.Thread(target=queue.start)
+    thread.start()
+    while long.started_at is None:
+        time.sleep(0.01)
+    assert queue.stop() is True
+    thread.join(10)
+    assert (queue.status, long.status, after.status) == ("terminated", "terminated", "skipped")
+
+
+def test_objects_create_is_the_constructor_and_a_state_dir_keeps_the_runs(tmp_path: Path) -> None:
+    """Task.objects.create works like Task(); with state_dir the runs reach the state log."""
+    state = tmp_path / "state"
+    task = Task.objects.create(command="echo kept", name="kept", state_dir=state)
+    assert isinstance(task, Task) and Task.objects.get(task.id) is task
+    task.run()
+    with Journal(state) as journal:
+        assert journal.state()["tasks"]["kept"]["status"] == "completed"
+        assert journal.state()["tasks"]["kept"]["stdout_tail"] == "kept\n"
+    assert streamrec.Task is Task
