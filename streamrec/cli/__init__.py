@@ -6,6 +6,7 @@ import sys
 
 from streamrec.cli import config as _config  # noqa: F401  (registers its commands)
 from streamrec.cli import status as _status  # noqa: F401
+from streamrec.cli import tasks as _tasks  # noqa: F401
 from streamrec.cli.app import app
 
 

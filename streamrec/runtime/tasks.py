@@ -505,8 +505,7 @@ class TaskRunner:
             "stderr_tail": read_tail(stderr, TAIL_BYTES), "reason": reason,
         }  # fmt: skip
         self.emit("task.finished", **fields)
-        log = logger.info if status == "completed" else logger.warning
-        log(
+        logger.info(
             "task {!r} run {} attempt {}: {}{}",
             fields["task"], fields["run"], fields["attempt"], status,
             f" ({reason})" if reason else "",

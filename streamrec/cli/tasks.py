@@ -1,0 +1,256 @@
+"""Task and queue commands: ``task run/stop``, ``queue start/stop``, ``logs``.
+
+On-demand runs happen in the foreground, in this process, through the same runner the daemon
+uses (``runtime.tasks``, ``runtime.graph``): the task lock keeps this process and the daemon from
+running one task twice, and every outcome goes to the state log. ``task run`` shows the task's
+output as it comes and ends with one status line per task; Ctrl-C (or SIGTERM) stops what runs
+(recorded as ``terminated``). ``task stop``/``queue stop`` act on a run owned by any process,
+through its pid file under ``state/pids/``. Exit codes: 0 completed, 1 failed or error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Annotated, Any, BinaryIO, TypeVar
+
+import typer
+
+from streamrec.cli.app import app, console, err_console, fail, load, open_journal, state_paths
+from streamrec.core.taskstates import display
+from streamrec.errors import TaskError
+from streamrec.runtime.graph import run_queue, run_with_deps
+from streamrec.runtime.logfollow import copy_run, follow_run
+from streamrec.runtime.taskfiles import (
+    RunFiles,
+    logged_runs,
+    stop_queue_runs,
+    stop_task_runs,
+)
+from streamrec.runtime.tasks import RunResult, TaskRunner, now_iso
+from streamrec.spec.loading import LoadedConfig
+from streamrec.state.journal import Journal
+from streamrec.state.paths import StatePaths
+
+T = TypeVar("T")
+
+task_app = typer.Typer(help="Run and stop tasks on demand.", no_args_is_help=True)
+queue_app = typer.Typer(help="Start and stop queues on demand.", no_args_is_help=True)
+app.add_typer(task_app, name="task")
+app.add_typer(queue_app, name="queue")
+
+GraceOption = Annotated[
+    float, typer.Option("--grace", help="Seconds between SIGTERM and SIGKILL.", min=0)
+]
+
+
+def _streams() -> tuple[BinaryIO, BinaryIO]:
+    return sys.stdout.buffer, sys.stderr.buffer
+
+
+class _Session:
+    """A runner for one command, with the task output echoed and Ctrl-C turned into a stop."""
+
+    def __init__(self, loaded: LoadedConfig, echo: str | None = None) -> None:
+        self.paths = state_paths(loaded)
+        self.journal = open_journal(loaded)
+        settings = loaded.config.settings
+        self.runner = TaskRunner(
+            loaded.config.tasks,
+            queues=loaded.config.queues,
+            layout=self.paths,
+            journal=self.journal,
+            base_dir=loaded.base_dir,
+            max_parallel=settings.max_parallel_tasks,
+            observer=self._observe,
+        )
+        self.echo = echo
+        self.followers: list[asyncio.Task[None]] = []
+        self.stopping: list[asyncio.Task[None]] = []
+
+    def _observe(self, event: dict[str, Any]) -> None:
+        kind, task = event["type"], str(event.get("task"))
+        if kind == "task.started" and task == self.echo and event["attempt"] == 1:
+            files = RunFiles.of(self.paths, "task", task)
+            out, err = _streams()
+            self.followers.append(asyncio.ensure_future(follow_run(files, event["run"], out, err)))
+        elif kind == "task.finished" and event.get("attempt"):
+            _say_result(task, event)
+        elif kind == "task.skipped" and event.get("reason") != "dependency_not_completed":
+            # (an unmet dependency is said by the error that follows)
+            detail = event.get("detail") or event.get("reason")
+            err_console.print(f"task {task!r}: skipped ({detail})", markup=False)
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` to its end; SIGINT/SIGTERM stop every run of this session first."""
+
+        async def main() -> T:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                    loop.add_signal_handler(sig, self._interrupt, sig)
+            try:
+                return await work
+            finally:
+                if self.followers:
+                    await asyncio.gather(*self.followers)
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                        loop.remove_signal_handler(sig)
+
+        try:
+            return asyncio.run(main())
+        finally:
+            self.journal.close()
+
+    def _interrupt(self, sig: int) -> None:
+        name = signal.Signals(sig).name
+        err_console.print(f"{name}: stopping what runs", markup=False)
+        reason = f"interrupted ({name})"
+        runner = self.runner
+        for handles in runner.queue_runs.values():
+            for handle in handles:
+                handle.stop_reason = handle.stop_reason or reason
+        self.stopping.append(asyncio.ensure_future(runner.stop_all(reason=reason)))
+
+
+def _say_result(task: str, event: dict[str, Any]) -> None:
+    status = event["status"]
+    took = event.get("duration")
+    words = f"task {task!r} run {event.get('run')}: {display(status)}"
+    if event.get("attempt", 1) > 1:
+        words += f" (attempt {event['attempt']})"
+    if took is not None:
+        words += f" in {took:.2f}s"
+    if event.get("reason"):
+        words += f" - {event['reason']}"
+    err_console.print(words, markup=False)
+
+
+def _known(loaded: LoadedConfig, kind: str, name: str) -> None:
+    names = loaded.config.tasks if kind == "task" else loaded.config.queues
+    if name not in names:
+        known = ", ".join(sorted(names)) or "none declared"
+        raise fail(f"there is no {kind} named {name!r} ({kind}s: {known})")
+
+
+@task_app.command("run")
+def task_run(
+    name: Annotated[str, typer.Argument(help="The task to run.")],
+    with_deps: Annotated[
+        bool, typer.Option("--with-deps", help="Run dependencies that did not complete first.")
+    ] = False,
+) -> None:
+    """Run a task now, in the foreground; exit 0 when it completed, 1 otherwise."""
+    loaded = load()
+    _known(loaded, "task", name)
+    session = _Session(loaded, echo=name)
+    try:
+        if with_deps:
+            results = session.run(run_with_deps(session.runner, name, trigger="cli"))
+        else:
+            results = {name: session.run(session.runner.run(name, trigger="cli"))}
+    except TaskError as exc:
+        raise fail(str(exc)) from None
+    result: RunResult | None = results.get(name)
+    if result is None or not result.ok:
+        raise typer.Exit(1)
+
+
+@task_app.command("stop")
+def task_stop(
+    name: Annotated[str, typer.Argument(help="The task to stop.")],
+    grace: GraceOption = 5.0,
+) -> None:
+    """Stop a running task, whichever process runs it (SIGTERM, grace, SIGKILL)."""
+    loaded = load()
+    paths = state_paths(loaded)
+    found = asyncio.run(stop_task_runs(paths, name, grace, "stopped by `streamrec task stop`"))
+    if not found:
+        if name not in loaded.config.tasks and not logged_runs(RunFiles.of(paths, "task", name)):
+            _known(loaded, "task", name)
+        console.print(f"task {name!r} is not running", markup=False)
+        return
+    orphans = [r for r in found if not r.owner_alive()]
+    if orphans:
+        with open_journal(loaded) as journal:
+            for record in orphans:
+                _record_orphan_stop(journal, record.name, record.run, record.attempt)
+    for record in found:
+        console.print(f"stopped task {name!r} run {record.run} (pid {record.pid})", markup=False)
+
+
+def _record_orphan_stop(journal: Journal, task: str, run: int, attempt: int | None) -> None:
+    """A run whose runner died cannot say how it ended; the stopper says it for it."""
+    seen = journal.state().get("tasks", {}).get(task) or {}
+    journal.append(
+        "task.finished", task=task, run=run, attempt=attempt, status="terminated",
+        exit_code=None, started_at=seen.get("started_at"), ended_at=now_iso(), duration=None,
+        stdout_tail="", stderr_tail="", stdout_log=seen.get("stdout_log"),
+        stderr_log=seen.get("stderr_log"), definition=seen.get("definition"),
+        reason="stopped by `streamrec task stop` after its runner had exited",
+    )  # fmt: skip
+
+
+@queue_app.command("start")
+def queue_start(name: Annotated[str, typer.Argument(help="The queue to start.")]) -> None:
+    """Run a queue now, in the foreground; exit 0 when every task completed, 1 otherwise."""
+    loaded = load()
+    _known(loaded, "queue", name)
+    session = _Session(loaded)
+    try:
+        result = session.run(run_queue(session.runner, name, trigger="cli"))
+    except TaskError as exc:
+        raise fail(str(exc)) from None
+    words = f"queue {name!r} run {result.run}: {display(result.status)}"
+    err_console.print(words + (f" - {result.reason}" if result.reason else ""), markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@queue_app.command("stop")
+def queue_stop(
+    name: Annotated[str, typer.Argument(help="The queue to stop.")],
+    grace: GraceOption = 5.0,
+) -> None:
+    """Stop a running queue: its current task ends and the rest is skipped."""
+    loaded = load()
+    _known(loaded, "queue", name)
+    paths: StatePaths = state_paths(loaded)
+    found = asyncio.run(stop_queue_runs(paths, name, grace, "stopped by `streamrec queue stop`"))
+    if not found:
+        console.print(f"queue {name!r} is not running", markup=False)
+    for record in found:
+        console.print(f"stopping queue {name!r} run {record.run}", markup=False)
+
+
+@app.command("logs")
+def logs(
+    task: Annotated[str, typer.Argument(help="The task whose output to show.")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing while the run goes on.")
+    ] = False,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Which run (default: the latest).", min=1)
+    ] = None,
+) -> None:
+    """Print a task run's output: its stdout to stdout, its stderr to stderr."""
+    loaded = load()
+    files = RunFiles.of(state_paths(loaded), "task", task)
+    runs = logged_runs(files)
+    if not runs:
+        if task not in loaded.config.tasks:
+            _known(loaded, "task", task)
+        raise fail(f"task {task!r} has no runs with output yet")
+    chosen = runs[-1] if run is None else run
+    if chosen not in runs:
+        raise fail(f"task {task!r} has no run {chosen} (runs with output: {runs[0]}-{runs[-1]})")
+    out, err = _streams()
+    if follow:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(follow_run(files, chosen, out, err))
+    else:
+        copy_run(files, chosen, out, err)
