@@ -21,6 +21,7 @@ The command is an argument list, never shell text. Its parts:
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -150,3 +151,45 @@ def build_command(
 def escape_pattern(text: str) -> str:
     """``text`` safe to put into an ffmpeg output pattern (``%`` doubled)."""
     return text.replace("%", "%%")
+
+
+async def repair_truncated(ffmpeg: str, path: Path, fmt: str) -> bool:
+    """Rewrite a file cut short by a kill without its last (incomplete) video frame.
+
+    A SIGKILLed ffmpeg leaves a file that plays but whose last frame is cut mid-packet, which
+    decoders report as an error. Two short ``-c copy`` passes over the file: count its video frames,
+    then copy all but the last. Returns False (and leaves the file alone) if that is not possible,
+    e.g. for a file without video.
+    """
+    counted = await _run([ffmpeg, "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy",
+                          "-f", "null", "-", "-progress", "pipe:1"])  # fmt: skip
+    if counted is None:
+        return False
+    frames = [line.split("=", 1)[1] for line in counted.splitlines() if line.startswith("frame=")]
+    if not frames or not frames[-1].isdigit() or int(frames[-1]) < 2:
+        return False
+    fixed = path.with_name(f"{path.stem}.repair{path.suffix}")
+    movflags = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof"] if fmt == "mp4" else []
+    copied = await _run([ffmpeg, "-v", "error", "-y", "-i", str(path), "-map", "0", "-c", "copy",
+                         "-frames:v", str(int(frames[-1]) - 1), *movflags,
+                         "-f", SEGMENT_FORMATS[fmt], str(fixed)])  # fmt: skip
+    if copied is None or not fixed.exists() or fixed.stat().st_size == 0:
+        fixed.unlink(missing_ok=True)
+        return False
+    fixed.replace(path)
+    return True
+
+
+async def _run(argv: list[str]) -> str | None:
+    """Run a short ffmpeg to the end; its stdout, or None if it failed."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return None
+    return out.decode("utf-8", "replace") if proc.returncode == 0 else None

@@ -46,10 +46,10 @@ from loguru import logger
 from streamrec.core.backoff import Backoff
 from streamrec.core.filenames import EXTENSIONS, render_filename, safe_component, with_counter
 from streamrec.core.redact import redact_text, redact_url
-from streamrec.core.retention import StoredFile
+from streamrec.core.retention import Limits, StoredFile
 from streamrec.errors import RecorderError
 from streamrec.runtime.child import FfmpegChild
-from streamrec.runtime.ffmpeg import build_command, escape_pattern
+from streamrec.runtime.ffmpeg import build_command, escape_pattern, repair_truncated
 from streamrec.runtime.resolvers import make_resolver
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
@@ -121,6 +121,7 @@ class Recorder:
         if (channel.on_segment or channel.on_recording_end) and run_hook is None:
             raise RecorderError(f"channel {name!r} has hooks but no task runner was given")
         self.name = name
+        self.ffmpeg = ffmpeg
         self.channel = channel
         self.recordings_dir = recordings_dir
         self.partial_dir = recordings_dir / PARTIAL_DIR / safe_component(name)
@@ -128,6 +129,7 @@ class Recorder:
         self.ext = EXTENSIONS[channel.format]
         self.secrets = secrets
         self.storage = storage
+        storage.limits[name] = Limits(channel.retention.max_age, channel.retention.max_size)
         self._emit = emit
         self._run_hook = run_hook
         self._command: Command = command or functools.partial(_default_command, ffmpeg, channel)
@@ -170,7 +172,7 @@ class Recorder:
         self._deadline = None if duration is None else loop.time() + duration
         self.partial_dir.mkdir(parents=True, exist_ok=True)
         with self._lock():
-            self._recover_orphans()
+            await self._recover_orphans()
             try:
                 reason = await self._supervise()
             except BaseException:
@@ -200,7 +202,8 @@ class Recorder:
             yield
 
     async def _supervise(self) -> str:
-        failures = 0
+        failures = 0  # runs in a row that recorded nothing: the backoff exponent
+        attempt = 0  # reconnects since media last flowed
         while True:
             if reason := self._stopping():
                 return reason
@@ -217,17 +220,18 @@ class Recorder:
             if reason := self._stopping():
                 return reason
             failures = 0 if outcome.productive else failures + 1
+            attempt = 1 if outcome.productive else attempt + 1
             delay = self._backoff.delay(failures, self._rand()) if failures else 0.0
             if self._deadline is not None:
                 delay = max(0.0, min(delay, self._deadline - asyncio.get_running_loop().time()))
             self.state = "reconnecting"
             logger.info(
                 "{}: {}; retrying in {:.1f}s (attempt {})",
-                self.label, outcome.reason, delay, failures + 1,
+                self.label, outcome.reason, delay, attempt,
             )  # fmt: skip
             self._emit(
                 "recording.reconnecting",
-                channel=self.name, attempt=failures + 1, delay=round(delay, 2),
+                channel=self.name, attempt=attempt, delay=round(delay, 2),
                 reason=outcome.reason,
             )  # fmt: skip
             with contextlib.suppress(asyncio.TimeoutError):
@@ -286,7 +290,7 @@ class Recorder:
                 await child.wait()
             for task in readers:
                 task.cancel()
-        self._finish_leftovers(run)
+        await self._finish_leftovers(run)
         if outcome is None:
             last = redact_text(child.stderr_tail[-1], self.secrets) if child.stderr_tail else ""
             outcome = _Outcome(run.anchor is not None, f"ffmpeg exited ({last or 'end of stream'})")
@@ -370,7 +374,7 @@ class Recorder:
             run.reported.add(name)
             self._finish(self.partial_dir / name, run.anchor + start, run.anchor + end, end - start)
 
-    def _finish_leftovers(self, run: _Run) -> None:
+    async def _finish_leftovers(self, run: _Run) -> None:
         """Files ffmpeg did not report closing (it was killed): finished from what we saw."""
         for path in sorted(self.partial_dir.glob(f"{run.run_id}_*.{self.ext}")):
             if path.name in run.reported:
@@ -379,9 +383,10 @@ class Recorder:
                 path.unlink(missing_ok=True)
                 continue
             end = max(run.out_time, run.closed_end)
+            await repair_truncated(self.ffmpeg, path, self.channel.format)
             self._finish(path, run.anchor + run.closed_end, run.anchor + end, end - run.closed_end)
 
-    def _recover_orphans(self) -> None:
+    async def _recover_orphans(self) -> None:
         """Partial files left by a streamrec that died: finished with times from their mtimes."""
         previous: dict[str, float] = {}
         for path in sorted(self.partial_dir.iterdir()):
@@ -393,6 +398,7 @@ class Recorder:
             start = previous.get(run_id, int(run_id) / 1000)
             previous[run_id] = end
             logger.info("{}: finishing {} left by an earlier run", self.label, path.name)
+            await repair_truncated(self.ffmpeg, path, self.channel.format)
             self._finish(path, start, end, end - start, recovered=True)
 
     def _finish(

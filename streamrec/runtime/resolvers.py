@@ -22,8 +22,10 @@ untyped to mypy either way); their exceptions are translated here.
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,7 +40,17 @@ PROBE_TIMEOUT = 10.0
 
 def probe_hls(url: str, timeout: float = PROBE_TIMEOUT) -> None:
     """Raise :class:`RecorderError` unless ``url`` is a live HLS playlist right now."""
-    request = urllib.request.Request(url, headers={"User-Agent": "streamrec"})  # noqa: S310 - the channel's own URL, http(s) only
+    parts = urllib.parse.urlsplit(url)
+    headers = {"User-Agent": "streamrec"}
+    if "@" in parts.netloc:  # urllib wants credentials as a header, not in the URL
+        userinfo, _, host = parts.netloc.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        token = base64.b64encode(
+            f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}".encode()
+        ).decode()
+        headers["Authorization"] = f"Basic {token}"
+        url = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the channel's own URL, http(s) only
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
             text = response.read(4 << 20).decode("utf-8", "replace")
