@@ -20,6 +20,7 @@ from rich.console import Console
 from streamrec.errors import ConfigError
 from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.state.journal import Journal
+from streamrec.state.location import state_root
 from streamrec.state.paths import StatePaths
 
 app = typer.Typer(
@@ -33,6 +34,8 @@ app = typer.Typer(
 
 console = Console(highlight=False, soft_wrap=True)
 """Standard output, for results."""
+if not console.is_terminal:
+    console.width = 200  # piped output: tables at full width, not the 80 columns rich assumes
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 """Standard error, for problems and progress."""
 
@@ -114,7 +117,7 @@ def load() -> LoadedConfig:
 
 def state_paths(loaded: LoadedConfig) -> StatePaths:
     """The state directory of a loaded config, created when missing."""
-    return StatePaths.at(loaded.resolve_path(loaded.config.settings.state_dir)).ensure()
+    return StatePaths.at(state_root(globals_.config_dir, loaded, environ())).ensure()
 
 
 def open_journal(loaded: LoadedConfig) -> Journal:

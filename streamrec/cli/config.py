@@ -15,6 +15,7 @@ import typer
 
 from streamrec.cli.app import app, console, err_console, fail, globals_, load, open_journal
 from streamrec.cli.app import state_paths as _state_paths
+from streamrec.cli.client import DaemonClient, daemon_client
 from streamrec.core import planning
 from streamrec.core.definitions import redact_definition
 from streamrec.runtime.gitinfo import git_info
@@ -143,6 +144,10 @@ def apply(
     """Make the config current: record it in the state log (and tell a running daemon)."""
     loaded = load()
     paths = _state_paths(loaded)
+    client = daemon_client(paths.root)
+    if client is not None:
+        _apply_through(client, allow_empty, output)
+        return
     want = desired_of(loaded)
     have = read_applied(paths.applied)
     actions = planning.plan(want, have)
@@ -170,3 +175,32 @@ def apply(
         return
     print_actions(actions)
     console.print(f"Applied revision {want.revision}: {_counts(actions)}.", markup=False)
+
+
+def _apply_through(client: DaemonClient, allow_empty: bool, output: Output) -> None:
+    """Ask the running daemon to reconcile now, and print what it did to each object."""
+    try:
+        params = {"allow_empty": "true"} if allow_empty else {}
+        result = client.request("POST", "/api/reconcile", **params)
+    finally:
+        client.close()
+    if output is Output.json:
+        console.print_json(data=result)
+    if not result.get("ok"):
+        if output is not Output.json:
+            for line in result.get("errors", []):
+                err_console.print(line, markup=False)
+        raise fail("the daemon rejected the config; the last good config keeps running")
+    if output is Output.json:
+        return
+    outcomes = result.get("outcomes", {})
+    for key, outcome in sorted(outcomes.items()):
+        if outcome != "unchanged":
+            console.print(f"  {key}: {outcome}", markup=False)
+    unchanged = sum(1 for o in outcomes.values() if o == "unchanged")
+    pid = client.info.get("pid")
+    console.print(
+        f"Applied revision {result.get('revision')} in the running daemon (pid {pid}) "
+        f"in {result.get('took_ms')} ms; {unchanged} unchanged.",
+        markup=False,
+    )

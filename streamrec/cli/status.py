@@ -12,15 +12,19 @@ import json
 from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
 from streamrec.cli.app import app, console, environ, err_console, globals_, load, open_journal
 from streamrec.cli.app import state_paths as _state_paths
+from streamrec.cli.client import daemon_client
 from streamrec.cli.config import Output, OutputOption, desired_of
-from streamrec.errors import ConfigError
+from streamrec.core.windows import next_cron, upcoming
+from streamrec.errors import ConfigError, DaemonError
 from streamrec.spec.loading import LoadedConfig, load_config
+from streamrec.spec.model import Every
 from streamrec.spec.units import format_duration, format_size
 from streamrec.state.applied import read_applied
 
@@ -42,15 +46,46 @@ def _ago(value: Any, now: datetime) -> str:
     return f"{format_duration(round(seconds)) if seconds >= 1 else '0s'} ago"
 
 
+def _until(value: Any, now: datetime) -> str:
+    when = _parse_ts(value)
+    if when is None:
+        return "-"
+    seconds = (when - now).total_seconds()
+    return "now" if seconds < 1 else f"in {format_duration(round(seconds))}"
+
+
 def _gaps_24h(entry: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
     since = now - timedelta(hours=24)
     return [g for g in entry.get("gaps") or [] if (_parse_ts(g.get("end")) or now) >= since]
+
+
+def _next_fire(schedule: Any, entry: dict[str, Any], zone: ZoneInfo, now: datetime) -> str | None:
+    if schedule is None or schedule == "once":
+        return None
+    if isinstance(schedule, Every):
+        last = _parse_ts(entry.get("started_at"))
+        return (max(now, last + timedelta(seconds=schedule.every)) if last else now).isoformat()
+    return next_cron(str(schedule), zone, now).isoformat()
+
+
+def _daemon_status(loaded: LoadedConfig) -> dict[str, Any] | None:
+    client = daemon_client(_state_paths(loaded).root)
+    if client is None:
+        return None
+    try:
+        return client.request("GET", "/api/status")
+    except DaemonError:
+        return None
+    finally:
+        client.close()
 
 
 def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
     """Every declared object with its state, as one JSON-able dict (the ``-o json`` output)."""
     paths = _state_paths(loaded)
     state = open_journal(loaded).state()
+    live = _daemon_status(loaded)
+    zone = ZoneInfo(loaded.config.settings.timezone)
     applied = read_applied(paths.applied)
     config = loaded.config
     revision = desired_of(loaded).revision
@@ -61,12 +96,19 @@ def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
         entry["category"] = channel.category
         entry["scheduled"] = bool(channel.schedule)
         entry["gaps_24h"] = _gaps_24h(entry, now)
+        entry["windows"] = [
+            {"start": i.start.isoformat(), "end": i.end.isoformat()}
+            for i in upcoming(channel.schedule, channel.padding, zone, now)
+        ]
+        if live is not None:
+            entry["daemon"] = (live.get("channels") or {}).get(name)
         channels[name] = entry
     tasks = {}
     for name, task in config.tasks.items():
         entry = dict(state.get("tasks", {}).get(name) or {})
         entry.setdefault("status", "created")
         entry["schedule"] = task.model_dump(mode="json")["schedule"]
+        entry["next_fire"] = _next_fire(task.schedule, entry, zone, now)
         entry["depends_on"] = list(task.depends_on)
         tasks[name] = entry
     queues = {}
@@ -74,6 +116,7 @@ def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
         entry = dict(state.get("queues", {}).get(name) or {})
         entry.setdefault("status", "created")
         entry["tasks"] = list(queue.tasks)
+        entry["next_fire"] = _next_fire(queue.schedule, entry, zone, now)
         queues[name] = entry
     return {
         "config": {
@@ -84,7 +127,11 @@ def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
             "applied": (state.get("config") or {}).get("applied"),
             "rejected": (state.get("config") or {}).get("rejected"),
         },
-        "daemon": state.get("daemon") or {},
+        "daemon": {
+            **(state.get("daemon") or {}),
+            "running": live is not None,
+            **((live or {}).get("daemon") or {}),
+        },
         "channels": channels,
         "tasks": tasks,
         "queues": queues,
@@ -151,6 +198,7 @@ def _run_table(title: str, runs: dict[str, Any], now: datetime) -> Table:
             str(entry.get("run") or "-"),
             "-" if entry.get("exit_code") is None else str(entry["exit_code"]),
             "-" if last in (None, "") else (last if isinstance(last, str) else json.dumps(last)),
+            _until(entry.get("next_fire"), now),
         )
     return table
 
@@ -184,8 +232,29 @@ def status(output: OutputOption = Output.text) -> None:
     if applied.get("git"):
         line += f"; git {str(applied['git'].get('commit', ''))[:12]}"
     console.print(line, markup=False)
+    daemon = data["daemon"]
+    if daemon.get("running"):
+        console.print(
+            f"Daemon running: pid {daemon.get('pid')}, version {daemon.get('version')}, "
+            f"up {format_duration(round(daemon.get('uptime') or 0) or 1)}, "
+            f"revision {daemon.get('revision')}",
+            markup=False,
+        )
+    elif daemon.get("state"):
+        console.print(
+            f"Daemon not running (last {daemon.get('state')} {_ago(daemon.get('stopped_at') or daemon.get('started_at'), now)})",
+            markup=False,
+        )
+    else:
+        console.print("Daemon not running (start it with `streamrec run`)", markup=False)
     if cfg["rejected"]:
-        console.print(f"Last rejected config: {_ago(cfg['rejected'].get('ts'), now)}", markup=False)
+        rejected = cfg["rejected"]
+        console.print(
+            f"Last rejected config ({_ago(rejected.get('ts'), now)}); the last good config keeps running:",
+            markup=False,
+        )
+        for line in (rejected.get("errors") or [])[:10]:
+            console.print(f"  {line}", markup=False)
     if data["channels"]:
         console.print(_channel_table(data["channels"], now))
     if data["tasks"]:

@@ -185,3 +185,13 @@ def next_change(
         if interval.end > now:
             return interval.end
     return None
+
+
+def next_cron(expression: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """The next fire time of a cron expression after ``now`` (UTC), by the same DST rules."""
+    local = now.astimezone(zone).replace(tzinfo=None)
+    fires = croniter(expression, local)
+    while True:
+        candidate = to_instant(fires.get_next(datetime), zone)
+        if candidate > now:
+            return candidate

@@ -1,0 +1,247 @@
+"""The daemon's channels: one recorder per channel that should be recording now, and no other.
+
+``daemon.service`` calls :meth:`ChannelSet.set` for each added or changed channel,
+:meth:`ChannelSet.remove` for each removed one, and :meth:`ChannelSet.evaluate` when a window opens
+or closes (a timer set through ``runtime.scheduling``). Whether a channel should record is decided by
+:func:`should_record` from its definition, the time and the shard: enabled, owned by this daemon,
+and either unscheduled or inside a window (``core.windows``; a daemon started inside a window records
+the rest of it). A recorder whose definition changed is stopped (its file finalized) and started
+again; every other recorder is left alone.
+
+Each running recorder also has a pid file (``state/pids/channel-<name>/ffmpeg.json``, written when
+``recording.started`` reports ffmpeg's pid) so that a daemon started after a crash can find an ffmpeg
+that outlived its parent and stop it before recording that channel again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from loguru import logger
+
+from streamrec.core.filenames import safe_component
+from streamrec.core.windows import active_interval, next_change
+from streamrec.runtime.recorder import Recorder
+from streamrec.spec.model import Channel
+
+RETRY_AFTER_FAILURE = 30.0
+"""Seconds before a channel whose recorder ended by itself (disk full, crash) is looked at again."""
+
+
+@dataclass
+class Decision:
+    """Whether a channel should record now, until when, and when to look again."""
+
+    record: bool
+    until: datetime | None = None
+    recheck: datetime | None = None
+    why: str = ""
+
+
+def should_record(channel: Channel, zone: ZoneInfo, now: datetime, owned: bool = True) -> Decision:
+    """The decision for one channel at ``now`` (pure)."""
+    if not channel.enabled:
+        return Decision(False, why="disabled")
+    if not owned:
+        return Decision(False, why="owned by another shard")
+    if not channel.schedule:
+        return Decision(True, why="always on")
+    interval = active_interval(channel.schedule, channel.padding, zone, now)
+    change = next_change(channel.schedule, channel.padding, zone, now)
+    if interval is not None:
+        return Decision(True, until=interval.end, recheck=change, why="inside a window")
+    return Decision(False, recheck=change or now + timedelta(days=7), why="outside its windows")
+
+
+MakeRecorder = Callable[[str, Channel], Recorder]
+SetTimer = Callable[[str, datetime], None]
+Emit = Callable[..., Any]
+
+
+@dataclass
+class _Running:
+    recorder: Recorder
+    task: asyncio.Task[str]
+    definition: Channel
+
+
+class ChannelSet:
+    """The recorders of one daemon, keyed by channel name."""
+
+    def __init__(
+        self,
+        *,
+        make_recorder: MakeRecorder,
+        set_timer: SetTimer,
+        cancel_timer: Callable[[str], None],
+        pids_dir: Path,
+        emit: Emit,
+        zone: str = "UTC",
+        max_concurrent: int = 50,
+        owns: Callable[[str], bool] = lambda _name: True,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self.make_recorder = make_recorder
+        self.set_timer = set_timer
+        self.cancel_timer = cancel_timer
+        self.pids_dir = pids_dir
+        self.emit = emit
+        self.zone = ZoneInfo(zone)
+        self.max_concurrent = max_concurrent
+        self.owns = owns
+        self.clock = clock
+        self.channels: dict[str, Channel] = {}
+        self.running: dict[str, _Running] = {}
+        self.decisions: dict[str, Decision] = {}
+        self._lock = asyncio.Lock()
+
+    def timer_key(self, name: str) -> str:
+        return f"window/{name}"
+
+    async def set(self, name: str, channel: Channel) -> str:
+        """Declare or redeclare a channel; returns started, restarted, stopped, waiting or unchanged."""
+        async with self._lock:
+            self.channels[name] = channel
+            current = self.running.get(name)
+            if current is not None and current.definition != channel:
+                await self._stop(name, "its definition changed")
+                outcome = await self._evaluate(name)
+                return "restarted" if outcome == "started" else outcome
+            return await self._evaluate(name)
+
+    async def remove(self, name: str) -> str:
+        """Forget a channel, stopping (and finalizing) its recording."""
+        async with self._lock:
+            self.channels.pop(name, None)
+            self.decisions.pop(name, None)
+            self.cancel_timer(self.timer_key(name))
+            if name in self.running:
+                await self._stop(name, "removed from the config")
+                return "stopped"
+            return "unchanged"
+
+    async def evaluate(self, name: str) -> str:
+        """Look at one channel again (a window opened or closed, a recorder ended)."""
+        async with self._lock:
+            return await self._evaluate(name)
+
+    async def evaluate_all(self) -> None:
+        """Look at every channel again (the shard or the time zone changed)."""
+        async with self._lock:
+            for name in list(self.channels):
+                await self._evaluate(name)
+
+    async def _evaluate(self, name: str) -> str:
+        channel = self.channels.get(name)
+        if channel is None:
+            return "unchanged"
+        now = self.clock()
+        decision = should_record(channel, self.zone, now, self.owns(name))
+        self.decisions[name] = decision
+        if decision.recheck is not None:
+            self.set_timer(self.timer_key(name), decision.recheck)
+        else:
+            self.cancel_timer(self.timer_key(name))
+        running = self.running.get(name)
+        if decision.record and running is None:
+            if len(self.running) >= self.max_concurrent:
+                reason = f"max_concurrent_recordings ({self.max_concurrent}) reached"
+                self.emit("recording.skipped", channel=name, reason=reason)
+                logger.warning("channel {!r} not started: {}", name, reason)
+                self.set_timer(self.timer_key(name), now + timedelta(seconds=RETRY_AFTER_FAILURE))
+                return "waiting"
+            self._start(name, channel, decision)
+            return "started"
+        if not decision.record and running is not None:
+            await self._stop(name, decision.why)
+            return "stopped"
+        return "unchanged" if running is not None or not decision.record else "waiting"
+
+    def _start(self, name: str, channel: Channel, decision: Decision) -> None:
+        recorder = self.make_recorder(name, channel)
+        duration = None
+        if decision.until is not None:
+            duration = max(1.0, (decision.until - self.clock()).total_seconds())
+        task = asyncio.create_task(self._record(name, recorder, duration), name=f"record {name}")
+        self.running[name] = _Running(recorder, task, channel)
+        logger.info("channel {!r}: recording ({})", name, decision.why)
+
+    async def _record(self, name: str, recorder: Recorder, duration: float | None) -> str:
+        try:
+            reason = await recorder.run(duration)
+        except Exception as exc:  # the recorder logged recording.stopped; look again later
+            logger.exception("channel {!r}: recorder failed", name)
+            reason = f"recorder failed: {exc}"
+        finally:
+            self._clear_pid(name)
+        current = self.running.get(name)
+        if current is not None and current.recorder is recorder:
+            del self.running[name]
+            if reason != "duration reached":
+                # ended by itself (disk full, crash): do not spin; look again in a while
+                retry = self.clock() + timedelta(seconds=RETRY_AFTER_FAILURE)
+                self.set_timer(self.timer_key(name), retry)
+            else:
+                asyncio.get_running_loop().call_soon(
+                    lambda: asyncio.ensure_future(self.evaluate(name))
+                )
+        return reason
+
+    async def _stop(self, name: str, reason: str) -> None:
+        running = self.running.pop(name, None)
+        if running is None:
+            return
+        running.recorder.stop(reason)
+        with contextlib.suppress(Exception):
+            await running.task
+
+    async def stop_all(self, reason: str) -> None:
+        """Stop every recorder at once (shutdown); each finalizes its file."""
+        async with self._lock:
+            names = list(self.running)
+            for name in names:
+                self.running[name].recorder.stop(reason)
+            tasks = [self.running[name].task for name in names]
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.running.clear()
+
+    def observe(self, event: dict[str, Any]) -> None:
+        """Keep ffmpeg pid files in step with the events the recorders emit."""
+        channel = event.get("channel")
+        if not isinstance(channel, str):
+            return
+        if event.get("type") == "recording.started" and event.get("pid"):
+            path = self._pid_file(channel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            record = {"pid": event["pid"], "channel": channel, "daemon": os.getpid()}
+            path.write_text(json.dumps(record), encoding="utf-8")
+
+    def _pid_file(self, name: str) -> Path:
+        return self.pids_dir / f"channel-{safe_component(name)}" / "ffmpeg.json"
+
+    def _clear_pid(self, name: str) -> None:
+        self._pid_file(name).unlink(missing_ok=True)
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        """What each channel is doing, for status: recording or not, why, and until when."""
+        result = {}
+        for name in self.channels:
+            decision = self.decisions.get(name)
+            result[name] = {
+                "recording": name in self.running,
+                "why": decision.why if decision else None,
+                "until": decision.until.isoformat() if decision and decision.until else None,
+                "next_change": (
+                    decision.recheck.isoformat() if decision and decision.recheck else None
+                ),
+            }
+        return result
