@@ -423,6 +423,7 @@ class Recorder:
         if recovered:
             record["recovered"] = True
         self.files.append(record)
+        logger.info("{}: finished {} ({:.1f}s, {})", self.label, final, duration, format_size(size))
         self._emit("recording.segment", **record)
         self.storage.add(StoredFile(str(final), self.name, start, end, size, hooks == "none"))
         if self.channel.on_segment:
@@ -487,6 +488,9 @@ class Recorder:
 
     async def _segment_hooks(self, record: Mapping[str, Any]) -> None:
         status = await self._run_hooks(self.channel.on_segment, self._context(record))
+        for entry in self.files:
+            if entry["file"] == record["file"]:
+                entry["hooks"] = status
         self._emit("recording.processed", channel=self.name, file=record["file"], status=status)
         self.storage.set_processed(str(record["file"]))
 

@@ -1,0 +1,361 @@
+"""Recording commands: ``record``, ``demo``, ``doctor``, ``channel command``, ``recordings list/delete``.
+
+``record CHANNEL [--for 30s]`` records one channel in the foreground, through the same
+:class:`~streamrec.runtime.recorder.Recorder`, storage, task runner (for hooks) and state log as the
+daemon; Ctrl-C or SIGTERM stops ffmpeg politely and finishes the files. ``demo`` writes a small
+config into a scratch directory, starts the built-in local test source
+(``runtime.testsource``), records it for a few seconds with 2 s segments and an ``on_segment``
+hook, then prints ``status`` and the files. ``doctor`` says which ffmpeg is used and its version.
+``channel command NAME`` prints the exact ffmpeg command (secrets redacted; the two ``pipe:N``
+numbers are the descriptors the recorder passes). ``recordings list`` and ``recordings delete``
+read and edit the recorded files known to the state log; every deletion is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import signal
+import tempfile
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from streamrec.cli.app import (
+    app,
+    console,
+    err_console,
+    fail,
+    globals_,
+    load,
+    open_journal,
+    state_paths,
+)
+from streamrec.core.redact import redact_argv, redact_url
+from streamrec.errors import StreamrecError
+from streamrec.runtime.ffmpeg import build_command, escape_pattern, find_ffmpeg
+from streamrec.runtime.graph import run_graph
+from streamrec.runtime.recorder import PARTIAL_DIR, Recorder
+from streamrec.runtime.storage import Storage, files_from_state
+from streamrec.runtime.tasks import TaskRunner
+from streamrec.spec.loading import LoadedConfig
+from streamrec.spec.units import format_duration, format_size, parse_duration
+
+channel_app = typer.Typer(help="Inspect and edit channels.", no_args_is_help=True)
+recordings_app = typer.Typer(help="The recorded files, per channel.", no_args_is_help=True)
+app.add_typer(channel_app, name="channel")
+app.add_typer(recordings_app, name="recordings")
+
+
+def _channel(loaded: LoadedConfig, name: str) -> Any:
+    channels = loaded.config.channels
+    if name not in channels:
+        known = ", ".join(sorted(channels)) or "none"
+        raise fail(f"there is no channel named {name!r} (channels: {known})")
+    return channels[name]
+
+
+def record_channel(
+    loaded: LoadedConfig, name: str, duration: float | None
+) -> tuple[str, list[Any]]:
+    """Record channel ``name`` in the foreground until ``duration``, Ctrl-C or SIGTERM."""
+    channel = _channel(loaded, name)
+    settings = loaded.config.settings
+    ffmpeg = find_ffmpeg(settings.ffmpeg)
+    paths = state_paths(loaded)
+    journal = open_journal(loaded)
+    recordings_dir = loaded.resolve_path(settings.recordings_dir)
+
+    def emit(type_: str, /, **fields: Any) -> None:
+        journal.append(type_, **fields)
+        _echo(type_, fields)
+
+    storage = Storage(
+        recordings_dir,
+        min_free_space=settings.min_free_space,
+        emit=emit,
+        files=files_from_state(journal.state().get("recordings", {})),
+    )
+    runner = TaskRunner(
+        loaded.config.tasks, queues=loaded.config.queues, layout=paths, journal=journal,
+        base_dir=loaded.base_dir, max_parallel=settings.max_parallel_tasks,
+    )  # fmt: skip
+
+    async def run_hook(task: str, context: Mapping[str, str]) -> str:
+        results = await run_graph(runner, [task], trigger="hook", context=context)
+        return "completed" if all(r.status == "completed" for r in results.values()) else "failed"
+
+    recorder = Recorder(
+        name, channel, recordings_dir=recordings_dir, ffmpeg=ffmpeg.path, emit=emit,
+        storage=storage, timezone_name=settings.timezone, secrets=loaded.secrets,
+        run_hook=run_hook,
+    )  # fmt: skip
+
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(
+                    sig, recorder.stop, f"interrupted ({signal.Signals(sig).name})"
+                )
+        return await recorder.run(duration)
+
+    try:
+        reason = asyncio.run(main())
+    finally:
+        journal.close()
+    return reason, recorder.files
+
+
+_ECHO = {
+    "recording.started": "recording into {file}",
+    "recording.segment": "finished {file} ({duration}s)",
+    "recording.processed": "hooks {status} for {file}",
+    "recording.stalled": "stalled: {reason}",
+    "recording.reconnecting": "reconnecting in {delay}s (attempt {attempt}): {reason}",
+    "recording.gap": "gap {start} .. {end}: {cause}",
+    "retention.deleted": "deleted {file}: {reason}",
+}
+
+
+def _echo(type_: str, fields: Mapping[str, Any]) -> None:
+    """Progress on standard error: one line per recording event."""
+    text = _ECHO.get(type_)
+    if text is not None:
+        with contextlib.suppress(KeyError, IndexError, ValueError):
+            err_console.print(f"{fields.get('channel')}: " + text.format(**fields), markup=False)
+
+
+def _print_files(files: list[Any]) -> None:
+    for f in files:
+        hooks = "" if f["hooks"] == "none" else f"  hooks {f['hooks']}"
+        line = f"  {f['file']}  {f['duration']:.1f}s  {format_size(f['bytes'])}{hooks}"
+        console.print(line, markup=False)
+
+
+@app.command()
+def record(
+    channel: Annotated[str, typer.Argument(help="The channel to record.")],
+    for_: Annotated[
+        str | None, typer.Option("--for", help="Stop after this long (30s, 1h30m).")
+    ] = None,
+) -> None:
+    """Record one channel in the foreground (Ctrl-C stops it cleanly)."""
+    loaded = load()
+    duration = parse_duration(for_) if for_ else None
+    try:
+        reason, files = record_channel(loaded, channel, duration)
+    except StreamrecError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"channel {channel!r}: {reason}; {len(files)} file(s):", markup=False)
+    _print_files(files)
+
+
+DEMO_CONFIG = """\
+settings:
+  recordings_dir: recordings
+  state_dir: state
+  min_free_space: 10MB
+categories:
+  test:
+    description: The built-in local test source
+channels:
+  demo:
+    url: {url}
+    category: test
+    segment: 2s
+    stall_timeout: 5s
+    on_segment: [checksum]
+tasks:
+  checksum:
+    command: 'cksum "$STREAMREC_FILE" >> checksums.txt'
+"""
+
+
+@app.command()
+def demo(
+    for_: Annotated[str, typer.Option("--for", help="How long to record.")] = "8s",
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Keep everything here (default: a temp dir).")
+    ] = None,
+) -> None:
+    """Record a built-in local test stream for a few seconds, end to end, and show the result."""
+    from streamrec.cli.config import Output
+    from streamrec.cli.status import status
+    from streamrec.runtime.testsource import HlsTestSource
+
+    duration = parse_duration(for_)
+    root = directory or Path(tempfile.mkdtemp(prefix="streamrec-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        ffmpeg = find_ffmpeg(None)
+    except StreamrecError as exc:
+        raise fail(str(exc)) from None
+    err_console.print(f"demo: {ffmpeg.version} ({ffmpeg.found_in})", markup=False)
+    with HlsTestSource(ffmpeg.path, root / "source") as source:
+        source.start()
+        config_dir = root / "config"
+        config_dir.mkdir(exist_ok=True)
+        (config_dir / "demo.yaml").write_text(DEMO_CONFIG.format(url=source.url))
+        globals_.config_dir = config_dir
+        err_console.print(f"demo: recording {source.url} for {for_} into {root}", markup=False)
+        loaded = load()
+        try:
+            reason, files = record_channel(loaded, "demo", duration)
+        except StreamrecError as exc:
+            raise fail(str(exc)) from None
+    console.print(f"\nRecording stopped: {reason}\n", markup=False)
+    status(Output.text)
+    console.print(f"\nFiles ({len(files)}):", markup=False)
+    _print_files(files)
+    checksums = root / "checksums.txt"
+    if checksums.exists():
+        console.print("\nOutput of the on_segment hook (checksums.txt):", markup=False)
+        console.print(textwrap.indent(checksums.read_text().rstrip(), "  "), markup=False)
+    if not files:
+        raise fail("the demo recorded nothing")
+
+
+@app.command()
+def doctor() -> None:
+    """Which ffmpeg is used (and its version), the optional resolvers, and the free space."""
+    problems = 0
+    try:
+        loaded: LoadedConfig | None = load()
+    except typer.Exit:
+        loaded = None
+        problems += 1
+    setting = loaded.config.settings.ffmpeg if loaded else None
+    try:
+        info = find_ffmpeg(setting)
+        console.print(f"ffmpeg: {info.path} (from {info.found_in})", markup=False)
+        console.print(f"  {info.version}", markup=False)
+    except StreamrecError as exc:
+        console.print(f"ffmpeg: NOT FOUND: {exc}", markup=False)
+        problems += 1
+    for module, extra in (("streamlink", "streamlink"), ("yt_dlp", "yt-dlp")):
+        try:
+            found = __import__(module)
+            version = getattr(found, "__version__", None) or getattr(
+                getattr(found, "version", None), "__version__", "installed"
+            )
+            console.print(f"resolver {extra}: {version}", markup=False)
+        except ImportError:
+            console.print(f"resolver {extra}: not installed (pip install 'streamrec[{extra}]')")
+    if loaded is not None:
+        settings = loaded.config.settings
+        storage = Storage(
+            loaded.resolve_path(settings.recordings_dir),
+            min_free_space=settings.min_free_space,
+            emit=lambda *a, **k: None,
+        )
+        free = storage.free()
+        verdict = "ok" if free >= settings.min_free_space else "BELOW min_free_space"
+        console.print(
+            f"recordings: {storage.recordings_dir}: {format_size(free)} free "
+            f"(min_free_space {format_size(settings.min_free_space)}): {verdict}",
+            markup=False,
+        )
+        problems += free < settings.min_free_space
+    if problems:
+        raise typer.Exit(1)
+
+
+@channel_app.command("command")
+def channel_command(name: Annotated[str, typer.Argument(help="The channel.")]) -> None:
+    """Print the exact ffmpeg command that records a channel (secrets redacted)."""
+    loaded = load()
+    channel = _channel(loaded, name)
+    settings = loaded.config.settings
+    try:
+        ffmpeg = find_ffmpeg(settings.ffmpeg).path
+    except StreamrecError as exc:
+        raise fail(str(exc)) from None
+    recorder = Recorder(
+        name, channel, recordings_dir=loaded.resolve_path(settings.recordings_dir), ffmpeg=ffmpeg,
+        emit=lambda *a, **k: None,
+        storage=Storage(loaded.resolve_path(settings.recordings_dir), min_free_space=0,
+                        emit=lambda *a, **k: None),
+        run_hook=_no_hooks,
+    )  # fmt: skip
+    pattern = escape_pattern(str(recorder.partial_dir)) + f"/RUN_%06d.{recorder.ext}"
+    argv = build_command(ffmpeg, channel, channel.url, pattern, segment_list_fd=3, progress_fd=4)
+    console.print(shlex.join(redact_argv(argv, loaded.secrets)), markup=False)
+    if channel.resolver != "direct":
+        url = redact_url(channel.url, loaded.secrets)
+        console.print(f"# -i is the URL resolver {channel.resolver} finds for {url}", markup=False)
+    console.print(
+        f"# each closed file is renamed to {settings.recordings_dir}/{channel.filename}",
+        markup=False,
+    )
+
+
+async def _no_hooks(task: str, context: Mapping[str, str]) -> str:
+    return "failed"
+
+
+@recordings_app.command("list")
+def recordings_list(
+    channel: Annotated[str | None, typer.Argument(help="Only this channel.")] = None,
+) -> None:
+    """The recorded files the state log knows, oldest first (missing files are marked)."""
+    loaded = load()
+    journal = open_journal(loaded)
+    try:
+        recordings: dict[str, Any] = journal.state().get("recordings", {})
+    finally:
+        journal.close()
+    rows = sorted(
+        ((path, rec) for path, rec in recordings.items() if channel in (None, rec.get("channel"))),
+        key=lambda item: (str(item[1].get("start")), item[0]),
+    )
+    total = 0
+    for path, rec in rows:
+        total += int(rec.get("bytes") or 0)
+        missing = "" if Path(path).exists() else "  (missing on disk)"
+        duration = rec.get("duration")
+        length = format_duration(round(float(duration), 1)) if duration else "?"
+        console.print(
+            f"{rec.get('channel')}  {rec.get('start')}  {length}  "
+            f"{format_size(int(rec.get('bytes') or 0))}  hooks {rec.get('hooks')}  {path}{missing}",
+            markup=False,
+        )
+    console.print(f"{len(rows)} file(s), {format_size(total)}", markup=False)
+
+
+@recordings_app.command("delete")
+def recordings_delete(
+    files: Annotated[list[Path], typer.Argument(help="Recorded files to delete.")],
+) -> None:
+    """Delete recorded files (never one being written); each deletion goes to the state log."""
+    loaded = load()
+    settings = loaded.config.settings
+    root = loaded.resolve_path(settings.recordings_dir).resolve()
+    journal = open_journal(loaded)
+    failed = 0
+    try:
+        storage = Storage(
+            root, min_free_space=0, emit=journal.append,
+            files=files_from_state(journal.state().get("recordings", {})),
+        )  # fmt: skip
+        known = {Path(f.path).resolve(): f.path for f in storage.files()}
+        for given in files:
+            path = given.resolve()
+            if root not in path.parents or PARTIAL_DIR in path.relative_to(root).parts:
+                err_console.print(f"{given}: not a finished recording under {root}", markup=False)
+                failed += 1
+                continue
+            name = known.get(path, str(path))
+            if not storage.delete(name, "deleted by hand (streamrec recordings delete)"):
+                err_console.print(f"{given}: no such file", markup=False)
+                failed += 1
+                continue
+            console.print(f"deleted {name}", markup=False)
+    finally:
+        journal.close()
+    if failed:
+        raise typer.Exit(1)
