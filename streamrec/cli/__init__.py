@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from streamrec.cli import channels as _channels  # noqa: F401
 from streamrec.cli import config as _config  # noqa: F401  (registers its commands)
 from streamrec.cli import daemon as _daemon  # noqa: F401
 from streamrec.cli import recording as _recording  # noqa: F401

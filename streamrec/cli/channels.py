@@ -1,0 +1,329 @@
+"""Channel and category commands over the YAML: ``channel add/list/remove``, ``category add/list``,
+``import m3u``.
+
+The edits go through :class:`~streamrec.spec.editing.ConfigEdit`: the file that declares a name is
+edited in place (comments, order and formatting of every other line kept), a new name goes to
+``--file`` or ``channels.yaml``, and nothing is written unless the whole directory still validates.
+A running daemon picks the change up like any other edit of the directory. ``channel`` extends the
+sub-app of ``cli.recording`` (which holds ``channel command``).
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import typer
+from rich.table import Table
+
+from streamrec.cli.app import app, console, environ, err_console, fail, globals_, load
+from streamrec.cli.config import Output, OutputOption
+from streamrec.cli.recording import channel_app
+from streamrec.core.m3u import HTTP_SCHEMES, Entry, parse_m3u, slugify
+from streamrec.core.redact import redact_url
+from streamrec.errors import ConfigError
+from streamrec.spec.editing import ConfigEdit, EditError, FileChange, Remove, Upsert
+from streamrec.spec.sources import display_path
+
+category_app = typer.Typer(help="Declare and list categories.", no_args_is_help=True)
+import_app = typer.Typer(help="Import channels from other formats.", no_args_is_help=True)
+app.add_typer(category_app, name="category")
+app.add_typer(import_app, name="import")
+
+MAX_PLAYLIST_BYTES = 64 * 2**20
+FileOption = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="The file for new entries (relative to the config dir)."),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show the change as a diff; write nothing.")
+]
+
+
+def _editor() -> ConfigEdit:
+    return ConfigEdit(globals_.config_dir, environ())
+
+
+def _shown(path: Path) -> str:
+    return display_path(path, globals_.config_dir)
+
+
+def _commit(edit: ConfigEdit, dry_run: bool) -> list[FileChange]:
+    """Write the edit (or show it); problems are printed located, and nothing is written."""
+    try:
+        changes = edit.commit(dry_run=dry_run)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err_console.print(str(problem), markup=False)
+        raise fail("the config would not be valid after this change; nothing was changed") from None
+    except EditError as exc:
+        raise fail(str(exc)) from None
+    if dry_run:
+        for change in changes:
+            console.print(change.diff(), markup=False, end="")
+        console.print("(dry run: nothing was written)", markup=False)
+    return changes
+
+
+@channel_app.command("add")
+def channel_add(
+    name: Annotated[str, typer.Argument(help="The channel's name.")],
+    url: Annotated[str | None, typer.Option("--url", help="What to record.")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="Its category.")] = None,
+    create_category: Annotated[
+        bool, typer.Option("--create-category", help="Declare the category when it is new.")
+    ] = False,
+    update: Annotated[
+        bool, typer.Option("--update", help="Change the channel when it exists already.")
+    ] = False,
+    file: FileOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Declare a channel (or, with --update, change its url or category) in the YAML."""
+    edit = _editor()
+    declared = edit.declared("channels", name)
+    if declared and not update:
+        raise fail(
+            f"channel {name!r} is already declared at {declared[1]}; "
+            "add --update to change its url or category"
+        )
+    if declared and file and edit.target(file) != declared[0]:
+        raise fail(f"channel {name!r} is declared at {declared[1]}, not in {file}")
+    if url is None and (not declared or category is None):
+        raise fail("give the channel's --url" if not declared else "nothing to change")
+    target = declared[0] if declared else _target(edit, file)
+    fields: dict[str, Any] = {} if url is None else {"url": url}
+    if category is not None:
+        fields["category"] = category
+        if not edit.declared("categories", category):
+            if not create_category:
+                raise fail(
+                    f"category {category!r} is not declared"
+                    f"{edit.suggest('categories', category)}; add --create-category to declare "
+                    f"it in {_shown(target)}"
+                )
+            edit.add(target, Upsert("categories", category, {}))
+    edit.add(target, Upsert("channels", name, fields))
+    changes = _commit(edit, dry_run)
+    if not changes:
+        console.print(f"channel {name!r} already has these values; nothing changed", markup=False)
+    elif not dry_run:
+        verb = "updated" if declared else "added"
+        console.print(f"{verb} channel {name!r} in {_shown(target)}", markup=False)
+
+
+def _target(edit: ConfigEdit, file: Path | None, default: str = "channels.yaml") -> Path:
+    try:
+        return edit.target(file, default)
+    except EditError as exc:
+        raise fail(str(exc)) from None
+
+
+@channel_app.command("remove")
+def channel_remove(
+    name: Annotated[str, typer.Argument(help="The channel to remove.")],
+    dry_run: DryRunOption = False,
+) -> None:
+    """Remove a channel's entry from the file that declares it (comments around it stay)."""
+    edit = _editor()
+    declared = edit.declared("channels", name)
+    if declared is None:
+        raise fail(f"there is no channel named {name!r}{edit.suggest('channels', name)}")
+    edit.add(declared[0], Remove("channels", name))
+    _commit(edit, dry_run)
+    if not dry_run:
+        console.print(f"removed channel {name!r} from {_shown(declared[0])}", markup=False)
+
+
+@channel_app.command("list")
+def channel_list(
+    category: Annotated[str | None, typer.Option("--category", help="Only this one.")] = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """Every channel with its category, URL (secrets hidden) and where it is declared."""
+    loaded = load()
+    rows: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "category": channel.category,
+            "enabled": channel.enabled,
+            "url": redact_url(channel.url, loaded.secrets),
+            "declared_at": loaded.origins.get(("channels", name)),
+        }
+        for name, channel in loaded.config.channels.items()
+        if category is None or channel.category == category
+    ]
+    if output is Output.json:
+        console.print_json(data=rows)
+        return
+    table = Table("channel", "category", "url", "declared at", box=None, highlight=False)
+    for row in rows:
+        shown = str(row["name"]) + ("" if row["enabled"] else " (disabled)")
+        table.add_row(shown, row["category"] or "-", row["url"], row["declared_at"] or "")
+    console.print(table)
+
+
+@category_app.command("add")
+def category_add(
+    name: Annotated[str, typer.Argument(help="The category's name.")],
+    description: Annotated[str | None, typer.Option(help="What it holds.")] = None,
+    file: FileOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Declare a category in the YAML."""
+    edit = _editor()
+    declared = edit.declared("categories", name)
+    if declared:
+        raise fail(f"category {name!r} is already declared at {declared[1]}")
+    target = _target(edit, file)
+    body = {} if description is None else {"description": description}
+    edit.add(target, Upsert("categories", name, body))
+    _commit(edit, dry_run)
+    if not dry_run:
+        console.print(f"added category {name!r} to {_shown(target)}", markup=False)
+
+
+@category_app.command("list")
+def category_list(output: OutputOption = Output.text) -> None:
+    """Every category with the number of channels in it."""
+    loaded = load()
+    counts = Counter(channel.category for channel in loaded.config.channels.values())
+    rows: list[dict[str, Any]] = [
+        {"name": name, "channels": counts.get(name, 0), "description": category.description}
+        for name, category in loaded.config.categories.items()
+    ]
+    if output is Output.json:
+        console.print_json(data={"categories": rows, "uncategorized": counts.get(None, 0)})
+        return
+    table = Table("category", "channels", "description", box=None, highlight=False)
+    for row in rows:
+        table.add_row(row["name"], str(row["channels"]), row["description"] or "")
+    if counts.get(None):
+        table.add_row("(none)", str(counts[None]), "channels without a category")
+    console.print(table)
+
+
+def _read_playlist(source: str) -> tuple[str, str]:
+    """The playlist's text and a name for it, from a file or an http(s) URL."""
+    try:
+        if re.match(r"https?://", source, re.IGNORECASE):
+            # S310: the scheme is http(s), checked above
+            request = urllib.request.Request(source, headers={"User-Agent": "streamrec"})  # noqa: S310
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                data = response.read(MAX_PLAYLIST_BYTES + 1)
+            stem = Path(urlsplit(source).path).stem
+        else:
+            path = Path(source)
+            data, stem = path.read_bytes()[: MAX_PLAYLIST_BYTES + 1], path.stem
+    except (OSError, urllib.error.URLError, ValueError) as exc:
+        shown = redact_url(source)
+        raise fail(f"cannot read the playlist {shown}: {getattr(exc, 'reason', exc)}") from None
+    if len(data) > MAX_PLAYLIST_BYTES:
+        raise fail(f"the playlist is larger than {MAX_PLAYLIST_BYTES >> 20} MiB; refused")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        err_console.print("warning: the playlist is not UTF-8; read as Windows-1252", markup=False)
+        text = data.decode("cp1252", errors="replace")
+    return text, slugify(stem) if stem else "playlist"
+
+
+def _fields(entry: Entry, category: str | None, disabled: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {"url": entry.url}
+    if category:
+        fields["category"] = category
+    fields["description"] = entry.title
+    args = []
+    if agent := entry.options.get("http-user-agent"):
+        args += ["-user_agent", agent]
+    if referrer := entry.options.get("http-referrer"):
+        args += ["-referer", referrer]
+    if args:
+        fields["input_args"] = args
+    if disabled:
+        fields["enabled"] = False
+    return fields
+
+
+def _comment(entry: Entry) -> str | None:
+    parts = [
+        f"tvg-{key}: {value}" for key, value in (("id", entry.tvg_id), ("logo", entry.tvg_logo))
+    ]
+    if entry.tvg_name and entry.tvg_name != entry.title:
+        parts.insert(0, f"tvg-name: {entry.tvg_name}")
+    kept = [part for part in parts if not part.endswith(": None")]
+    return ", ".join(kept) if kept else None
+
+
+@import_app.command("m3u")
+def import_m3u(
+    source: Annotated[str, typer.Argument(help="A playlist file, or its http(s) URL.")],
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Where to write (default imported-PLAYLIST.yaml)."),
+    ] = None,
+    any_scheme: Annotated[
+        bool, typer.Option("--any-scheme", help="Import rtmp, rtsp, udp, ... URLs too.")
+    ] = False,
+    disabled: Annotated[
+        bool, typer.Option("--disabled", help="Import with enabled: false (enable some later).")
+    ] = False,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Import an IPTV playlist: each entry a channel, its group-title a category."""
+    text, stem = _read_playlist(source)
+    edit = _editor()
+    target = _target(edit, file, f"imported-{stem}.yaml")
+    elsewhere = {
+        name: found
+        for name in edit.names("channels")
+        if (found := edit.declared("channels", name)) and found[0] != target
+    }
+    known_urls = {
+        str(body.get("url")): name
+        for name, body in edit.sources.raw["channels"].items()
+        if name in elsewhere and isinstance(body, dict)
+    }
+    playlist = parse_m3u(text, schemes=None if any_scheme else HTTP_SCHEMES, taken=set(elsewhere))
+    label = redact_url(source) if "://" in source else source
+    for issue in playlist.issues:
+        err_console.print(f"{label}:{issue.line}: {issue.message}", markup=False)
+    new_categories: dict[str, str] = {}
+    added = skipped = 0
+    for entry in playlist.entries:
+        if entry.url in known_urls:
+            where = elsewhere[known_urls[entry.url]][1]
+            err_console.print(
+                f"{label}:{entry.line}: same URL as channel {known_urls[entry.url]!r} "
+                f"({where}): skipped",
+                markup=False,
+            )
+            skipped += 1
+            continue
+        group = entry.group.split(";")[0].strip() if entry.group else ""
+        category = slugify(group) if group else None
+        if (
+            category
+            and category not in new_categories
+            and not edit.declared("categories", category)
+        ):
+            new_categories[category] = group
+            edit.add(target, Upsert("categories", category, {"description": group}))
+        fields = _fields(entry, category, disabled)
+        edit.add(target, Upsert("channels", entry.name, fields, _comment(entry)))
+        added += 1
+    if not added:
+        raise fail(f"no channels to import from {label}")
+    _commit(edit, dry_run)
+    summary = (
+        f"{added} channels and {len(new_categories)} new categories "
+        f"{'would be written to' if dry_run else 'written to'} {_shown(target)}"
+    )
+    if skipped or playlist.issues:
+        summary += f"; {skipped + len(playlist.issues)} playlist lines skipped or noted (above)"
+    console.print(summary, markup=False)

@@ -1,0 +1,238 @@
+"""Reading IPTV playlists (M3U / M3U8 channel lists) into channel entries. Pure: text in, values out.
+
+``streamrec import m3u`` (``cli.channels``) calls :func:`parse_m3u` on the playlist's text and turns
+each :class:`Entry` into a channel (``group-title`` becomes its category). Real-world playlists are
+untidy, so the parser never stops at a problem: it reports each one with its line number and goes on.
+
+What it understands:
+
+- ``#EXTINF:<duration> key="value" ...,Title``: attributes ``tvg-name``, ``tvg-id``, ``tvg-logo``,
+  ``group-title`` (quoted, single-quoted or bare), a title that may itself hold commas;
+- ``#EXTGRP:Group`` (the group of the next entry when it has no ``group-title``);
+- ``#EXTVLCOPT:http-user-agent=...`` and ``http-referrer`` (or Kodi's ``URL|User-Agent=...``),
+  kept as :attr:`Entry.options`;
+- a UTF-8 byte order mark, CRLF or CR line ends, blank lines, missing ``#EXTM3U``, URL lines
+  without ``#EXTINF``, ``#EXTINF`` lines without a URL;
+- duplicate names (made unique: ``news``, ``news-2``, ``news-3``) and duplicate URLs (reported,
+  the first kept);
+- lines that are not http(s) URLs (``rtmp://``, ``udp://@...``, paths, junk): reported and left
+  out unless their scheme is in ``schemes``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+HTTP_SCHEMES = frozenset({"http", "https"})
+"""The schemes imported by default."""
+
+_ATTR = re.compile(r"""([A-Za-z0-9_.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s,"']+))""")
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://\S+\Z")
+_FOLD = str.maketrans({"ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d"})
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_NOT_WORD = re.compile(r"[\W_]+")
+_KODI_HEADERS = {"user-agent": "http-user-agent", "referer": "http-referrer"}
+MAX_NAME = 64
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One channel of a playlist."""
+
+    name: str
+    """A unique slug of the title, usable as a channel name."""
+    title: str
+    url: str
+    line: int
+    """The line of the URL (1-based)."""
+    group: str | None = None
+    tvg_id: str | None = None
+    tvg_name: str | None = None
+    tvg_logo: str | None = None
+    attrs: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    """``#EXTVLCOPT`` options such as ``http-user-agent`` and ``http-referrer``."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something in the playlist that was skipped or guessed, with its line (1-based)."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Playlist:
+    """What a playlist holds: its entries in order, and what was wrong with it."""
+
+    entries: tuple[Entry, ...]
+    issues: tuple[Issue, ...]
+    attrs: dict[str, str] = field(default_factory=dict)
+    """Attributes of the ``#EXTM3U`` header line (``x-tvg-url``, ...)."""
+
+
+def slugify(text: str) -> str:
+    """A lower-case name of ASCII letters, digits and dashes; Unicode words kept when nothing else."""
+    folded = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
+    ascii_text = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    slug = _NOT_SLUG.sub("-", ascii_text.encode("ascii", "ignore").decode()).strip("-")
+    if not slug:  # a title in Cyrillic, Arabic, ...: keep its letters rather than lose them
+        slug = _NOT_WORD.sub("-", unicodedata.normalize("NFC", text.lower())).strip("-")
+    return slug[:MAX_NAME].rstrip("-") or "channel"
+
+
+def unique_name(base: str, taken: Collection[str]) -> str:
+    """``base``, or ``base-2``, ``base-3``, ... whichever is first not in ``taken``."""
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _split_extinf(body: str) -> tuple[dict[str, str], str]:
+    """``-1 tvg-id="x" group-title="A, B",Title, with comma`` -> attributes and title."""
+    quote = ""
+    for index, char in enumerate(body):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == ",":
+            head, title = body[:index], body[index + 1 :]
+            break
+    else:
+        head, title = body, ""
+    attrs = {}
+    for match in _ATTR.finditer(head):
+        value = next(v for v in match.group(2, 3, 4) if v is not None)
+        attrs[match.group(1).lower()] = value.strip()
+    return attrs, title.strip()
+
+
+def _title_from_url(url: str) -> str:
+    path = unquote(urlsplit(url).path).rstrip("/")
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if stem.lower() in {"", "index", "playlist", "master", "live", "stream", "chunklist"}:
+        parent = path.rsplit("/", 2)
+        stem = parent[-2] if len(parent) > 2 and parent[-2] else urlsplit(url).hostname or "channel"
+    return stem
+
+
+class _Reader:
+    """Walks the lines once, holding the pending ``#EXTINF`` until its URL arrives."""
+
+    def __init__(self, schemes: Collection[str] | None, taken: Collection[str]) -> None:
+        self.schemes = None if schemes is None else {s.lower() for s in schemes}
+        self.names: set[str] = set(taken)
+        self.urls: dict[str, Entry] = {}
+        self.entries: list[Entry] = []
+        self.issues: list[Issue] = []
+        self.header: dict[str, str] = {}
+        self.pending: tuple[int, dict[str, str], str] | None = None
+        self.group: str | None = None
+        self.options: dict[str, str] = {}
+
+    def issue(self, line: int, message: str) -> None:
+        self.issues.append(Issue(line, message))
+
+    def directive(self, number: int, line: str) -> None:
+        tag, _, rest = line.partition(":")
+        tag = tag.upper()
+        if tag == "#EXTM3U":
+            self.header = _split_extinf(line[len("#EXTM3U") :])[0]
+        elif tag == "#EXTINF":
+            if self.pending is not None:
+                self.issue(self.pending[0], "#EXTINF without a URL after it: skipped")
+            attrs, title = _split_extinf(rest)
+            self.pending = (number, attrs, title)
+        elif tag == "#EXTGRP":
+            self.group = rest.strip() or None
+        elif tag == "#EXTVLCOPT":
+            key, sep, value = rest.partition("=")
+            if sep:
+                self.options[key.strip().lower()] = value.strip()
+        elif tag in {"#EXT-X-TARGETDURATION", "#EXT-X-STREAM-INF", "#EXT-X-MEDIA-SEQUENCE"}:
+            self.issue(
+                number,
+                f"{tag} belongs to an HLS stream playlist, not a channel list: add the "
+                "playlist's own URL as one channel instead",
+            )
+        # anything else (#EXTVLCOPT without '=', #KODIPROP, plain comments) is ignored
+
+    def url(self, number: int, url: str, scheme: str) -> None:
+        pending, self.pending = self.pending, None
+        group, self.group = self.group, None
+        options, self.options = self.options, {}
+        if self.schemes is not None and scheme.lower() not in self.schemes:
+            self.issue(number, f"{scheme}:// is not an http(s) URL: skipped ({url[:80]})")
+            return
+        if url in self.urls:
+            first = self.urls[url]
+            self.issue(number, f"same URL as line {first.line} ({first.name}): skipped")
+            return
+        attrs, title = (pending[1], pending[2]) if pending else ({}, "")
+        title = title or attrs.get("tvg-name") or attrs.get("tvg-id") or _title_from_url(url)
+        name = unique_name(slugify(title), self.names)
+        self.names.add(name)
+        entry = Entry(
+            name=name,
+            title=title,
+            url=url,
+            line=number,
+            group=attrs.get("group-title") or group,
+            tvg_id=attrs.get("tvg-id") or None,
+            tvg_name=attrs.get("tvg-name") or None,
+            tvg_logo=attrs.get("tvg-logo") or None,
+            attrs=attrs,
+            options=options,
+        )
+        self.urls[url] = entry
+        self.entries.append(entry)
+
+    def line(self, number: int, line: str) -> None:
+        if not line:
+            return
+        if line.startswith("#"):
+            self.directive(number, line)
+            return
+        found = _URL.match(line)
+        if found:
+            url, _, headers = line.partition("|")  # Kodi style: URL|User-Agent=...&Referer=...
+            for header in filter(None, headers.split("&")):
+                key, _, value = header.partition("=")
+                option = _KODI_HEADERS.get(key.strip().lower())
+                if option and value:
+                    self.options.setdefault(option, unquote(value.strip()))
+            self.url(number, url, found.group(1))
+        elif line.startswith("/"):
+            self.issue(number, f"a local path, not an http(s) URL: skipped ({line[:80]})")
+        else:
+            self.issue(number, f"not a URL or a #EXT line: skipped ({line[:80]!r})")
+
+
+def parse_m3u(
+    text: str, schemes: Collection[str] | None = HTTP_SCHEMES, taken: Collection[str] = ()
+) -> Playlist:
+    """Every channel of an M3U playlist, with unique names that avoid ``taken``, and the issues.
+
+    Only URLs with one of ``schemes`` become entries (None: any scheme).
+    """
+    reader = _Reader(schemes, taken)
+    lines = text.removeprefix("\ufeff").splitlines()
+    if not lines or not lines[0].strip().upper().startswith("#EXTM3U"):
+        reader.issue(1, "no #EXTM3U header: read as a plain list of URLs and #EXTINF lines")
+    for number, raw in enumerate(lines, start=1):
+        reader.line(number, raw.strip().removeprefix("\ufeff"))
+    if reader.pending is not None:
+        reader.issue(reader.pending[0], "#EXTINF without a URL after it: skipped")
+    return Playlist(tuple(reader.entries), tuple(reader.issues), reader.header)
