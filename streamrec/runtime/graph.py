@@ -30,12 +30,12 @@ from streamrec.core.ordering import Deps, ReadySet, blocked_by, missing_dependen
 from streamrec.core.taskstates import Trigger, dependency_state, once_due
 from streamrec.errors import TaskError
 from streamrec.runtime.taskfiles import (
+    PidFile,
     RunFiles,
     RunLock,
     clear_record,
     new_record,
     stop_requested,
-    write_record,
 )
 from streamrec.runtime.tasks import QueueHandle, RunResult, TaskRunner, now_iso
 
@@ -78,7 +78,9 @@ async def run_graph(
                 why = f"dependency {culprit!r} {ready.outcomes[culprit]}"
                 results[name] = runner.skip(name, "upstream_failed", trigger, why)
             waiting.extend(runnable)
-            width = limit or runner.max_parallel
+            # twice the parallel limit are started: the extra ones take their lock, run id and
+            # pid file while the others run, then wait for a slot (the runner's limit holds)
+            width = 2 * (limit or runner.max_parallel)
             while waiting and len(running) < width:
                 name = waiting.pop(0)
                 coro = _run_one(runner, name, trigger, context, check_deps)
@@ -180,7 +182,7 @@ async def run_sequence(
         run = files.next_run(lambda: int((seen.get(queue) or {}).get("run") or 0))
         handle = QueueHandle(queue, run)
         runner.queue_runs.setdefault(queue, []).append(handle)
-        write_record(files, new_record(files, run))
+        pid_file = PidFile(files, new_record(files, run))
         try:
             return await _sequence(
                 runner, handle, files, order, deps, on_failure, trigger, context, preset or {}
@@ -189,6 +191,7 @@ async def run_sequence(
             runner.queue_runs[queue].remove(handle)
             if not runner.queue_runs[queue]:
                 del runner.queue_runs[queue]
+            pid_file.close()
             clear_record(files, run)
     finally:
         lock.release()

@@ -173,18 +173,27 @@ class ShellProcess:
     ) -> None:
         """Start the child now; OSError when it cannot start (e.g. a missing working directory)."""
         enable_subreaper()
-        with stdout.open("ab") as out, stderr.open("ab") as err:
+        self.out_fd = _open_log(stdout)
+        try:
+            self.err_fd = _open_log(stderr)
+        except OSError:
+            os.close(self.out_fd)
+            raise
+        try:
             self.popen = subprocess.Popen(
                 ["/bin/sh", "-c", command],
                 cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
+                stdout=self.out_fd,
+                stderr=self.err_fd,
                 start_new_session=True,
                 close_fds=True,
                 pass_fds=tuple(pass_fds),
             )
+        except OSError:
+            self.close()
+            raise
         self.pid = self.popen.pid
         self.pgid = self.pid
         self.start_ticks = start_ticks(self.pid)
@@ -261,6 +270,17 @@ class ShellProcess:
             self.killed = True
         return True
 
+    def tails(self, limit: int) -> tuple[str, str]:
+        """The last ``limit`` bytes of stdout and stderr, as text (see :func:`read_tail`)."""
+        return _tail(self.out_fd, limit), _tail(self.err_fd, limit)
+
+    def close(self) -> None:
+        """Let go of our descriptors of the log files (the child has its own)."""
+        for fd in (self.out_fd, self.err_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.out_fd = self.err_fd = -1
+
     def kill_now(self) -> None:
         """SIGKILL the group and reap the shell, without waiting (for interpreter shutdown)."""
         signal_group(self.pgid, signal.SIGKILL)
@@ -288,6 +308,25 @@ def shell_exit_code(returncode: int | None) -> int | None:
     return 128 - returncode
 
 
+def _open_log(path: Path) -> int:
+    """A log file opened for appending (and reading back its tail), its directory made if missing."""
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+    try:
+        return os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o644)
+
+
+def _tail(fd: int, limit: int) -> str:
+    try:
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, limit, max(0, size - limit))
+    except OSError:
+        return ""
+    return _tail_text(data, size > limit)
+
+
 def read_tail(path: Path, limit: int) -> str:
     """The last ``limit`` bytes of a file as text (invalid UTF-8 replaced), '' if missing."""
     try:
@@ -297,9 +336,13 @@ def read_tail(path: Path, limit: int) -> str:
             data = file.read(limit)
     except OSError:
         return ""
-    if len(data) == limit and size > limit:
-        # drop a partial first line (or a split UTF-8 sequence) when it was cut
-        cut = data.find(b"\n")
-        if 0 <= cut < len(data) - 1:
-            data = data[cut + 1 :]
+    return _tail_text(data, size > limit)
+
+
+def _tail_text(data: bytes, cut: bool) -> str:
+    if cut:
+        # drop a partial first line (or a split UTF-8 sequence) where the tail was cut
+        newline = data.find(b"\n")
+        if 0 <= newline < len(data) - 1:
+            data = data[newline + 1 :]
     return data.decode("utf-8", errors="replace")

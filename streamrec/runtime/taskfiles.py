@@ -9,10 +9,14 @@ startup recovery (:func:`interrupted_runs`). Names are made safe with
     locks/task-<name>.lock        flock held for the whole run (shared for concurrency: allow);
                                   its descriptor is inherited by the task's process group
     locks/task-<name>.run         the last run number given out (the run id: 1, 2, 3...)
-    pids/task-<name>/<run>.json   the live run: pid and process group, owner, log files
-    pids/task-<name>/<run>.stop   asks the run to stop; the owner then records "terminated"
+    pids/task-<name>.<run>.json   the live run: pid and process group, owner, log files
+    pids/task-<name>.<run>.stop   asks the run to stop; the owner then records "terminated"
     logs/tasks/<name>/<run>.<attempt>.stdout.log   (and .stderr.log)
-    locks/queue-<name>.lock, locks/queue-<name>.run, pids/queue-<name>/<run>.json (and .stop)
+    locks/queue-<name>.lock, locks/queue-<name>.run, pids/queue-<name>.<run>.json (and .stop)
+
+A safe name holds no dot, so ``<name>.<run>`` is unambiguous. Directories are created only when an
+open finds them missing: the common path costs no ``mkdir``. The pid file is written once per run
+and rewritten in place per attempt (a reader that catches a rewrite half done reads again).
 
 Run ids are a per-task counter taken under the counter file's own lock, so they are unique across
 processes; a fresh counter file starts from the last run the state log knows.
@@ -26,8 +30,9 @@ import fcntl
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -48,15 +53,25 @@ class StateLayout(Protocol):
     def pids(self) -> Path: ...
 
 
+def open_creating(path: Path, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` (close-on-exec), creating the parent directories only if they are missing."""
+    try:
+        return os.open(path, flags | os.O_CLOEXEC, mode)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags | os.O_CLOEXEC, mode)
+
+
 @dataclass(frozen=True)
 class RunFiles:
     """Where one task's (or queue's) lock, counter, pid files and logs are."""
 
     kind: Kind
     name: str
+    safe: str
     lock: Path
     counter: Path
-    pid_dir: Path
+    pids: Path
     log_dir: Path
 
     @classmethod
@@ -66,19 +81,20 @@ class RunFiles:
         return cls(
             kind=kind,
             name=name,
+            safe=safe,
             lock=layout.locks / f"{kind}-{safe}.lock",
             counter=layout.locks / f"{kind}-{safe}.run",
-            pid_dir=layout.pids / f"{kind}-{safe}",
+            pids=layout.pids,
             log_dir=layout.logs / f"{kind}s" / safe,
         )
 
     def pid_file(self, run: int) -> Path:
         """The pid file of run ``run`` (present while it runs)."""
-        return self.pid_dir / f"{run}.json"
+        return self.pids / f"{self.kind}-{self.safe}.{run}.json"
 
     def stop_marker(self, run: int) -> Path:
         """The file that asks run ``run`` to stop."""
-        return self.pid_dir / f"{run}.stop"
+        return self.pids / f"{self.kind}-{self.safe}.{run}.stop"
 
     def log_paths(self, run: int, attempt: int) -> tuple[Path, Path]:
         """stdout and stderr files of one attempt."""
@@ -89,16 +105,13 @@ class RunFiles:
 
     def next_run(self, seed: Callable[[], int]) -> int:
         """The next run id; ``seed()`` gives the last known one when the counter is new."""
-        self.counter.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.counter, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_creating(self.counter, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # held for microseconds by anyone else
             text = os.read(fd, 64).decode("ascii", "replace").strip()
             last = int(text) if text.isdigit() else seed()
             run = last + 1
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.ftruncate(fd, 0)
-            os.write(fd, str(run).encode())
+            os.pwrite(fd, str(run).encode().ljust(20), 0)  # fixed width: no truncate needed
         finally:
             os.close(fd)
         return run
@@ -115,8 +128,7 @@ class RunLock:
         """Take the lock if nobody conflicting holds it; False otherwise."""
         if self.fd is not None:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_creating(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -183,20 +195,41 @@ class RunRecord:
         return self.pgid if processes.group_alive(self.pgid) else None
 
 
-def new_record(files: RunFiles, run: int, **fields: object) -> RunRecord:
-    """A record of a run owned by this process."""
+_OWNER: dict[int, int | None] = {}
+
+
+def _own_ticks() -> int | None:
     me = os.getpid()
-    return RunRecord(files.kind, files.name, run, me, processes.start_ticks(me), **fields)  # type: ignore[arg-type]  # fields are RunRecord's own
+    if me not in _OWNER:
+        _OWNER.clear()
+        _OWNER[me] = processes.start_ticks(me)
+    return _OWNER[me]
 
 
-def write_record(files: RunFiles, record: RunRecord) -> None:
-    """Write (or rewrite) the pid file atomically."""
-    files.pid_dir.mkdir(parents=True, exist_ok=True)
-    target = files.pid_file(record.run)
-    data = {k: v for k, v in asdict(record).items() if k != "path"}
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    tmp.replace(target)
+def new_record(files: RunFiles, run: int, queue: str | None = None) -> RunRecord:
+    """A record of a run owned by this process."""
+    return RunRecord(files.kind, files.name, run, os.getpid(), _own_ticks(), queue=queue)
+
+
+class PidFile:
+    """The pid file of one live run, kept open by its owner and rewritten in place."""
+
+    def __init__(self, files: RunFiles, record: RunRecord) -> None:
+        self.path = files.pid_file(record.run)
+        self.record = record
+        self.fd = open_creating(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        self.size = 0
+        self.write()
+
+    def write(self) -> None:
+        """Write the record (padded over a longer old one: JSON ignores trailing spaces)."""
+        data = json.dumps({k: v for k, v in vars(self.record).items() if k != "path"}).encode()
+        os.pwrite(self.fd, data.ljust(self.size), 0)
+        self.size = max(self.size, len(data))
+
+    def close(self) -> None:
+        """Let go of the file (``clear_record`` removes it)."""
+        os.close(self.fd)
 
 
 def clear_record(files: RunFiles, run: int) -> None:
@@ -206,18 +239,33 @@ def clear_record(files: RunFiles, run: int) -> None:
             path.unlink()
 
 
-def read_records(files: RunFiles) -> list[RunRecord]:
-    """The live runs' pid files, oldest run first (unreadable files are ignored)."""
-    records = []
-    for path in _numbered(files.pid_dir, ".json"):
+def read_record(path: Path) -> RunRecord | None:
+    """The record in one pid file; None if it is gone or not a record."""
+    for _ in range(3):  # a rewrite in progress reads as invalid JSON for an instant
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            record = RunRecord(**data)
+            record = RunRecord(**json.loads(path.read_bytes()))
+        except FileNotFoundError:
+            return None
         except (OSError, ValueError, TypeError):
+            time.sleep(0.001)
             continue
         record.path = path
-        records.append(record)
-    return records
+        return record
+    return None
+
+
+def read_records(files: RunFiles) -> list[RunRecord]:
+    """The live runs' pid files, oldest run first (unreadable files are ignored)."""
+    return _records(files.pids, re.escape(f"{files.kind}-{files.safe}"))
+
+
+def _records(pids: Path, prefix: str) -> list[RunRecord]:
+    pattern = re.compile(rf"{prefix}\.(\d+)\.json")
+    found = sorted(
+        (int(m.group(1)), name) for name in _names(pids) if (m := pattern.fullmatch(name))
+    )
+    records = [read_record(pids / name) for _run, name in found]
+    return [r for r in records if r is not None]
 
 
 def _names(directory: Path) -> list[str]:
@@ -225,13 +273,6 @@ def _names(directory: Path) -> list[str]:
         return [p.name for p in directory.iterdir()]
     except OSError:
         return []
-
-
-def _numbered(directory: Path, suffix: str) -> Iterator[Path]:
-    names = _names(directory)
-    runs = sorted(int(n[: -len(suffix)]) for n in names if re.fullmatch(rf"\d+{suffix}", n))
-    for run in runs:
-        yield directory / f"{run}{suffix}"
 
 
 def stop_requested(files: RunFiles, run: int) -> str | None:
@@ -244,8 +285,11 @@ def stop_requested(files: RunFiles, run: int) -> str | None:
 
 def request_stop(files: RunFiles, run: int, reason: str) -> None:
     """Ask run ``run`` to stop (its owner checks between attempts and when the process ends)."""
-    files.pid_dir.mkdir(parents=True, exist_ok=True)
-    files.stop_marker(run).write_text(reason, encoding="utf-8")
+    fd = open_creating(files.stop_marker(run), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        os.write(fd, reason.encode())
+    finally:
+        os.close(fd)
 
 
 async def stop_records(records: list[RunRecord], grace: float) -> None:
@@ -302,20 +346,7 @@ async def stop_queue_runs(
 
 
 def _all_records(layout: StateLayout, kind: Kind) -> list[RunRecord]:
-    found: list[RunRecord] = []
-    try:
-        dirs = sorted(p for p in layout.pids.iterdir() if p.name.startswith(f"{kind}-"))
-    except OSError:
-        return found
-    for directory in dirs:
-        for path in _numbered(directory, ".json"):
-            try:
-                record = RunRecord(**json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError):
-                continue
-            record.path = path
-            found.append(record)
-    return found
+    return _records(layout.pids, rf"{kind}-[A-Za-z0-9_-]+")
 
 
 def interrupted_runs(layout: StateLayout) -> list[RunRecord]:

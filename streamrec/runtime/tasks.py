@@ -44,9 +44,9 @@ from streamrec.core.taskstates import Trigger, retry_delay, unmet_dependencies
 from streamrec.errors import DependenceError, TaskError
 from streamrec.runtime.processes import ShellProcess, exit_words, read_tail, shell_exit_code
 from streamrec.runtime.taskfiles import (
+    PidFile,
     RunFiles,
     RunLock,
-    RunRecord,
     StateLayout,
     clear_record,
     new_record,
@@ -54,7 +54,6 @@ from streamrec.runtime.taskfiles import (
     stop_queue_runs,
     stop_requested,
     stop_task_runs,
-    write_record,
 )
 from streamrec.spec.model import Queue, Task
 from streamrec.spec.units import format_duration
@@ -127,22 +126,35 @@ class QueueHandle:
 
 
 class _Slots:
-    """At most ``limit`` attempts at once, across every run of the runner (FIFO)."""
+    """At most ``limit`` attempts at once, across every run of the runner (FIFO).
+
+    The condition is made on the loop that uses it, so a runner may serve several
+    ``asyncio.run`` calls one after the other.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
-        self._cond = asyncio.Condition()
+        self._cond: asyncio.Condition | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        loop = asyncio.get_running_loop()
+        if self._cond is None or self._loop is not loop:
+            self._cond, self._loop = asyncio.Condition(), loop
+        return self._cond
 
     async def __aenter__(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.used < self.limit)
+        cond = self._condition()
+        async with cond:
+            await cond.wait_for(lambda: self.used < self.limit)
             self.used += 1
 
     async def __aexit__(self, *exc: object) -> None:
-        async with self._cond:
+        cond = self._condition()
+        async with cond:
             self.used -= 1
-            self._cond.notify()
+            cond.notify()
 
 
 class TaskRunner:
@@ -176,6 +188,7 @@ class TaskRunner:
         self.slots = _Slots(max_parallel)
         self.active: dict[str, list[_Active]] = {}
         self.queue_runs: dict[str, list[QueueHandle]] = {}
+        self._known_runs: dict[str, int] | None = None
 
     @property
     def max_parallel(self) -> int:
@@ -200,9 +213,24 @@ class TaskRunner:
         tasks: dict[str, Any] = self.journal.state().get("tasks", {})
         return tasks
 
+    def _last_run(self, name: str) -> int:
+        """The last run id the state log knows (seeds a task's new run counter).
+
+        Read once per runner: every later run of any task goes through its counter file, so a
+        missing counter can only be for runs logged before this runner started.
+        """
+        if self._known_runs is None:
+            self._known_runs = {
+                task: int(entry.get("run") or 0) for task, entry in self.seen().items()
+            }
+        return self._known_runs.get(name, 0)
+
     def emit(self, type_: str, /, **fields: Any) -> dict[str, Any]:
         """Append an event to the state log and show it to the observer."""
-        event = self.journal.append(type_, **fields)
+        return self._observed(self.journal.append(type_, **fields))
+
+    def _observed(self, event: dict[str, Any]) -> dict[str, Any]:
+        type_ = event.get("type")
         if self.observer is not None:
             try:
                 self.observer(event)
@@ -265,7 +293,7 @@ class TaskRunner:
             if not await lock.acquire(shared, timeout=self.stop_grace + 10):
                 return self.skip(name, "already_running", trigger, "the running run did not stop")
         try:
-            run = files.next_run(lambda: int((self.seen().get(name) or {}).get("run") or 0))
+            run = files.next_run(lambda: self._last_run(name))
             return await self._run(task, name, run, files, lock, trigger, context or {}, queue)
         finally:
             lock.release()
@@ -283,8 +311,7 @@ class TaskRunner:
     ) -> RunResult:
         active = _Active(run)
         self.active.setdefault(name, []).append(active)
-        record = new_record(files, run, queue=queue)
-        write_record(files, record)
+        pid_file = PidFile(files, new_record(files, run, queue=queue))
         definition = definition_hash(task)
         result: RunResult | None = None
         attempts = task.retries.limit + 1
@@ -296,8 +323,8 @@ class TaskRunner:
                 delay = retry_delay(task.retries.backoff, attempt) if attempt < attempts else None
                 async with self.slots:
                     result, retryable = await self._attempt(
-                        task, name, run, attempt, files, lock, record, active, trigger, context,
-                        retry_in=delay,
+                        task, name, run, attempt, files, lock, pid_file, active, trigger, context,
+                        retry_in=delay, definition=definition,
                     )  # fmt: skip
                 if not retryable or delay is None:
                     return result
@@ -311,6 +338,7 @@ class TaskRunner:
             self.active[name].remove(active)
             if not self.active[name]:
                 del self.active[name]
+            pid_file.close()
             clear_record(files, run)
 
     def _cancel_event(
@@ -402,23 +430,23 @@ class TaskRunner:
         attempt: int,
         files: RunFiles,
         lock: RunLock,
-        record: RunRecord,
+        pid_file: PidFile,
         active: _Active,
         trigger: Trigger,
         context: Mapping[str, str],
         retry_in: float | None,
+        definition: str,
     ) -> tuple[RunResult, bool]:
         """One attempt: start, wait (with the timeout), end the group, record the outcome.
 
         Returns the result and whether a failure of this kind may be retried.
         """
         stdout, stderr = files.log_paths(run, attempt)
-        files.log_dir.mkdir(parents=True, exist_ok=True)
         cwd = self.workdir(task)
         started_at = now_iso()
         common: dict[str, Any] = {
             "task": name, "run": run, "attempt": attempt, "trigger": trigger,
-            "definition": definition_hash(task), "stdout_log": str(stdout),
+            "definition": definition, "stdout_log": str(stdout),
             "stderr_log": str(stderr),
         }  # fmt: skip
         then = (
@@ -440,10 +468,11 @@ class TaskRunner:
             result = self._finished(common, "failed", None, started_at, 0.0, why + then)
             return result, True
         active.proc = proc
+        record = pid_file.record
         record.attempt, record.pid, record.pgid = attempt, proc.pid, proc.pgid
         record.start_ticks = proc.start_ticks
         record.stdout_log, record.stderr_log = str(stdout), str(stderr)
-        write_record(files, record)
+        pid_file.write()
         self.emit("task.started", pid=proc.pid, **common)
         logger.debug("task {!r} run {} attempt {} started (pid {})", name, run, attempt, proc.pid)
         timed_out = left_behind = False
@@ -459,7 +488,9 @@ class TaskRunner:
         except asyncio.CancelledError:
             await asyncio.shield(proc.stop(self.timeout_grace))
             why = "canceled by its caller (the runner is shutting down)"
-            self._finished(common, "canceled", proc.returncode, started_at, _elapsed(proc), why)
+            self._finished(
+                common, "canceled", proc.returncode, started_at, _elapsed(proc), why, proc
+            )
             active.closed = True
             raise
         finally:
@@ -484,7 +515,7 @@ class TaskRunner:
         if left_behind:
             note = "left processes behind in its group, which were stopped"
             reason = f"{reason}; {note}" if reason else note
-        result = self._finished(common, status, code, started_at, _elapsed(proc), reason)
+        result = self._finished(common, status, code, started_at, _elapsed(proc), reason, proc)
         return result, retryable
 
     def _finished(
@@ -495,14 +526,19 @@ class TaskRunner:
         started_at: str,
         duration: float,
         reason: str | None,
+        proc: ShellProcess | None = None,
     ) -> RunResult:
         """Write ``task.finished`` for one attempt and return it as a result."""
-        stdout, stderr = Path(common["stdout_log"]), Path(common["stderr_log"])
+        if proc is not None:
+            stdout_tail, stderr_tail = proc.tails(TAIL_BYTES)
+            proc.close()
+        else:
+            stdout_tail = read_tail(Path(common["stdout_log"]), TAIL_BYTES)
+            stderr_tail = read_tail(Path(common["stderr_log"]), TAIL_BYTES)
         fields: dict[str, Any] = {
             **common, "status": status, "exit_code": shell_exit_code(returncode),
             "started_at": started_at, "ended_at": now_iso(), "duration": duration,
-            "stdout_tail": read_tail(stdout, TAIL_BYTES),
-            "stderr_tail": read_tail(stderr, TAIL_BYTES), "reason": reason,
+            "stdout_tail": stdout_tail, "stderr_tail": stderr_tail, "reason": reason,
         }  # fmt: skip
         self.emit("task.finished", **fields)
         logger.info(

@@ -207,4 +207,4 @@ def test_queue_stop_from_another_process_ends_the_queue(
     finished = next(e for e in read_events(config) if e["type"] == "queue.finished")
     assert finished["status"] == "terminated"
     assert finished["results"] == {"slow": "terminated", "fetch": "skipped"}
-    assert not os.listdir(config.parent / "state" / "pids" / "queue-long")
+    assert not [n for n in os.listdir(config.parent / "state" / "pids") if n.startswith("queue-")]
