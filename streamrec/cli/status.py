@@ -17,16 +17,18 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from streamrec.cli.app import app, console, environ, err_console, globals_, load, open_journal
+from streamrec.cli.app import app, console, environ, err_console, fail, globals_, load, open_journal
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.client import daemon_client
 from streamrec.cli.config import Output, OutputOption, desired_of
 from streamrec.core.windows import next_cron, upcoming
 from streamrec.errors import ConfigError, DaemonError
 from streamrec.spec.loading import LoadedConfig, load_config
-from streamrec.spec.model import Every
+from streamrec.spec.model import Config, Every
 from streamrec.spec.units import format_duration, format_size
 from streamrec.state.applied import read_applied
+from streamrec.state.location import state_root
+from streamrec.state.paths import StatePaths
 
 
 def _parse_ts(value: Any) -> datetime | None:
@@ -203,18 +205,40 @@ def _run_table(title: str, runs: dict[str, Any], now: datetime) -> Table:
     return table
 
 
+def _last_applied(error: ConfigError) -> LoadedConfig:
+    """The last applied config, for status when the config on disk does not load."""
+    env = environ()
+    root = state_root(globals_.config_dir, None, env)
+    applied = read_applied(StatePaths.at(root).applied)
+    first = error.problems[0] if error.problems else "?"
+    err_console.print(
+        f"warning: the config in {globals_.config_dir} does not load ({len(error.problems)} "
+        f"problem{'s' if len(error.problems) != 1 else ''}; first: {first}); "
+        "showing the last applied config",
+        markup=False,
+    )
+    if applied.revision is None:
+        raise fail("nothing was applied yet; fix the config (streamrec validate)")
+    sections: dict[str, Any] = {"channels": {}, "tasks": {}, "queues": {}, "categories": {}}
+    plural = {"channel": "channels", "task": "tasks", "queue": "queues", "category": "categories"}
+    settings: dict[str, Any] = {}
+    for key, definition in applied.definitions.items():
+        kind, _, name = key.partition("/")
+        if kind == "settings":
+            settings = definition
+        elif kind in plural:
+            sections[plural[kind]][name] = definition
+    config = Config.model_validate({"settings": settings, **sections})
+    return LoadedConfig(config=config, directory=globals_.config_dir, files=())
+
+
 @app.command()
 def status(output: OutputOption = Output.text) -> None:
     """Every declared channel, task and queue with its state from the state log."""
     try:
         loaded = load_config(globals_.config_dir, environ())
     except ConfigError as exc:
-        err_console.print(
-            f"error: the config in {globals_.config_dir} does not load "
-            f"({len(exc.problems)} problems; run `streamrec validate`)",
-            markup=False,
-        )
-        raise typer.Exit(1) from None
+        loaded = _last_applied(exc)
     now = datetime.now(timezone.utc)
     data = status_data(loaded, now)
     if output is Output.json:

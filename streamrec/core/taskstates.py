@@ -102,13 +102,18 @@ def once_due(tasks: Mapping[str, Task], seen: Mapping[str, Mapping[str, Any]]) -
     """``schedule: once`` tasks with no run for their current definition (like a Job per spec).
 
     A run that failed counts: a once task runs once per definition, and an edit runs it again.
+    A run that was interrupted (its daemon died under it) does not count: it runs again.
     """
     due = []
     for name, task in tasks.items():
         if task.schedule != "once":
             continue
         entry = seen.get(name) or {}
-        if entry.get("run") is None or entry.get("definition") != definition_hash(task):
+        if (
+            entry.get("run") is None
+            or entry.get("definition") != definition_hash(task)
+            or entry.get("status") == "interrupted"
+        ):
             due.append(name)
     return due
 

@@ -126,7 +126,7 @@ class Scheduler:
     def at(self, key: str, when: datetime) -> None:
         """Run ``fire(key, when)`` once at ``when``; replaces any job of ``key``."""
         self._scheduler.add_job(
-            self._fire,
+            self._fire_at,
             DateTrigger(run_date=when),
             args=[key, when],
             id=key,
@@ -134,8 +134,12 @@ class Scheduler:
             misfire_grace_time=None,  # a late window change must still happen
         )
 
-    def _fire_now(self, key: str) -> None:
+    async def _fire_now(self, key: str) -> None:
+        # a coroutine function: AsyncIOScheduler runs it on the event loop, not in a thread
         self._fire(key, datetime.now(timezone.utc).replace(microsecond=0))
+
+    async def _fire_at(self, key: str, when: datetime) -> None:
+        self._fire(key, when)
 
     def remove(self, key: str) -> None:
         if self._scheduler.get_job(key) is not None:
