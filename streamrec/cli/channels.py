@@ -220,6 +220,10 @@ def _read_playlist(source: str) -> tuple[str, str]:
         else:
             path = Path(source)
             data, stem = path.read_bytes()[: MAX_PLAYLIST_BYTES + 1], path.stem
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        shown = redact_url(source)
+        raise fail(f"cannot read the playlist {shown}: HTTP {exc.code} {exc.reason}") from None
     except (OSError, urllib.error.URLError, ValueError) as exc:
         shown = redact_url(source)
         raise fail(f"cannot read the playlist {shown}: {getattr(exc, 'reason', exc)}") from None

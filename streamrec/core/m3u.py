@@ -35,6 +35,7 @@ _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://\S+\Z")
 _FOLD = str.maketrans({"ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d"})
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _NOT_WORD = re.compile(r"[\W_]+")
+_TAG = re.compile(r"#[A-Za-z0-9-]*")
 _KODI_HEADERS = {"user-agent": "http-user-agent", "referer": "http-referrer"}
 MAX_NAME = 64
 
@@ -146,8 +147,8 @@ class _Reader:
         self.issues.append(Issue(line, message))
 
     def directive(self, number: int, line: str) -> None:
-        tag, _, rest = line.partition(":")
-        tag = tag.upper()
+        tag = _TAG.match(line).group(0).upper()  # type: ignore[union-attr]  # "#" always matches
+        rest = line[len(tag) :].removeprefix(":")
         if tag == "#EXTM3U":
             self.header = _split_extinf(line[len("#EXTM3U") :])[0]
         elif tag == "#EXTINF":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import io
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -58,6 +59,7 @@ except ImportError:  # pragma: no cover - pure Python fallback where the wheel i
     _CParser = None
 
 DEFAULT_FILE = "channels.yaml"
+_FLOW_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./+-]*( [A-Za-z0-9_./+()-]+)*\Z")
 
 
 class EditError(StreamrecError):
@@ -227,10 +229,10 @@ def _dump(data: Any, step: int = 2) -> str:
 def _commented(value: Any, flow: bool) -> Any:
     """Plain values as ruamel's round-trip types; lists always in flow style.
 
-    Inside flow collections a string with ``:`` is quoted: ruamel would write ``[http://x]``
-    plain, which YAML 1.2 allows but libyaml (our reader's parser) refuses.
+    Inside flow collections a string is quoted unless it is plainly safe: ruamel would write
+    ``[http://x]`` or ``{a: 0?}`` plain, which YAML 1.2 allows but libyaml (our reader) refuses.
     """
-    if flow and isinstance(value, str) and ":" in value:
+    if flow and type(value) is str and not _FLOW_PLAIN.match(value):  # subclasses keep their quotes
         return SingleQuotedScalarString(value)
     if isinstance(value, Mapping):
         result = CommentedMap((k, _commented(v, flow)) for k, v in value.items())
@@ -365,9 +367,9 @@ class _Splicer:
         if entries.flow:
             start, end = key.start, value.end
             after = self.text[end:].lstrip(" \t\n")
-            if after.startswith(","):
+            if after.startswith(","):  # `a: 1, b: 2` -> `b: 2`
                 end = len(self.text) - len(after) + 1
-                end += len(self.text[end:]) - len(self.text[end:].lstrip(" \t"))
+                end += len(self.text[end:]) - len(self.text[end:].lstrip(" \t\n"))
             else:
                 start = len(self.text[:start].rstrip(" \t\n").removesuffix(","))
             self.add(order, start, end, "")
@@ -510,11 +512,14 @@ def _meaning(path: str, text: str) -> list[Any]:
     return docs
 
 
-def _intended(docs: list[Any], ops: Sequence[Op]) -> list[Any]:
+def _intended(path: str, docs: list[Any], ops: Sequence[Op]) -> list[Any]:
     docs = _plain(docs) or [{}]
     for op in ops:
         holder = next((d for d in docs if isinstance(d, dict) and op.section in d), docs[-1])
-        entries = holder.setdefault(op.section, {})
+        entries = holder.setdefault(op.section, {}) if isinstance(holder, dict) else None
+        if not isinstance(entries, dict):
+            where = op.section if isinstance(holder, dict) else "the last document"
+            raise EditError(f"{path}: {where} is not a mapping; fix the file first")
         if isinstance(op, Remove):
             entries.pop(op.name, None)
         elif isinstance(op.value, Mapping) and isinstance(entries.get(op.name), dict):
@@ -532,7 +537,7 @@ def edit_text(text: str, ops: Sequence[Op], path: str = "<text>") -> str:
         text.removeprefix("\ufeff").replace("\r\n", "\n") if crlf else text.removeprefix("\ufeff")
     )
     before = _meaning(path, body)
-    want = _intended(before, ops)
+    want = _intended(path, before, ops)
     result = None
     for method in (_splice, _round_trip):
         try:
