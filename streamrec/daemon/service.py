@@ -493,7 +493,7 @@ class Daemon:
         return self.loaded is not None and not self.stop_event.is_set()
 
     def status(self) -> dict[str, Any]:
-        jobs = {key: self.scheduler.next_fire(key) for key in sorted(self.scheduler.keys())}
+        jobs = {key: self.scheduler.next_fire(key) for key in sorted(self.scheduler.job_keys())}
         return {
             "daemon": {
                 "pid": os.getpid(),

@@ -145,7 +145,7 @@ class Scheduler:
         if self._scheduler.get_job(key) is not None:
             self._scheduler.remove_job(key)
 
-    def keys(self) -> set[str]:
+    def job_keys(self) -> set[str]:
         return {job.id for job in self._scheduler.get_jobs()}
 
     def next_fire(self, key: str) -> datetime | None:
