@@ -15,9 +15,9 @@ Orphans: the process that spawns tasks makes itself a *child subreaper* (``prctl
 processes orphaned inside a task group are re-parented to it and reaped here (``waitpid(-pgid)``),
 instead of lingering as zombies under a PID 1 that may never reap them (containers without an init).
 No parent-death signal is set: it would need a ``preexec_fn`` (unsafe with threads) and would only
-reach the shell, not its children. A runner that dies leaves its task running *with the task lock*
-(the lock's descriptor is inherited by the group), so the task still cannot run twice, and
-``task stop`` or the daemon's startup recovery ends it through its pid file.
+reach the shell, not its children. A runner that dies leaves its task running; the task's pid file
+says so (its owner is dead, its group alive), so a new trigger still sees the task as running, and
+``task stop`` or the daemon's startup recovery (``taskfiles.interrupted_runs``) ends it.
 """
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ that act on a run they do not own: ``task stop``/``queue stop`` (:func:`stop_tas
 startup recovery (:func:`interrupted_runs`). Names are made safe with
 :func:`~streamrec.core.taskstates.safe_name`; the layout::
 
-    locks/task-<name>.lock        flock held for the whole run (shared for concurrency: allow);
-                                  its descriptor is inherited by the task's process group
+    locks/task-<name>.lock        flock held for the whole run (shared for concurrency: allow)
     locks/task-<name>.run         the last run number given out (the run id: 1, 2, 3...)
     pids/task-<name>.<run>.json   the live run: pid and process group, owner, log files
     pids/task-<name>.<run>.stop   asks the run to stop; the owner then records "terminated"
@@ -31,7 +30,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -303,11 +302,12 @@ async def stop_task_runs(
     name: str,
     grace: float,
     reason: str = "stopped by request",
-    skip_owner: int | None = None,
+    skip_runs: Collection[int] = (),
 ) -> list[RunRecord]:
-    """Stop every live run of task ``name`` not owned by ``skip_owner``; the runs it found."""
+    """Stop every live run of task ``name`` but ``skip_runs`` (the caller's own); those found."""
     files = RunFiles.of(layout, "task", name)
-    records = [r for r in read_records(files) if r.owner_pid != skip_owner]
+    mine = os.getpid()
+    records = [r for r in read_records(files) if not (r.owner_pid == mine and r.run in skip_runs)]
     live = [r for r in records if r.owner_alive() or r.group() is not None]
     for record in live:
         request_stop(files, record.run, reason)
@@ -323,18 +323,25 @@ async def stop_queue_runs(
     name: str,
     grace: float,
     reason: str = "stopped by request",
-    skip_owner: int | None = None,
+    skip_runs: Collection[int] = (),
 ) -> list[RunRecord]:
     """Stop every live run of queue ``name`` and the task it is running; the queue runs found.
 
-    Runs owned by ``skip_owner`` (the caller's own process, which stops them itself) are left.
+    The caller's own queue runs ``skip_runs`` (which it stops itself) and their tasks are left.
     """
     files = RunFiles.of(layout, "queue", name)
-    live = [r for r in read_records(files) if r.owner_alive() and r.owner_pid != skip_owner]
+    mine = os.getpid()
+    live = [
+        r
+        for r in read_records(files)
+        if r.owner_alive() and not (r.owner_pid == mine and r.run in skip_runs)
+    ]
     for record in live:
         request_stop(files, record.run, reason)
     tasks = [
-        r for r in _all_records(layout, "task") if r.queue == name and r.owner_pid != skip_owner
+        r
+        for r in _all_records(layout, "task")
+        if r.queue == name and not (r.owner_pid == mine and skip_runs)
     ]
     for task in tasks:
         request_stop(RunFiles.of(layout, "task", task.name), task.run, reason)

@@ -247,12 +247,12 @@ class TaskRunner:
             raise TaskError(f"there is no task named {name!r} (tasks: {known})") from None
 
     def skip(self, name: str, reason: str, trigger: str, detail: str) -> RunResult:
-        """Record a run that will not happen, and why."""
-        task = self.tasks.get(name)
-        fields: dict[str, Any] = {"definition": definition_hash(task)} if task else {}
-        self.emit(
-            "task.skipped", task=name, reason=reason, trigger=trigger, detail=detail, **fields
-        )
+        """Record a run that will not happen, and why.
+
+        The event carries no definition on purpose: the fold would put it over the definition
+        of the last real run, and readiness asks which definition that run was for.
+        """
+        self.emit("task.skipped", task=name, reason=reason, trigger=trigger, detail=detail)
         logger.info("task {!r} skipped ({}): {}", name, reason, detail)
         return RunResult(task=name, status="skipped", trigger=trigger, reason=reason)
 
@@ -293,6 +293,14 @@ class TaskRunner:
             if not await lock.acquire(shared, timeout=self.stop_grace + 10):
                 return self.skip(name, "already_running", trigger, "the running run did not stop")
         try:
+            orphans = [r for r in read_records(files) if not r.owner_alive() and r.group()]
+            if orphans and not shared:
+                # a runner died and left its task running: it still counts as running
+                if task.concurrency != "replace":
+                    words = ", ".join(f"run {r.run} (pid {r.pid})" for r in orphans)
+                    detail = f"still running after its runner exited: {words}"
+                    return self.skip(name, "already_running", trigger, detail)
+                await stop_task_runs(self.layout, name, self.stop_grace, "replaced by a newer run")
             run = files.next_run(lambda: self._last_run(name))
             return await self._run(task, name, run, files, lock, trigger, context or {}, queue)
         finally:
@@ -459,7 +467,6 @@ class TaskRunner:
                 env=self.environment(task, name, run, attempt, trigger, context),
                 stdout=stdout,
                 stderr=stderr,
-                pass_fds=(lock.fd,) if lock.fd is not None else (),
             )
         except OSError as exc:
             why = f"could not start in {cwd}: {exc.strerror or exc}"
@@ -569,7 +576,8 @@ class TaskRunner:
                 if active.stopping is None:
                     active.stopping = asyncio.ensure_future(active.proc.stop(grace))
                 waits.append(active.stopping)
-        others = await stop_task_runs(self.layout, name, grace, reason, skip_owner=os.getpid())
+        mine_runs = {active.run for active in mine}
+        others = await stop_task_runs(self.layout, name, grace, reason, skip_runs=mine_runs)
         if waits:
             await asyncio.gather(*waits)
         return len(mine) + len(others)
@@ -584,7 +592,9 @@ class TaskRunner:
             handle.stop_reason = handle.stop_reason or reason
             if handle.current is not None:
                 await self.stop(handle.current, reason, grace)
-        others = await stop_queue_runs(self.layout, name, grace, reason, skip_owner=os.getpid())
+        others = await stop_queue_runs(
+            self.layout, name, grace, reason, skip_runs={h.run for h in mine}
+        )
         return len(mine) + len(others)
 
     async def stop_all(

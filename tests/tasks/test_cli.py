@@ -208,3 +208,29 @@ def test_queue_stop_from_another_process_ends_the_queue(
     assert finished["status"] == "terminated"
     assert finished["results"] == {"slow": "terminated", "fetch": "skipped"}
     assert not [n for n in os.listdir(config.parent / "state" / "pids") if n.startswith("queue-")]
+
+
+def test_a_task_left_running_by_a_killed_runner_still_counts_as_running(
+    cli: Any, config: Path, spawn: Callable[..., subprocess.Popen[str]]
+) -> None:
+    """After ``kill -9`` of ``task run``, its task keeps the task busy until ``task stop`` ends it."""
+    from streamrec.runtime.taskfiles import interrupted_runs
+    from streamrec.state.paths import StatePaths
+
+    runner = spawn("task", "run", "slow")
+    started = wait_started(config, "slow")
+    runner.kill()
+    runner.communicate(timeout=30)
+    assert not group_gone(started["pid"])
+    found = interrupted_runs(StatePaths.at(config.parent / "state"))
+    assert [(r.name, r.run, r.pgid) for r in found] == [("slow", 1, started["pid"])]
+    code, _out, err = cli("task", "run", "slow")
+    assert code == 1 and "still running after its runner exited" in err
+    code, out, _err = cli("task", "stop", "slow", "--grace", "1")
+    assert code == 0 and "stopped task 'slow' run 1" in out
+    deadline = time.monotonic() + 5
+    while not group_gone(started["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.02)  # the killed runner's zombies are reaped by whoever adopted them
+    last = read_events(config)[-1]
+    assert (last["type"], last["status"], last["run"]) == ("task.finished", "terminated", 1)
+    assert interrupted_runs(StatePaths.at(config.parent / "state")) == []

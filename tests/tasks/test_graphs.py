@@ -187,3 +187,19 @@ async def test_once_tasks_run_once_per_definition(make_runner: MakeRunner, workd
     edited = make_runner(init={"command": LOG + " # v2", "schedule": "once"})
     assert (await run_once_tasks(edited))["init"].ok
     assert order(workdir) == ["init", "init"]
+
+
+async def test_a_skipped_trigger_does_not_make_an_old_run_count_for_a_new_definition(
+    make_runner: MakeRunner,
+) -> None:
+    """A skip of an edited dependency leaves its last real run (old definition) unmet."""
+    await make_runner(a={"command": "true"}).run("a")
+    edited = make_runner(
+        a={"command": "true # v2", "depends_on": "c"},
+        b={"command": "true", "depends_on": "a"},
+        c={"command": "true"},
+    )
+    with pytest.raises(DependenceError):
+        await edited.run("a")  # logs task.skipped for a
+    with pytest.raises(DependenceError, match="older definition"):
+        await edited.run("b")
