@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -19,7 +22,9 @@ from streamrec import (
     StatusError,
     Task,
 )
+from streamrec.runtime.taskfiles import stop_task_runs
 from streamrec.state.journal import Journal
+from streamrec.state.paths import StatePaths
 
 
 def test_the_design_example_runs_tasks_and_a_queue() -> None:
@@ -150,3 +155,32 @@ def test_objects_create_is_the_constructor_and_a_state_dir_keeps_the_runs(tmp_pa
         assert journal.state()["tasks"]["kept"]["status"] == "completed"
         assert journal.state()["tasks"]["kept"]["stdout_tail"] == "kept\n"
     assert streamrec.Task is Task
+
+
+def test_a_task_running_in_another_process_is_a_status_error(tmp_path: Path) -> None:
+    """With a shared state_dir, running a task another process is running raises StatusError."""
+    state = tmp_path / "state"
+    script = (
+        "from streamrec import Task\n"
+        f"Task(command='sleep 30', name='shared', state_dir={str(state)!r}).run()\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", script])
+    events = state / "events.jsonl"
+    try:
+        deadline = time.monotonic() + 20
+        while not (events.exists() and "task.started" in events.read_text()):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        mine = Task(command="true", name="shared", state_dir=state)
+        with pytest.raises(StatusError, match="already running in another process"):
+            mine.run()
+        assert mine.status == "skipped"
+    finally:
+        other.kill()
+        other.wait()
+        found = asyncio.run(stop_task_runs(StatePaths.at(state), "shared", 1.0))
+        for record in found:
+            assert record.pgid is not None
+            deadline = time.monotonic() + 5
+            while not group_gone(record.pgid) and time.monotonic() < deadline:
+                time.sleep(0.02)  # the killed owner's zombies are reaped by whoever adopted them
