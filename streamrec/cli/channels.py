@@ -254,6 +254,20 @@ def _fields(entry: Entry, category: str | None, disabled: bool) -> dict[str, Any
     return fields
 
 
+MAX_NOTES = 40
+
+
+def _print_notes(label: str, notes: list[tuple[int, str]]) -> None:
+    """The playlist's problems by line; the first MAX_NOTES of them unless -v was given."""
+    shown = notes if globals_.verbosity > 0 else notes[:MAX_NOTES]
+    for line, message in shown:
+        err_console.print(f"{label}:{line}: {message}", markup=False)
+    if len(shown) < len(notes):
+        err_console.print(
+            f"... and {len(notes) - len(shown)} more lines (-v shows all)", markup=False
+        )
+
+
 def _comment(entry: Entry) -> str | None:
     parts = [
         f"tvg-{key}: {value}" for key, value in (("id", entry.tvg_id), ("logo", entry.tvg_logo))
@@ -295,19 +309,15 @@ def import_m3u(
     }
     playlist = parse_m3u(text, schemes=None if any_scheme else HTTP_SCHEMES, taken=set(elsewhere))
     label = redact_url(source) if "://" in source else source
-    for issue in playlist.issues:
-        err_console.print(f"{label}:{issue.line}: {issue.message}", markup=False)
+    notes = [(issue.line, issue.message) for issue in playlist.issues]
     new_categories: dict[str, str] = {}
-    added = skipped = 0
+    added = 0
     for entry in playlist.entries:
         if entry.url in known_urls:
             where = elsewhere[known_urls[entry.url]][1]
-            err_console.print(
-                f"{label}:{entry.line}: same URL as channel {known_urls[entry.url]!r} "
-                f"({where}): skipped",
-                markup=False,
+            notes.append(
+                (entry.line, f"same URL as channel {known_urls[entry.url]!r} ({where}): skipped")
             )
-            skipped += 1
             continue
         group = entry.group.split(";")[0].strip() if entry.group else ""
         category = slugify(group) if group else None
@@ -321,6 +331,7 @@ def import_m3u(
         fields = _fields(entry, category, disabled)
         edit.add(target, Upsert("channels", entry.name, fields, _comment(entry)))
         added += 1
+    _print_notes(label, sorted(notes))
     if not added:
         raise fail(f"no channels to import from {label}")
     _commit(edit, dry_run)
@@ -328,6 +339,6 @@ def import_m3u(
         f"{added} channels and {len(new_categories)} new categories "
         f"{'would be written to' if dry_run else 'written to'} {_shown(target)}"
     )
-    if skipped or playlist.issues:
-        summary += f"; {skipped + len(playlist.issues)} playlist lines skipped or noted (above)"
+    if notes:
+        summary += f"; {len(notes)} playlist lines skipped or noted (above)"
     console.print(summary, markup=False)

@@ -22,6 +22,7 @@ the located :class:`~streamrec.errors.ConfigError` (paths name the real files).
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 import os
 import re
@@ -118,16 +119,19 @@ class _Node:
     style: str | None = None
     value: str = ""
     pairs: list[tuple[_Node, _Node]] = field(default_factory=list)
+    index: dict[str, tuple[_Node, _Node]] | None = None
 
     @property
     def empty(self) -> bool:
         return self.kind == "scalar" and not self.style and self.value in {"", "~", "null"}
 
     def pair(self, key: str) -> tuple[_Node, _Node] | None:
-        for pair in self.pairs:
-            if pair[0].kind == "scalar" and pair[0].value == key:
-                return pair
-        return None
+        if self.index is None:  # built on first use: an import looks up thousands of names
+            self.index = {}
+            for pair in reversed(self.pairs):
+                if pair[0].kind == "scalar":
+                    self.index[pair[0].value] = pair
+        return self.index.get(key)
 
 
 def _events(text: str) -> list[Event]:
@@ -213,6 +217,7 @@ def _indent_step(roots: list[_Node]) -> int:
 
 
 def _yaml(step: int) -> YAML:
+    """A round-trip YAML with ``step`` indentation, never folding long lines."""
     yaml = YAML(typ="rt")
     yaml.indent(mapping=step, sequence=step + 2, offset=step)
     yaml.width = 1_000_000_000
@@ -220,9 +225,12 @@ def _yaml(step: int) -> YAML:
     return yaml
 
 
+_dumper = functools.lru_cache(maxsize=8)(_yaml)  # creating a YAML() costs ~0.2 ms: reuse them
+
+
 def _dump(data: Any, step: int = 2) -> str:
     out = io.StringIO()
-    _yaml(step).dump(data, out)
+    _dumper(step).dump(data, out)
     return out.getvalue()
 
 
@@ -277,7 +285,7 @@ class _NeedsRoundTrip(Exception):
     """The edit cannot be made as a splice; a full round trip will make it."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class _Splice:
     start: int
     order: int
@@ -448,13 +456,15 @@ class _Splicer:
         self.add(order, end, end, prefix + body)
 
     def result(self) -> str:
-        out, last = self.text, len(self.text) + 1
-        for splice in sorted(self.splices, reverse=True):
-            if splice.end > last:
+        """The text with every splice made; insertions at one place in the edits' order."""
+        pieces, done = [], 0
+        for splice in sorted(self.splices, key=lambda s: (s.start, s.end > s.start, s.order)):
+            if splice.start < done:  # overlapping splices: leave it to the round trip
                 raise _NeedsRoundTrip
-            out = out[: splice.start] + splice.text + out[splice.end :]
-            last = splice.start
-        return out
+            pieces += [self.text[done : splice.start], splice.text]
+            done = splice.end
+        pieces.append(self.text[done:])
+        return "".join(pieces)
 
 
 def _splice(text: str, ops: Sequence[Op]) -> str:
