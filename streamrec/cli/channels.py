@@ -113,8 +113,8 @@ def channel_add(
     if not changes:
         console.print(f"channel {name!r} already has these values; nothing changed", markup=False)
     elif not dry_run:
-        verb = "updated" if declared else "added"
-        console.print(f"{verb} channel {name!r} in {_shown(target)}", markup=False)
+        done = "updated channel {!r} in {}" if declared else "added channel {!r} to {}"
+        console.print(done.format(name, _shown(target)), markup=False)
 
 
 def _target(edit: ConfigEdit, file: Path | None, default: str = "channels.yaml") -> Path:

@@ -17,6 +17,9 @@ is checked the same way. Removing an entry removes its lines, not the comments a
 :func:`~streamrec.spec.loading.load_config` in a temporary copy, and only then replaces each file
 (temporary file + rename). A change that would make the config invalid writes nothing and raises
 the located :class:`~streamrec.errors.ConfigError` (paths name the real files).
+
+This is one module on purpose, past the usual size: it is the only place that writes YAML with
+ruamel. Its parts follow each other: node spans, rendering, splicing, checking, the directory.
 """
 
 from __future__ import annotations

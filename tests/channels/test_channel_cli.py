@@ -29,7 +29,7 @@ def test_channel_add_appends_to_the_default_file_and_leaves_the_commented_one_al
     directory, cli = hairy
     code, out, err = cli("channel", "add", "radio", "--url", "http://127.0.0.1:9/r.aac")
     assert (code, err) == (0, "")
-    assert out == "added channel 'radio' in config/channels.yaml\n"
+    assert out == "added channel 'radio' to config/channels.yaml\n"
     assert (directory / "main.yaml").read_text(encoding="utf-8") == HAIRY
     assert (directory / "channels.yaml").read_text() == (
         "channels:\n  radio:\n    url: http://127.0.0.1:9/r.aac\n"
