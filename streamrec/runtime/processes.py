@@ -25,12 +25,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -158,8 +160,42 @@ async def stop_group(pgid: int, grace: float, *, reap: bool = False) -> bool:
     return True
 
 
+_SPAWNER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="streamrec-spawn")
+"""Where children are started: creating the log files and fork/exec block for a while with the
+GIL let go, so a start on this thread lets the event loop go on with other runs meanwhile."""
+
+
 class ShellProcess:
     """One ``/bin/sh -c`` child leading its own process group, writing to two log files."""
+
+    @classmethod
+    async def start(
+        cls,
+        command: str,
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        stdout: Path,
+        stderr: Path,
+        pass_fds: Sequence[int] = (),
+    ) -> ShellProcess:
+        """Start the child on a spawner thread; OSError when it cannot start.
+
+        A caller canceled meanwhile does not lose the child: it is stopped before the
+        cancellation goes on.
+        """
+        start = functools.partial(
+            cls, command, cwd=cwd, env=env, stdout=stdout, stderr=stderr, pass_fds=pass_fds
+        )
+        started = asyncio.get_running_loop().run_in_executor(_SPAWNER, start)
+        try:
+            return await asyncio.shield(started)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                proc = await started
+                await proc.stop(0.5)
+                proc.close()
+            raise
 
     def __init__(
         self,

@@ -461,7 +461,7 @@ class TaskRunner:
             f"; retrying in {format_duration(retry_in)} (attempt {attempt + 1})" if retry_in else ""
         )
         try:
-            proc = ShellProcess(
+            proc = await ShellProcess.start(
                 task.command,
                 cwd=cwd,
                 env=self.environment(task, name, run, attempt, trigger, context),
