@@ -6,8 +6,10 @@ with ``start_new_session`` (so its pid is its process group id), stdin from ``/d
 stdout/stderr opened straight onto log files: the child writes the files itself, we never read a
 pipe, so no pipe can fill and block it and its output never passes through our memory.
 
-Waiting uses a pidfd watched by the event loop (Linux >= 5.3; elsewhere a short poll), so a
-thousand children cost no thread each. Stopping sends SIGTERM (and SIGCONT, so that a stopped
+Starting happens on a small spawner thread (:meth:`ShellProcess.start`): creating the log files and
+fork/exec block for a while with the GIL let go, and the event loop goes on meanwhile. Waiting
+uses a pidfd watched by the event loop (Linux >= 5.3; elsewhere a short poll), so a thousand
+running children cost no thread each. Stopping sends SIGTERM (and SIGCONT, so that a stopped
 process can act on it) to the whole group, waits ``grace``, then SIGKILLs what is left. After the
 shell exits, whatever it left in its group (a forked background child) is stopped the same way.
 

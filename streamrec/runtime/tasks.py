@@ -31,11 +31,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from loguru import logger
 
@@ -55,106 +53,20 @@ from streamrec.runtime.taskfiles import (
     stop_requested,
     stop_task_runs,
 )
+from streamrec.runtime.taskruns import (
+    ActiveRun,
+    EventLog,
+    Observer,
+    QueueHandle,
+    RunResult,
+    Slots,
+    now_iso,
+)
 from streamrec.spec.model import Queue, Task
 from streamrec.spec.units import format_duration
 
 TAIL_BYTES = 4096
 """How much of each log file the finishing event carries."""
-
-
-class EventLog(Protocol):
-    """What the runner needs of the state log (``state.journal.Journal`` is one)."""
-
-    def append(self, type: str, /, **fields: Any) -> dict[str, Any]: ...
-    def state(self) -> dict[str, Any]: ...
-
-
-Observer = Callable[[dict[str, Any]], None]
-
-
-def now_iso() -> str:
-    """The current UTC time as the state log writes it: ``2026-05-01T20:00:00.123Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-@dataclass
-class RunResult:
-    """How one run ended (or why it never started)."""
-
-    task: str
-    status: str
-    trigger: str
-    run: int | None = None
-    attempt: int = 0
-    exit_code: int | None = None
-    started_at: str | None = None
-    ended_at: str | None = None
-    duration: float | None = None
-    reason: str | None = None
-    stdout_log: str | None = None
-    stderr_log: str | None = None
-    stdout_tail: str = ""
-    stderr_tail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """True when the run completed."""
-        return self.status == "completed"
-
-
-@dataclass
-class _Active:
-    """A run of this process, as :meth:`TaskRunner.stop` sees it."""
-
-    run: int
-    proc: ShellProcess | None = None
-    stop_reason: str | None = None
-    stopping: asyncio.Future[None] | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    closed: bool = False
-    """True once the run's final event is written."""
-
-
-@dataclass
-class QueueHandle:
-    """A queue run of this process (``runtime.graph`` fills it in; ``stop_queue`` reads it)."""
-
-    name: str
-    run: int
-    current: str | None = None
-    stop_reason: str | None = None
-
-
-class _Slots:
-    """At most ``limit`` attempts at once, across every run of the runner (FIFO).
-
-    The condition is made on the loop that uses it, so a runner may serve several
-    ``asyncio.run`` calls one after the other.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self._cond: asyncio.Condition | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def _condition(self) -> asyncio.Condition:
-        loop = asyncio.get_running_loop()
-        if self._cond is None or self._loop is not loop:
-            self._cond, self._loop = asyncio.Condition(), loop
-        return self._cond
-
-    async def __aenter__(self) -> None:
-        cond = self._condition()
-        async with cond:
-            await cond.wait_for(lambda: self.used < self.limit)
-            self.used += 1
-
-    async def __aexit__(self, *exc: object) -> None:
-        cond = self._condition()
-        async with cond:
-            self.used -= 1
-            cond.notify()
 
 
 class TaskRunner:
@@ -185,8 +97,8 @@ class TaskRunner:
         self.stop_grace = stop_grace
         """SIGTERM to SIGKILL for ``stop`` and ``replace``."""
         self.observer = observer
-        self.slots = _Slots(max_parallel)
-        self.active: dict[str, list[_Active]] = {}
+        self.slots = Slots(max_parallel)
+        self.active: dict[str, list[ActiveRun]] = {}
         self.queue_runs: dict[str, list[QueueHandle]] = {}
         self._known_runs: dict[str, int] | None = None
 
@@ -317,7 +229,7 @@ class TaskRunner:
         context: Mapping[str, str],
         queue: str | None,
     ) -> RunResult:
-        active = _Active(run)
+        active = ActiveRun(run)
         self.active.setdefault(name, []).append(active)
         pid_file = PidFile(files, new_record(files, run, queue=queue))
         definition = definition_hash(task)
@@ -390,7 +302,7 @@ class TaskRunner:
             stderr_log=last.stderr_log if last else None,
         )  # fmt: skip
 
-    async def _backoff(self, delay: float, active: _Active, files: RunFiles) -> None:
+    async def _backoff(self, delay: float, active: ActiveRun, files: RunFiles) -> None:
         """Wait ``delay`` seconds, or less if a stop is asked (here, or by another process)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + delay
@@ -439,7 +351,7 @@ class TaskRunner:
         files: RunFiles,
         lock: RunLock,
         pid_file: PidFile,
-        active: _Active,
+        active: ActiveRun,
         trigger: Trigger,
         context: Mapping[str, str],
         retry_in: float | None,
@@ -615,3 +527,5 @@ _HINTS = {
     126: " (the command is not executable)",
     127: " (command not found)",
 }
+
+__all__ = ["EventLog", "Observer", "QueueHandle", "RunResult", "TaskRunner", "now_iso"]
