@@ -161,11 +161,9 @@ def apply(
         git = git_info(loaded.directory)
         journal = open_journal(loaded)
         write_applied(paths.applied, want.applied(), {"git": git})
-        diff = {
-            **planning.summary(actions),
-            "changes": {a.key: [c.as_dict() for c in a.changes] for a in actions if a.changes},
-        }
-        event = journal.append("config.applied", revision=want.revision, git=git, diff=diff)
+        event = journal.append(
+            "config.applied", revision=want.revision, git=git, diff=planning.diff_record(actions)
+        )
         result["seq"] = event["seq"]
     if output is Output.json:
         console.print_json(data=result)

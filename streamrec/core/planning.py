@@ -174,3 +174,11 @@ def summary(actions: list[Action]) -> dict[str, list[str]]:
     for action in actions:
         result[names[action.op]].append(action.key)
     return result
+
+
+def diff_record(actions: list[Action]) -> dict[str, Any]:
+    """The ``diff`` of a ``config.applied`` event: keys added/changed/removed and changed fields."""
+    return {
+        **summary(actions),
+        "changes": {a.key: [c.as_dict() for c in a.changes] for a in actions if a.changes},
+    }

@@ -110,13 +110,17 @@ class ChannelSet:
     async def set(self, name: str, channel: Channel) -> str:
         """Declare or redeclare a channel; returns started, restarted, stopped, waiting or unchanged."""
         async with self._lock:
+            previous = self.channels.get(name)
             self.channels[name] = channel
             current = self.running.get(name)
             if current is not None and current.definition != channel:
                 await self._stop(name, "its definition changed")
                 outcome = await self._evaluate(name)
                 return "restarted" if outcome == "started" else outcome
-            return await self._evaluate(name)
+            outcome = await self._evaluate(name)
+            if outcome == "unchanged" and previous is not None and previous != channel:
+                return "updated"  # not recording now; the new definition is used when it does
+            return outcome
 
     async def remove(self, name: str) -> str:
         """Forget a channel, stopping (and finalizing) its recording."""

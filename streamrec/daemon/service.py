@@ -50,6 +50,7 @@ from streamrec.runtime.tasks import RunResult, TaskRunner
 from streamrec.runtime.watching import watch_config
 from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.spec.model import Channel, Config
+from streamrec.spec.sources import config_files
 from streamrec.state.applied import read_applied, write_applied
 from streamrec.state.journal import Journal
 from streamrec.state.location import state_root
@@ -60,8 +61,22 @@ from streamrec.web.server import ApiServer
 
 SHUTDOWN_BUDGET = 8.0
 """Seconds from SIGTERM to exit (container runtimes SIGKILL at 10)."""
+WATCH_SETTLE = 0.3
+"""Seconds for the directory watch to be in place before start-up checks for missed changes."""
 SOCKET_NAME = "daemon.sock"
 INFO_NAME = "daemon.json"
+
+
+def fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and mtimes of the config files: equal when nothing was saved in between."""
+    found = []
+    for path in config_files(directory):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
 
 
 class DaemonLock:
@@ -162,6 +177,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reconcile, "SIGHUP")
         await self._serve()
         self.scheduler.start()
+        seen = fingerprint(self.config_dir)
         if error is not None:
             self._reject([str(p) for p in error.problems], "at start")
         else:
@@ -169,6 +185,9 @@ class Daemon:
             assert self.loaded is not None
             catch_up(self, self.loaded.config, last_alive, self.misfire_grace)
         watcher = asyncio.create_task(self._watch(), name="watch config")
+        await asyncio.sleep(WATCH_SETTLE)
+        if fingerprint(self.config_dir) != seen:  # saved while we started: not seen by the watch
+            await self.reconcile("changed during start-up")
         await self.stop_event.wait()
         watcher.cancel()
         await self._shutdown()
@@ -313,29 +332,23 @@ class Daemon:
                 )
             actions = planning.plan(want, self.current)
             outcomes = await self._carry_out(loaded, actions)
+            took = time.monotonic() - started
+            touched = {k: v for k, v in outcomes.items() if v != "unchanged"}
             previous = read_applied(self.paths.applied)
             if previous.revision != want.revision:
                 git = git_info(self.config_dir)
                 write_applied(self.paths.applied, want.applied(), {"git": git})
-                disk_actions = planning.plan(want, previous)
                 self.emit(
                     "config.applied",
                     revision=want.revision,
                     git=git,
-                    diff={
-                        **planning.summary(disk_actions),
-                        "changes": {
-                            a.key: [c.as_dict() for c in a.changes]
-                            for a in disk_actions
-                            if a.changes
-                        },
-                    },
+                    diff=planning.diff_record(planning.plan(want, previous)),
+                    outcomes=touched,
+                    took_ms=round(took * 1000, 1),
                     reason=reason,
                 )
             self.current = want.applied()
             self.loaded = loaded
-            took = time.monotonic() - started
-            touched = {k: v for k, v in outcomes.items() if v != "unchanged"}
             logger.info(
                 "reconciled revision {} ({}) in {:.0f} ms: {}",
                 want.revision,
