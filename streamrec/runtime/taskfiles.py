@@ -294,7 +294,8 @@ def request_stop(files: RunFiles, run: int, reason: str) -> None:
 async def stop_records(records: list[RunRecord], grace: float) -> None:
     """End the process groups of ``records``: SIGTERM, ``grace``, SIGKILL, all at once."""
     groups = [g for g in (r.group() for r in records) if g is not None]
-    await asyncio.gather(*(processes.stop_group(g, grace) for g in groups))
+    # reap: when this process adopted the orphans (a subreaper), it collects them too
+    await asyncio.gather(*(processes.stop_group(g, grace, reap=True) for g in groups))
 
 
 async def stop_task_runs(
