@@ -49,7 +49,7 @@ from streamrec.runtime.storage import Storage, files_from_state
 from streamrec.runtime.tasks import RunResult, TaskRunner
 from streamrec.runtime.watching import watch_config
 from streamrec.spec.loading import LoadedConfig, load_config
-from streamrec.spec.model import Channel, Config
+from streamrec.spec.model import Channel, Config, Http
 from streamrec.spec.sources import config_files
 from streamrec.state.applied import read_applied, write_applied
 from streamrec.state.journal import Journal
@@ -175,7 +175,7 @@ class Daemon:
                 sig, self.request_shutdown, f"signal {signal.Signals(sig).name}"
             )
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reconcile, "SIGHUP")
-        await self._serve()
+        await self._serve(initial)
         self.scheduler.start()
         seen = fingerprint(self.config_dir)
         if error is not None:
@@ -235,7 +235,7 @@ class Daemon:
         self.channels.observe(event)
         return event
 
-    async def _serve(self) -> None:
+    async def _serve(self, initial: LoadedConfig | None) -> None:
         socket_path = self.paths.root / SOCKET_NAME
         if len(str(socket_path).encode()) > 100:
             logger.warning("state dir path too long for a Unix socket; control API disabled")
@@ -251,6 +251,21 @@ class Daemon:
             "config": str(self.config_dir.resolve()),
             "started_at": datetime.fromtimestamp(self.started_at, timezone.utc).isoformat(),
         }
+        listen = self.environ.get("STREAMREC_HTTP_LISTEN") or (
+            initial.config.settings.http.listen if initial else None
+        )
+        if listen and listen.lower() not in {"off", "none", "no"}:
+            tcp_app = create_app(self, token=self.environ.get("STREAMREC_API_TOKEN"), local=False)
+            tcp = ApiServer(tcp_app, listen=Http(listen=listen).listen)
+            try:
+                await tcp.start()
+            except (OSError, SystemExit) as exc:  # uvicorn exits on a bind error
+                logger.error(
+                    "HTTP on {} not available ({}); the socket API still runs", listen, exc
+                )
+            else:
+                self._servers.append(tcp)
+                info["listen"] = listen
         (self.paths.root / INFO_NAME).write_text(json.dumps(info), encoding="utf-8")
 
     async def _watch(self) -> None:

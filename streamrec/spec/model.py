@@ -339,9 +339,13 @@ class Queue(Strict):
 
 
 class Http(Strict):
-    """Where the daemon serves its HTTP API besides the control socket."""
+    """Where the daemon also serves its HTTP API on TCP (off unless set; the socket is always on).
 
-    listen: str | None = "127.0.0.1:8080"
+    ``$STREAMREC_HTTP_LISTEN`` overrides it (``off`` turns TCP off). Without
+    ``$STREAMREC_API_TOKEN`` the TCP listener is read-only.
+    """
+
+    listen: str | None = None
 
     @field_validator("listen")
     @classmethod
