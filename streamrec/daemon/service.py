@@ -39,6 +39,7 @@ from streamrec.core.redact import redact_text
 from streamrec.daemon.catchup import catch_up
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.recovery import recover
+from streamrec.daemon.webapi import WebApi
 from streamrec.errors import ConfigError, DaemonError, StreamrecError, TaskError
 from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.gitinfo import git_info
@@ -110,7 +111,7 @@ class DaemonLock:
             self._handle = None
 
 
-class Daemon:
+class Daemon(WebApi):
     """One running reconciler for one config directory."""
 
     def __init__(
