@@ -255,15 +255,25 @@ def read_record(path: Path) -> RunRecord | None:
 
 def read_records(files: RunFiles) -> list[RunRecord]:
     """The live runs' pid files, oldest run first (unreadable files are ignored)."""
-    return _records(files.pids, re.escape(f"{files.kind}-{files.safe}"))
+    return _records(files.pids, f"{files.kind}-{files.safe}")
 
 
-def _records(pids: Path, prefix: str) -> list[RunRecord]:
-    pattern = re.compile(rf"{prefix}\.(\d+)\.json")
-    found = sorted(
-        (int(m.group(1)), name) for name in _names(pids) if (m := pattern.fullmatch(name))
-    )
-    records = [read_record(pids / name) for _run, name in found]
+_PID_FILE = re.compile(r"(?P<prefix>(?:task|queue)-[A-Za-z0-9_-]+)\.(?P<run>\d+)\.json")
+
+
+def _records(pids: Path, prefix: str | None, kind: Kind | None = None) -> list[RunRecord]:
+    """Records of pid files named ``<prefix>.<run>.json`` (any task or queue of ``kind``)."""
+    found = []
+    for name in _names(pids):
+        match = _PID_FILE.fullmatch(name)
+        if match is None:
+            continue
+        if prefix is not None and match["prefix"] != prefix:
+            continue
+        if kind is not None and not match["prefix"].startswith(f"{kind}-"):
+            continue
+        found.append((int(match["run"]), name))
+    records = [read_record(pids / name) for _run, name in sorted(found)]
     return [r for r in records if r is not None]
 
 
@@ -354,7 +364,7 @@ async def stop_queue_runs(
 
 
 def _all_records(layout: StateLayout, kind: Kind) -> list[RunRecord]:
-    return _records(layout.pids, rf"{kind}-[A-Za-z0-9_-]+")
+    return _records(layout.pids, None, kind)
 
 
 def interrupted_runs(layout: StateLayout) -> list[RunRecord]:
