@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,9 +12,11 @@ import typer
 
 from streamrec.cli.app import app, console, environ, fail, globals_, setup_logging
 from streamrec.cli.client import daemon_client
-from streamrec.daemon.service import Daemon
-from streamrec.errors import ConfigError, DaemonError
+from streamrec.core.sharding import resolve_shard
+from streamrec.daemon.service import Daemon, GitOptions
+from streamrec.errors import ConfigError, StreamrecError
 from streamrec.spec.loading import load_config
+from streamrec.spec.units import parse_duration
 from streamrec.state.location import state_root
 
 
@@ -26,13 +29,55 @@ def run(
         bool,
         typer.Option("--allow-empty", help="Accept a config that removes every channel and task."),
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            help="This daemon's share of the channels: i/N, or auto/N from a StatefulSet pod "
+            "name ($STREAMREC_SHARD)."
+        ),
+    ] = None,
+    git: Annotated[
+        str | None,
+        typer.Option(
+            help="Follow a git repository as the config ($STREAMREC_GIT_URL).",
+            envvar="STREAMREC_GIT_URL",
+        ),
+    ] = None,
+    branch: Annotated[
+        str | None,
+        typer.Option(
+            help="The branch to follow (default: the remote's HEAD).", envvar="STREAMREC_GIT_BRANCH"
+        ),
+    ] = None,
+    interval: Annotated[
+        str,
+        typer.Option(help="How often to fetch the repository.", envvar="STREAMREC_GIT_INTERVAL"),
+    ] = "60s",
+    git_subdir: Annotated[
+        str, typer.Option("--git-subdir", help="The config directory inside the repository.")
+    ] = "",
 ) -> None:
     """Run the daemon: apply the config, watch it, record, schedule; SIGHUP reloads."""
     setup_logging(globals_.log_format, globals_.verbosity + 1)  # a daemon says what it does
-    daemon = Daemon(globals_.config_dir, environ=environ(), poll=poll, allow_empty=allow_empty)
+    env = environ()
+    try:
+        shard_of = resolve_shard(shard, env, socket.gethostname())
+        options = None
+        if git:
+            options = GitOptions(git, branch, parse_duration(interval), git_subdir)
+    except (StreamrecError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    daemon = Daemon(
+        globals_.config_dir,
+        environ=env,
+        poll=poll,
+        allow_empty=allow_empty,
+        shard=shard_of,
+        git=options,
+    )
     try:
         code = asyncio.run(daemon.run())
-    except DaemonError as exc:
+    except StreamrecError as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(code)
 

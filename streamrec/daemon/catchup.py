@@ -51,7 +51,7 @@ def catch_up(daemon: Daemon, config: Config, last_alive: datetime | None, grace:
     for kind, name, schedule in objects:
         if schedule is None or schedule == "once":
             continue
-        if f"{kind}/{name}" not in daemon.current.hashes:
+        if f"{kind}/{name}" not in daemon.current.hashes or not daemon.owns(kind, name):
             continue
         if isinstance(schedule, Every):
             entry = (state.get(f"{kind}s") or {}).get(name)

@@ -27,6 +27,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +37,7 @@ from loguru import logger
 from streamrec.core import planning
 from streamrec.core.definitions import redact_definition
 from streamrec.core.redact import redact_text
+from streamrec.core.sharding import SINGLE, Shard
 from streamrec.daemon.catchup import catch_up
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.recovery import recover
@@ -43,6 +45,7 @@ from streamrec.daemon.webapi import WebApi
 from streamrec.errors import ConfigError, DaemonError, StreamrecError, TaskError
 from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.gitinfo import git_info
+from streamrec.runtime.gitsync import GitSource
 from streamrec.runtime.graph import run_graph, run_once_tasks, run_queue, run_with_deps
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.scheduling import Scheduler
@@ -50,7 +53,7 @@ from streamrec.runtime.storage import Storage, files_from_state
 from streamrec.runtime.tasks import RunResult, TaskRunner
 from streamrec.runtime.watching import watch_config
 from streamrec.spec.loading import LoadedConfig, load_config
-from streamrec.spec.model import Channel, Config, Http
+from streamrec.spec.model import Channel, Config, Http, Queue, Task
 from streamrec.spec.sources import config_files
 from streamrec.state.applied import read_applied, write_applied
 from streamrec.state.journal import Journal
@@ -78,6 +81,16 @@ def fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
             continue
         found.append((str(path), stat.st_size, stat.st_mtime_ns))
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class GitOptions:
+    """``run --git URL [--branch B] [--interval 60s] [--git-subdir DIR]``."""
+
+    url: str
+    branch: str | None = None
+    interval: float = 60.0
+    subdir: str = ""
 
 
 class DaemonLock:
@@ -123,12 +136,20 @@ class Daemon(WebApi):
         allow_empty: bool = False,
         changes: AsyncIterator[Any] | None = None,
         misfire_grace: float = 60.0,
+        shard: Shard = SINGLE,
+        git: GitOptions | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.environ = dict(os.environ if environ is None else environ)
         self.poll = poll
         self.allow_empty = allow_empty
         self._changes = changes
+        self.shard = shard
+        self.git = git
+        self.git_source: GitSource | None = None
+        self._rejected_at_start: tuple[str, list[str]] | None = None
+        self.base: Path | None = None
+        """The base of relative settings paths when the config comes from git (the cwd)."""
         self.misfire_grace = misfire_grace
         self.loaded: LoadedConfig | None = None
         self.current = planning.Applied()
@@ -151,11 +172,16 @@ class Daemon(WebApi):
     async def run(self) -> int:
         """Run until asked to stop; the exit code (0 clean)."""
         try:
-            initial: LoadedConfig | None = load_config(self.config_dir, self.environ)
+            if self.git is not None:
+                await self._git_start()
+            initial: LoadedConfig | None = self._load()
             initial_error: ConfigError | None = None
         except ConfigError as exc:
             initial, initial_error = None, exc
-        self.paths = StatePaths.at(state_root(self.config_dir, initial, self.environ)).ensure()
+        root = self._git_state if self.git is not None else None
+        self.paths = StatePaths.at(
+            root or state_root(self.config_dir, initial, self.environ)
+        ).ensure()
         lock = DaemonLock(self.paths)
         lock.acquire()
         try:
@@ -185,7 +211,9 @@ class Daemon(WebApi):
             await self.reconcile("start")
             assert self.loaded is not None
             catch_up(self, self.loaded.config, last_alive, self.misfire_grace)
-        watcher = asyncio.create_task(self._watch(), name="watch config")
+        watcher = asyncio.create_task(
+            self._git_loop() if self.git is not None else self._watch(), name="watch config"
+        )
         await asyncio.sleep(WATCH_SETTLE)
         if fingerprint(self.config_dir) != seen:  # saved while we started: not seen by the watch
             await self.reconcile("changed during start-up")
@@ -228,6 +256,7 @@ class Daemon(WebApi):
             emit=self.emit,
             zone=settings.timezone,
             max_concurrent=settings.max_concurrent_recordings,
+            owns=self.shard.owns_channel,
         )
 
     def emit(self, type_: str, /, **fields: Any) -> dict[str, Any]:
@@ -305,6 +334,99 @@ class Daemon(WebApi):
         self.journal.close()
         logger.info("stopped in {:.1f}s", took)
 
+    def _load(self) -> LoadedConfig:
+        return load_config(self.config_dir, self.environ, base_dir=self.base)
+
+    def owns(self, kind: str, name: str) -> bool:
+        """Whether this daemon (its shard) schedules the task or queue ``name``."""
+        assert self.loaded is not None
+        objects = self.loaded.config.tasks if kind == "task" else self.loaded.config.queues
+        obj = objects.get(name)
+        return obj is not None and self._schedules(obj)
+
+    def _set_schedule(self, key: str, obj: Task | Queue) -> None:
+        """(Re)schedule ``obj`` under ``key`` when this daemon owns its schedule, else unschedule."""
+        schedule = obj.schedule
+        if schedule is not None and schedule != "once" and self._schedules(obj):
+            self.scheduler.schedule(key, schedule, obj.jitter)
+        else:
+            self.scheduler.remove(key)
+
+    def _schedules(self, obj: Task | Queue) -> bool:
+        """Whether this daemon schedules ``obj``: it has a time schedule and this shard owns it."""
+        if obj.schedule is None or obj.schedule == "once":
+            return False
+        pinned = obj.shard
+        if pinned is not None and pinned >= self.shard.count:
+            logger.warning(
+                "pinned to shard {} but there are {} shards: not scheduled",
+                pinned,
+                self.shard.count,
+            )
+            return False
+        return self.shard.owns_task(pinned)
+
+    # --- git as the config source ------------------------------------------------------------
+
+    @property
+    def _git_state(self) -> Path:
+        return Path(self.environ.get("STREAMREC_STATE_DIR") or Path.cwd() / "state").resolve()
+
+    async def _git_start(self) -> None:
+        """Follow the repository: the config dir is the live checkout (through its symlink)."""
+        assert self.git is not None
+        self.base = Path.cwd().resolve()
+        source = GitSource(
+            self.git.url, self.git.branch, self._git_state / "git", subdir=self.git.subdir
+        )
+        self.git_source = source
+        live = source.live_link / self.git.subdir if self.git.subdir else source.live_link
+        self.config_dir = live
+        await self._git_sync(initial=True)
+
+    async def _git_sync(self, initial: bool = False) -> None:
+        source = self.git_source
+        assert source is not None
+        try:
+            result = await asyncio.to_thread(
+                source.sync, lambda path: load_config(path, self.environ, base_dir=self.base)
+            )
+        except StreamrecError as exc:  # git failed: the live commit keeps running
+            logger.warning("git: {}; the live commit keeps running", exc)
+            return
+        if result.problems and not initial:
+            self.emit(
+                "config.rejected",
+                errors=[str(p) for p in result.problems],
+                commit=result.update.commit,
+                reason=f"git commit {result.update.commit[:12]}",
+            )
+        elif result.problems:
+            self._rejected_at_start = (result.update.commit, [str(p) for p in result.problems])
+        if result.applied and not initial:
+            await self.reconcile(f"git commit {result.update.commit[:12]}")
+
+    async def _git_loop(self) -> None:
+        assert self.git is not None
+        if self._rejected_at_start is not None:
+            commit, errors = self._rejected_at_start
+            self.emit("config.rejected", errors=errors, commit=commit, reason="git at start")
+        while not self.stop_event.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), self.git.interval)
+            if not self.stop_event.is_set():
+                await self._git_sync()
+
+    def _git_status(self) -> dict[str, Any] | None:
+        if self.git_source is None:
+            return None
+        return {
+            "url": redact_text(self.git_source.url),
+            "branch": self.git_source.branch,
+            "live": self.git_source.live_commit,
+            "rejected": self.git_source.rejected,
+        }
+
     # --- reconciling -------------------------------------------------------------------------
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -329,7 +451,7 @@ class Daemon(WebApi):
         async with self._reconcile_lock:
             started = time.monotonic()
             try:
-                loaded = load_config(self.config_dir, self.environ)
+                loaded = self._load()
             except ConfigError as exc:
                 return self._reject([str(p) for p in exc.problems], reason)
             want = planning.desired(
@@ -372,7 +494,8 @@ class Daemon(WebApi):
                 took * 1000,
                 ", ".join(f"{k} {v}" for k, v in touched.items()) or "nothing to do",
             )
-            self._spawn(self._run_once_tasks(), "once tasks")
+            if self.shard.index == 0:  # once tasks belong to shard 0, like unpinned schedules
+                self._spawn(self._run_once_tasks(), "once tasks")
             return {
                 "ok": True,
                 "revision": want.revision,
@@ -407,10 +530,7 @@ class Daemon(WebApi):
                     outcomes[key] = "removed"
                 else:
                     obj = (config.tasks if action.kind == "task" else config.queues)[action.name]
-                    if obj.schedule is not None and obj.schedule != "once":
-                        self.scheduler.schedule(key, obj.schedule, obj.jitter)
-                    else:
-                        self.scheduler.remove(key)
+                    self._set_schedule(key, obj)
                     outcomes[key] = "added" if action.op == "add" else "updated"
             elif action.kind == "category":
                 outcomes[action.key] = {"add": "added", "remove": "removed"}.get(
@@ -418,11 +538,9 @@ class Daemon(WebApi):
                 )
         if settings_changed:  # recorders depend on settings: reschedule every task, restart all
             for name, task in config.tasks.items():
-                if task.schedule is not None and task.schedule != "once":
-                    self.scheduler.schedule(f"task/{name}", task.schedule, task.jitter)
+                self._set_schedule(f"task/{name}", task)
             for name, queue in config.queues.items():
-                if queue.schedule is not None and queue.schedule != "once":
-                    self.scheduler.schedule(f"queue/{name}", queue.schedule, queue.jitter)
+                self._set_schedule(f"queue/{name}", queue)
         for name, channel in config.channels.items():
             key = f"channel/{name}"
             if key in changed or settings_changed or name not in self.channels.channels:
@@ -531,6 +649,8 @@ class Daemon(WebApi):
                 "revision": self.current.revision,
                 "config": str(self.config_dir),
                 "ffmpeg": self.ffmpeg or None,
+                "shard": str(self.shard),
+                "git": self._git_status(),
             },
             "next_fires": {k: v.isoformat() if v else None for k, v in jobs.items()},
             "channels": self.channels.states(),

@@ -37,11 +37,17 @@ class LoadedConfig:
     """``(section, name)`` -> ``file:line:col`` of its declaration."""
     secrets: frozenset[str] = frozenset()
     """Values interpolated from secret-looking variables: redacted wherever printed."""
+    base: Path | None = None
+    """Set when relative paths must not follow the config directory (a git checkout)."""
 
     @property
     def base_dir(self) -> Path:
-        """What relative paths in settings are relative to: the config directory's parent."""
-        return self.directory.resolve().parent
+        """What relative paths in settings are relative to: the config directory's parent.
+
+        With a config from git (``run --git``), the daemon's working directory instead: checkouts
+        come and go, recordings and state must not live inside them.
+        """
+        return self.base if self.base is not None else self.directory.resolve().parent
 
     def resolve_path(self, value: str) -> Path:
         """A settings path made absolute against :attr:`base_dir`."""
@@ -49,8 +55,15 @@ class LoadedConfig:
         return path if path.is_absolute() else self.base_dir / path
 
 
-def load_config(directory: Path | str, environ: Mapping[str, str] | None = None) -> LoadedConfig:
-    """Load and check ``directory``; raise :class:`ConfigError` listing every problem found."""
+def load_config(
+    directory: Path | str,
+    environ: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> LoadedConfig:
+    """Load and check ``directory``; raise :class:`ConfigError` listing every problem found.
+
+    ``base_dir`` replaces the config directory's parent as the base of relative settings paths.
+    """
     directory = Path(directory)
     sources = read_sources(directory, os.environ if environ is None else environ)
     problems = list(sources.problems)
@@ -70,6 +83,7 @@ def load_config(directory: Path | str, environ: Mapping[str, str] | None = None)
         files=tuple(sources.files),
         origins={key: str(origin) for key, origin in sources.origins.items()},
         secrets=frozenset(sources.secrets),
+        base=base_dir,
     )
 
 

@@ -309,6 +309,8 @@ class Task(Strict):
     concurrency: Concurrency = "forbid"
     workdir: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
+    shard: int | None = Field(default=None, ge=0)
+    """With several daemons (``--shard i/N``), the one that runs this task's schedule (default 0)."""
 
     @field_validator("command")
     @classmethod
@@ -336,6 +338,8 @@ class Queue(Strict):
     schedule: TaskSchedule | None = None
     jitter: OptionalDuration = 0.0
     on_failure: Literal["stop", "continue"] = "stop"
+    shard: int | None = Field(default=None, ge=0)
+    """With several daemons (``--shard i/N``), the one that runs this queue's schedule (default 0)."""
 
 
 class Http(Strict):

@@ -92,8 +92,9 @@ def _config_applied(state: State, ev: Event) -> None:
 
 def _config_rejected(state: State, ev: Event) -> None:
     rejected: dict[str, Any] = {"ts": ev["ts"], "seq": ev["seq"], "errors": list(ev["errors"])}
-    if ev.get("revision") is not None:
-        rejected["revision"] = ev["revision"]
+    for key in ("revision", "commit", "reason"):
+        if ev.get(key) is not None:
+            rejected[key] = ev[key]
     state["config"]["rejected"] = rejected
 
 

@@ -26,7 +26,7 @@ class DaemonProcess:
         self.root = root
         self.config = root / "config"
         self.state = root / "state"
-        self.config.mkdir(exist_ok=True)
+        self.config.mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, "STREAMREC_STATE_DIR": str(self.state), **(extra_env or {})}
         self.env.pop("STREAMREC_CONFIG", None)
         self.proc: subprocess.Popen[bytes] | None = None

@@ -26,6 +26,9 @@ class FakeDaemon:
     def fire(self, key: str, when: datetime) -> None:
         self.fired.append((key, when))
 
+    def owns(self, kind: str, name: str) -> bool:
+        return True
+
 
 def config_with(schedule: Any) -> Config:
     return Config.model_validate(
