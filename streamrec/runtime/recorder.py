@@ -214,6 +214,8 @@ class Recorder:
             except RecorderError as exc:
                 outcome = _Outcome(False, str(exc))
             else:
+                if reason := self._stopping():
+                    return reason
                 outcome = await self._run_ffmpeg(url)
             if outcome.final:
                 return outcome.reason

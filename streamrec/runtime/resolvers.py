@@ -24,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import importlib
+import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,8 +40,8 @@ Resolve = Callable[[str], Awaitable[str]]
 PROBE_TIMEOUT = 10.0
 
 
-def probe_hls(url: str, timeout: float = PROBE_TIMEOUT) -> None:
-    """Raise :class:`RecorderError` unless ``url`` is a live HLS playlist right now."""
+def _fetch(url: str, timeout: float) -> str:
+    """The text of an HLS playlist; RecorderError (not live) on any HTTP or network error."""
     parts = urllib.parse.urlsplit(url)
     headers = {"User-Agent": "streamrec"}
     if "@" in parts.netloc:  # urllib wants credentials as a header, not in the URL
@@ -53,7 +55,7 @@ def probe_hls(url: str, timeout: float = PROBE_TIMEOUT) -> None:
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the channel's own URL, http(s) only
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
-            text = response.read(4 << 20).decode("utf-8", "replace")
+            text: str = response.read(4 << 20).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         raise RecorderError(f"not live: the playlist answers HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
@@ -63,6 +65,35 @@ def probe_hls(url: str, timeout: float = PROBE_TIMEOUT) -> None:
         raise RecorderError("not live: the URL does not answer with an HLS playlist")
     if "#EXT-X-ENDLIST" in text:
         raise RecorderError("not live: the stream has ended (#EXT-X-ENDLIST)")
+    return text
+
+
+def _position(text: str) -> tuple[int, str]:
+    """Where a media playlist is: its last sequence number and last segment URI."""
+    match = re.search(r"#EXT-X-MEDIA-SEQUENCE:\s*(\d+)", text)
+    uris = [line for line in text.splitlines() if line and not line.startswith("#")]
+    first = int(match.group(1)) if match else 0
+    return first + len(uris), uris[-1] if uris else ""
+
+
+def probe_hls(
+    url: str, timeout: float = PROBE_TIMEOUT, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Raise :class:`RecorderError` unless ``url`` is a live HLS playlist that is moving.
+
+    A media playlist is fetched twice, 1.5 target durations apart: one that did not move is
+    stale (a hung encoder, an origin serving its last playlist), and ffmpeg would only record
+    its last segments again. The wait costs nothing: ffmpeg starts 3 segments back from the live
+    edge. Master playlists are checked once (their variants are ffmpeg's business).
+    """
+    text = _fetch(url, timeout)
+    if "#EXT-X-STREAM-INF" in text:
+        return
+    target = re.search(r"#EXT-X-TARGETDURATION:\s*(\d+(?:\.\d+)?)", text)
+    sleep(min(15.0, 1.5 * (float(target.group(1)) if target else 6.0)))
+    again = _fetch(url, timeout)
+    if _position(again) == _position(text):
+        raise RecorderError("not live: the playlist is not moving (no new segment)")
 
 
 async def resolve_direct(url: str) -> str:

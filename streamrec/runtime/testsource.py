@@ -141,7 +141,7 @@ class HlsTestSource:
         self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if self._segments_listed() >= 2:
+            if self._segments_listed() >= 1:
                 self.serving = True
                 return
             if self._proc.poll() is not None:

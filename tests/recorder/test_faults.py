@@ -261,3 +261,18 @@ async def test_streamlink_resolves_a_local_hls_url(
     await recorder.run(duration=5)
     assert events.of("recording.started")
     assert_all_playable(events)
+
+
+def test_a_frozen_hls_playlist_is_not_live(hls: HlsTestSource) -> None:
+    """A playlist that stops moving is 'not live', so ffmpeg is not started on stale segments."""
+    from streamrec.errors import RecorderError
+    from streamrec.runtime.resolvers import probe_hls
+
+    probe_hls(hls.url)
+    hls.freeze()
+    try:
+        time.sleep(1.2)
+        with pytest.raises(RecorderError, match="not moving"):
+            probe_hls(hls.url)
+    finally:
+        hls.thaw()

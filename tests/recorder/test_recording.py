@@ -50,7 +50,7 @@ async def test_source_down_and_back_is_a_logged_gap_then_recording_again(
 ) -> None:
     """The source stops for ~3 s and comes back: reconnecting, one gap, recording resumes."""
     recorder = make_recorder(hls.url)
-    task = asyncio.create_task(recorder.run(duration=16))
+    task = asyncio.create_task(recorder.run(duration=13))
     await asyncio.sleep(4)
     hls.stop()
     await asyncio.sleep(3)
@@ -72,7 +72,7 @@ async def test_a_frozen_source_is_detected_as_a_stall_and_restarted(
 ) -> None:
     """SIGSTOP on the encoder: no media progress for stall_timeout -> stalled, restart, recording."""
     recorder = make_recorder(hls.url, stall_timeout="3s")
-    task = asyncio.create_task(recorder.run(duration=17))
+    task = asyncio.create_task(recorder.run(duration=14))
     await asyncio.sleep(4)
     hls.freeze()
     await asyncio.sleep(5)
