@@ -40,6 +40,7 @@ ENV PATH=/opt/streamrec/bin:$PATH \
     STREAMREC_CONFIG=/config \
     STREAMREC_STATE_DIR=/state \
     STREAMREC_LOG_FORMAT=json \
+    STREAMREC_HTTP_LISTEN=0.0.0.0:8080 \
     STREAMREC_BOOTSTRAP=auto \
     TZ=UTC
 
