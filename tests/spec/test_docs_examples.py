@@ -55,3 +55,15 @@ def test_bundled_configs_are_valid_and_match_the_json_schema(directory):
         assert not problems
         for document, _ in documents:
             jsonschema.validate(json.loads(json.dumps(document, default=str)), schema)
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    """The README's Python API example runs as written and its tasks complete."""
+    (block,) = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    index = namespace["index"]
+    assert index.status == "completed"  # type: ignore[attr-defined]
+    assert index.stdout.strip() == "6"  # type: ignore[attr-defined]  # "<tv/>\n"
+    assert (tmp_path / "epg.xml").read_text() == "<tv/>\n"
