@@ -13,7 +13,8 @@ import typer
 from streamrec.cli.app import app, console, environ, fail, globals_, setup_logging
 from streamrec.cli.client import daemon_client
 from streamrec.core.sharding import resolve_shard
-from streamrec.daemon.service import Daemon, GitOptions
+from streamrec.daemon.gitmode import GitOptions
+from streamrec.daemon.service import Daemon
 from streamrec.errors import ConfigError, StreamrecError
 from streamrec.spec.loading import load_config
 from streamrec.spec.units import parse_duration

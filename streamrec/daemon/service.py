@@ -27,7 +27,6 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -40,17 +39,19 @@ from streamrec.core.redact import redact_text
 from streamrec.core.sharding import SINGLE, Shard
 from streamrec.daemon.catchup import catch_up
 from streamrec.daemon.channels import ChannelSet
+from streamrec.daemon.control import Control
+from streamrec.daemon.gitmode import GitMode, GitOptions
 from streamrec.daemon.recovery import recover
 from streamrec.daemon.webapi import WebApi
 from streamrec.errors import ConfigError, DaemonError, StreamrecError, TaskError
 from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.gitinfo import git_info
 from streamrec.runtime.gitsync import GitSource
-from streamrec.runtime.graph import run_graph, run_once_tasks, run_queue, run_with_deps
+from streamrec.runtime.graph import run_graph, run_once_tasks, run_queue
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.scheduling import Scheduler
 from streamrec.runtime.storage import Storage, files_from_state
-from streamrec.runtime.tasks import RunResult, TaskRunner
+from streamrec.runtime.tasks import TaskRunner
 from streamrec.runtime.watching import watch_config
 from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.spec.model import Channel, Config, Http, Queue, Task
@@ -81,16 +82,6 @@ def fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
             continue
         found.append((str(path), stat.st_size, stat.st_mtime_ns))
     return tuple(found)
-
-
-@dataclass(frozen=True)
-class GitOptions:
-    """``run --git URL [--branch B] [--interval 60s] [--git-subdir DIR]``."""
-
-    url: str
-    branch: str | None = None
-    interval: float = 60.0
-    subdir: str = ""
 
 
 class DaemonLock:
@@ -124,7 +115,7 @@ class DaemonLock:
             self._handle = None
 
 
-class Daemon(WebApi):
+class Daemon(GitMode, Control, WebApi):
     """One running reconciler for one config directory."""
 
     def __init__(
@@ -366,67 +357,6 @@ class Daemon(WebApi):
             return False
         return self.shard.owns_task(pinned)
 
-    # --- git as the config source ------------------------------------------------------------
-
-    @property
-    def _git_state(self) -> Path:
-        return Path(self.environ.get("STREAMREC_STATE_DIR") or Path.cwd() / "state").resolve()
-
-    async def _git_start(self) -> None:
-        """Follow the repository: the config dir is the live checkout (through its symlink)."""
-        assert self.git is not None
-        self.base = Path.cwd().resolve()
-        source = GitSource(
-            self.git.url, self.git.branch, self._git_state / "git", subdir=self.git.subdir
-        )
-        self.git_source = source
-        live = source.live_link / self.git.subdir if self.git.subdir else source.live_link
-        self.config_dir = live
-        await self._git_sync(initial=True)
-
-    async def _git_sync(self, initial: bool = False) -> None:
-        source = self.git_source
-        assert source is not None
-        try:
-            result = await asyncio.to_thread(
-                source.sync, lambda path: load_config(path, self.environ, base_dir=self.base)
-            )
-        except StreamrecError as exc:  # git failed: the live commit keeps running
-            logger.warning("git: {}; the live commit keeps running", exc)
-            return
-        if result.problems and not initial:
-            self.emit(
-                "config.rejected",
-                errors=[str(p) for p in result.problems],
-                commit=result.update.commit,
-                reason=f"git commit {result.update.commit[:12]}",
-            )
-        elif result.problems:
-            self._rejected_at_start = (result.update.commit, [str(p) for p in result.problems])
-        if result.applied and not initial:
-            await self.reconcile(f"git commit {result.update.commit[:12]}")
-
-    async def _git_loop(self) -> None:
-        assert self.git is not None
-        if self._rejected_at_start is not None:
-            commit, errors = self._rejected_at_start
-            self.emit("config.rejected", errors=errors, commit=commit, reason="git at start")
-        while not self.stop_event.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.stop_event.wait(), self.git.interval)
-            if not self.stop_event.is_set():
-                await self._git_sync()
-
-    def _git_status(self) -> dict[str, Any] | None:
-        if self.git_source is None:
-            return None
-        return {
-            "url": redact_text(self.git_source.url),
-            "branch": self.git_source.branch,
-            "live": self.git_source.live_commit,
-            "rejected": self.git_source.rejected,
-        }
-
     # --- reconciling -------------------------------------------------------------------------
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -611,59 +541,6 @@ class Daemon(WebApi):
             reason=f"fired more than {self.misfire_grace:.0f}s late (event loop blocked or "
             "machine suspended)",
         )
-
-    # --- the controller the HTTP API talks to ------------------------------------------------
-
-    async def task_run(self, name: str, with_deps: bool) -> dict[str, Any]:
-        if with_deps:
-            results = await run_with_deps(self.runner, name, trigger="cli")
-        else:
-            results = {name: await self.runner.run(name, trigger="cli")}
-        return {"results": {n: _result(r) for n, r in results.items()}}
-
-    async def task_stop(self, name: str) -> dict[str, Any]:
-        self.runner.task(name)
-        return {"stopped": await self.runner.stop(name, reason="stopped by streamrec task stop")}
-
-    async def queue_start(self, name: str) -> dict[str, Any]:
-        result = await run_queue(self.runner, name, trigger="cli")
-        return {
-            "queue": name,
-            "status": result.status,
-            "results": {n: _result(r) for n, r in result.results.items()},
-        }
-
-    async def queue_stop(self, name: str) -> dict[str, Any]:
-        return {"stopped": await self.runner.stop_queue(name, reason="stopped by streamrec")}
-
-    def ready(self) -> bool:
-        return self.loaded is not None and not self.stop_event.is_set()
-
-    def status(self) -> dict[str, Any]:
-        jobs = {key: self.scheduler.next_fire(key) for key in sorted(self.scheduler.job_keys())}
-        return {
-            "daemon": {
-                "pid": os.getpid(),
-                "version": __version__,
-                "uptime": round(time.time() - self.started_at, 1),
-                "revision": self.current.revision,
-                "config": str(self.config_dir),
-                "ffmpeg": self.ffmpeg or None,
-                "shard": str(self.shard),
-                "git": self._git_status(),
-            },
-            "next_fires": {k: v.isoformat() if v else None for k, v in jobs.items()},
-            "channels": self.channels.states(),
-        }
-
-
-def _result(result: RunResult) -> dict[str, Any]:
-    return {
-        "status": result.status,
-        "exit_code": getattr(result, "exit_code", None),
-        "run": getattr(result, "run", None),
-        "reason": result.reason,
-    }
 
 
 def _last_alive(journal: Journal) -> datetime | None:
