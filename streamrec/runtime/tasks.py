@@ -242,9 +242,12 @@ class TaskRunner:
                     break
                 delay = retry_delay(task.retries.backoff, attempt) if attempt < attempts else None
                 async with self.slots:
+                    reason = active.stop_reason  # asked while it waited for the slot
+                    if reason is not None:
+                        break
                     result, retryable = await self._attempt(
-                        task, name, run, attempt, files, lock, pid_file, active, trigger, context,
-                        retry_in=delay, definition=definition,
+                        task, name, run, attempt, files, lock, pid_file, active, trigger,
+                        context, retry_in=delay, definition=definition,
                     )  # fmt: skip
                 if not retryable or delay is None:
                     return result

@@ -173,3 +173,21 @@ async def test_max_parallel_bounds_attempts_across_runs(make_runner: MakeRunner)
         depth += step
         peak = max(peak, depth)
     assert peak <= 2
+
+
+async def test_a_run_stopped_while_waiting_for_a_slot_never_starts(
+    make_runner: MakeRunner, journal: Journal
+) -> None:
+    """With every slot taken, a stopped waiting run ends canceled and its command never runs."""
+    runner = make_runner(
+        max_parallel=1, busy={"command": "sleep 30"}, later={"command": "touch ran"}
+    )
+    busy = asyncio.ensure_future(runner.run("busy"))
+    await started(runner, "busy")
+    later = asyncio.ensure_future(runner.run("later"))
+    while "later" not in runner.active:
+        await asyncio.sleep(0.01)
+    assert await runner.stop("later") == 1
+    await runner.stop("busy")
+    assert (await later).status == "canceled" and (await busy).status == "terminated"
+    assert [e["task"] for e in events(journal, "task.started")] == ["busy"]
