@@ -97,8 +97,22 @@ class _Engine:
         self.tasks: weakref.WeakValueDictionary[str, Task] = weakref.WeakValueDictionary()
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the background loop and wait for its result."""
-        return asyncio.run_coroutine_threadsafe(coro, _loop()).result()
+        """Run ``coro`` on the background loop and wait for its result.
+
+        Interrupted while waiting (Ctrl-C), the run is canceled (its process group ended, the
+        run recorded as canceled) before the interruption goes on: nothing runs on alone.
+        """
+        future = asyncio.run_coroutine_threadsafe(coro, _loop())
+        try:
+            return future.result()
+        except BaseException:
+            if future.cancel():
+                deadline = time.monotonic() + 10
+                while (self.runner.active or self.runner.queue_runs) and (
+                    time.monotonic() < deadline
+                ):
+                    time.sleep(0.02)
+            raise
 
     def define(self, task: Task) -> None:
         """Make ``task`` (and its dependencies) known to the runner under their names."""
@@ -309,8 +323,8 @@ class Task:
             result = self._engine.call(
                 self._engine.runner.run(self.name, trigger="api", check_deps=False)
             )
-        except BaseException:
-            self.status = "failed" if self.status == "running" else self.status
+        except BaseException:  # interrupted (the run was canceled), or the runner failed
+            self.status = "canceled" if self.status == "running" else self.status
             raise
         self._apply(result)
         if result.status == "skipped":
