@@ -181,3 +181,27 @@ def test_a_task_running_in_another_process_is_a_status_error(tmp_path: Path) -> 
         other.wait()
         found = asyncio.run(stop_task_runs(StatePaths.at(state), "shared", 1.0))
         assert [r.pgid is not None and not group_alive(r.pgid) for r in found] == [True]
+
+
+def test_ctrl_c_during_run_cancels_the_task_and_ends_its_group(tmp_path: Path) -> None:
+    """A KeyboardInterrupt while run() blocks ends the task's process group before it goes on."""
+    pid_file = tmp_path / "pid"
+    script = (
+        "from streamrec import Task\n"
+        f"task = Task(command='echo $$ > {pid_file}; sleep 30')\n"
+        "try:\n"
+        "    task.run()\n"
+        "except KeyboardInterrupt:\n"
+        "    print(task.status)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    deadline = time.monotonic() + 20
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(2)
+    out, _err = proc.communicate(timeout=30)
+    assert out == "canceled\n"
+    assert group_gone(int(pid_file.read_text()))
