@@ -8,9 +8,9 @@ does not know the state log.
 
 One run of ffmpeg (``runtime.child``) writes numbered *partial* files into
 ``recordings_dir/.partial/<channel>/``; each time ffmpeg closes one, its segment-list line arrives
-and the file is renamed to its templated name (``core.filenames``) with wall-clock start and end:
-``recording.segment``. So the file being written is never a finished file, a crash leaves partial
-files that the next run finishes (:meth:`Recorder._recover_orphans`), and no half-written file is
+and ``runtime.finishing`` renames the file to its templated name (``core.filenames``) with
+wall-clock start and end, logs ``recording.segment`` and runs its hooks. So the file being written is never a finished file, a crash leaves partial
+files that the next run finishes (``Finisher.recover_orphans``), and no half-written file is
 ever offered to hooks or retention. The wall-clock time of media time 0 of a run (its *anchor*) is
 taken from the first ``-progress`` block (now minus ``out_time``), so segment times within a run are
 exactly contiguous, and the space between two runs is a ``recording.gap`` with its cause.
@@ -32,24 +32,23 @@ import csv
 import fcntl
 import functools
 import random
-import re
 import time
 import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
 from streamrec.core.backoff import Backoff
-from streamrec.core.filenames import EXTENSIONS, render_filename, safe_component, with_counter
+from streamrec.core.filenames import EXTENSIONS, safe_component
 from streamrec.core.redact import redact_text, redact_url
-from streamrec.core.retention import Limits, StoredFile
+from streamrec.core.retention import Limits
 from streamrec.errors import RecorderError
 from streamrec.runtime.child import FfmpegChild
-from streamrec.runtime.ffmpeg import build_command, escape_pattern, repair_truncated
+from streamrec.runtime.ffmpeg import build_command, escape_pattern
+from streamrec.runtime.finishing import Finisher, iso
 from streamrec.runtime.resolvers import make_resolver
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
@@ -65,12 +64,6 @@ Resolve = Callable[[str], Awaitable[str]]
 """``resolve(channel_url)`` -> the URL ffmpeg opens (``runtime.resolvers``)."""
 
 PARTIAL_DIR = ".partial"
-_PARTIAL = re.compile(r"^(\d+)_(\d{6})\.(\w+)$")
-
-
-def iso(epoch: float) -> str:
-    """UTC ISO 8601 with milliseconds: the time format of every event."""
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -142,12 +135,18 @@ class Recorder:
         self._stop = asyncio.Event()
         self._stop_reason = "stopped"
         self._deadline: float | None = None
-        self._index = 0
-        self._last_end: float | None = None  # wall-clock end of the last recorded media
-        self._gap_cause: str | None = None  # set while media is missing since _last_end
-        self._hook_tasks: set[asyncio.Task[None]] = set()
-        self.files: list[dict[str, Any]] = []
+        self._gap_cause: str | None = None  # set while media is missing since the last file
+        self.finisher = Finisher(
+            name, channel, recordings_dir=recordings_dir, partial_dir=self.partial_dir,
+            zone=self.zone, ext=self.ext, ffmpeg=ffmpeg, storage=storage, emit=emit,
+            run_hook=run_hook,
+        )  # fmt: skip
         self.state = "idle"
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """The files finished so far, as their ``recording.segment`` fields."""
+        return self.finisher.files
 
     @property
     def label(self) -> str:
@@ -172,21 +171,19 @@ class Recorder:
         self._deadline = None if duration is None else loop.time() + duration
         self.partial_dir.mkdir(parents=True, exist_ok=True)
         with self._lock():
-            await self._recover_orphans()
+            await self.finisher.recover_orphans()
             try:
                 reason = await self._supervise()
             except BaseException:
                 self.state = "stopped"
                 self._emit("recording.stopped", channel=self.name, reason="recorder crashed")
                 raise
-            if self._gap_cause is not None and self._last_end is not None:
-                self._emit_gap(self._last_end, self._clock(), self._gap_cause)
+            if self._gap_cause is not None and self.finisher.last_end is not None:
+                self._emit_gap(self.finisher.last_end, self._clock(), self._gap_cause)
             self.state = "stopped"
             logger.info("{}: recording stopped: {}", self.label, reason)
             self._emit("recording.stopped", channel=self.name, reason=reason)
-            if self._hook_tasks:
-                await asyncio.gather(*self._hook_tasks)
-            await self._recording_end_hooks()
+            await self.finisher.close()
         return reason
 
     @contextlib.contextmanager
@@ -328,8 +325,8 @@ class Recorder:
         """The run has media: it is recording. Close the gap since the previous run."""
         assert run.anchor is not None
         self.state = "recording"
-        if self._gap_cause is not None and self._last_end is not None:
-            self._emit_gap(self._last_end, run.anchor, self._gap_cause)
+        if self._gap_cause is not None and self.finisher.last_end is not None:
+            self._emit_gap(self.finisher.last_end, run.anchor, self._gap_cause)
         self._gap_cause = None
         file = str(self._current_partial(run))
         logger.info("{}: recording into {}", self.label, file)
@@ -374,7 +371,9 @@ class Recorder:
             run.closed += 1
             run.closed_end = end
             run.reported.add(name)
-            self._finish(self.partial_dir / name, run.anchor + start, run.anchor + end, end - start)
+            self.finisher.finish(
+                self.partial_dir / name, run.anchor + start, run.anchor + end, end - start
+            )
 
     async def _finish_leftovers(self, run: _Run) -> None:
         """Files ffmpeg did not report closing (it was killed): finished from what we saw."""
@@ -385,123 +384,10 @@ class Recorder:
                 path.unlink(missing_ok=True)
                 continue
             end = max(run.out_time, run.closed_end)
-            await repair_truncated(self.ffmpeg, path, self.channel.format)
-            self._finish(path, run.anchor + run.closed_end, run.anchor + end, end - run.closed_end)
-
-    async def _recover_orphans(self) -> None:
-        """Partial files left by a streamrec that died: finished with times from their mtimes."""
-        previous: dict[str, float] = {}
-        for path in sorted(self.partial_dir.iterdir()):
-            match = _PARTIAL.match(path.name)
-            if not match:
-                continue
-            run_id = match.group(1)
-            end = path.stat().st_mtime
-            start = previous.get(run_id, int(run_id) / 1000)
-            previous[run_id] = end
-            logger.info("{}: finishing {} left by an earlier run", self.label, path.name)
-            await repair_truncated(self.ffmpeg, path, self.channel.format)
-            self._finish(path, start, end, end - start, recovered=True)
-
-    def _finish(
-        self, path: Path, start: float, end: float, duration: float, recovered: bool = False
-    ) -> None:
-        """A closed partial file gets its final name, its event, its hooks."""
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            return
-        if size == 0 or duration <= 0:
-            path.unlink(missing_ok=True)
-            return
-        final = self._place(path, start)
-        self._last_end = max(self._last_end or 0.0, end)
-        self._index += 1
-        hooks = "pending" if self.channel.on_segment else "none"
-        record = {
-            "channel": self.name, "file": str(final), "start": iso(start), "end": iso(end),
-            "duration": round(duration, 3), "bytes": size, "hooks": hooks,
-        }  # fmt: skip
-        if recovered:
-            record["recovered"] = True
-        self.files.append(record)
-        logger.info("{}: finished {} ({:.1f}s, {})", self.label, final, duration, format_size(size))
-        self._emit("recording.segment", **record)
-        self.storage.add(StoredFile(str(final), self.name, start, end, size, hooks == "none"))
-        if self.channel.on_segment:
-            task = asyncio.get_running_loop().create_task(self._segment_hooks(record))
-            self._hook_tasks.add(task)
-            task.add_done_callback(self._hook_tasks.discard)
-        self.storage.enforce()
-
-    def _place(self, path: Path, start: float) -> Path:
-        """Move a finished partial file to its templated name (never over another file)."""
-        relative = render_filename(
-            self.channel.filename,
-            channel=self.name,
-            category=self.channel.category,
-            start=datetime.fromtimestamp(start, timezone.utc),
-            zone=self.zone,
-            ext=self.ext,
-            index=self._index,
-        )
-        target = self.recordings_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        counter = 1
-        while True:
-            try:
-                target.hardlink_to(path)
-            except FileExistsError:
-                counter += 1
-                target = self.recordings_dir / with_counter(relative, counter)
-                continue
-            except OSError:  # a filesystem without hard links: check, then rename
-                if target.exists():
-                    counter += 1
-                    target = self.recordings_dir / with_counter(relative, counter)
-                    continue
-                path.rename(target)
-                return target
-            path.unlink()
-            return target
-
-    def _context(self, record: Mapping[str, Any]) -> dict[str, str]:
-        return {
-            "STREAMREC_CHANNEL": self.name,
-            "STREAMREC_CATEGORY": self.channel.category or "",
-            "STREAMREC_FILE": str(record["file"]),
-            "STREAMREC_START": str(record["start"]),
-            "STREAMREC_END": str(record["end"]),
-            "STREAMREC_DURATION": f"{record['duration']:g}",
-        }
-
-    async def _run_hooks(self, tasks: Sequence[str], context: dict[str, str]) -> str:
-        assert self._run_hook is not None
-        status = "completed"
-        for task in tasks:
-            try:
-                result = await self._run_hook(task, context)
-            except Exception as exc:  # a broken runner must not stop the recording
-                logger.error("{}: hook {} could not run: {}", self.label, task, exc)
-                result = "failed"
-            if result != "completed":
-                status = "failed"
-        return status
-
-    async def _segment_hooks(self, record: Mapping[str, Any]) -> None:
-        status = await self._run_hooks(self.channel.on_segment, self._context(record))
-        for entry in self.files:
-            if entry["file"] == record["file"]:
-                entry["hooks"] = status
-        self._emit("recording.processed", channel=self.name, file=record["file"], status=status)
-        self.storage.set_processed(str(record["file"]))
-
-    async def _recording_end_hooks(self) -> None:
-        if not self.channel.on_recording_end or not self.files:
-            return
-        total = sum(float(f["duration"]) for f in self.files)
-        summary = {**self.files[-1], "start": self.files[0]["start"], "duration": total}
-        await self._run_hooks(self.channel.on_recording_end, self._context(summary))
+            await self.finisher.repair(path)
+            self.finisher.finish(
+                path, run.anchor + run.closed_end, run.anchor + end, end - run.closed_end
+            )
 
 
 def _default_command(

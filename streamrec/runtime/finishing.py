@@ -1,0 +1,206 @@
+"""Finishing recorded files: final name, ``recording.segment``, storage catalog, hooks.
+
+Used by the recorder (``runtime.recorder``): each time ffmpeg closes a partial file (its segment
+list line arrives), when ffmpeg was killed before closing one, and at start-up for partial files
+left by a streamrec that died. A :class:`Finisher` belongs to one recorder.
+
+Naming: ffmpeg writes ``<run>_%06d.<ext>`` in ``recordings_dir/.partial/<channel>/``; a closed file
+is moved to ``channel.filename`` rendered with its wall-clock start in the settings zone
+(``core.filenames``), as a hard link then unlink (a rename where hard links are not supported), so
+an existing file is never overwritten: a taken name gets ``-2``, ``-3`` … before the extension.
+
+Hooks: ``on_segment`` tasks run for each finished file through the injected ``run_hook`` (the task
+runner), in the order listed; the file is "processed" (``recording.processed``, and deletable by
+retention) when all of them have finished, ``completed`` if every one completed. The context is
+passed as environment variables (``STREAMREC_CHANNEL``, ``_CATEGORY``, ``_FILE``, ``_START``,
+``_END``, ``_DURATION``), never as shell text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from streamrec.core.filenames import render_filename, with_counter
+from streamrec.core.retention import StoredFile
+from streamrec.runtime.ffmpeg import repair_truncated
+from streamrec.runtime.storage import Storage
+from streamrec.spec.model import Channel
+from streamrec.spec.units import format_size
+
+Emit = Callable[..., Any]
+RunHook = Callable[[str, Mapping[str, str]], Awaitable[str]]
+PARTIAL = re.compile(r"^(\d+)_(\d{6})\.(\w+)$")
+"""The name ffmpeg gives a partial file: ``<run id>_<number>.<ext>``."""
+
+
+def iso(epoch: float) -> str:
+    """UTC ISO 8601 with milliseconds: the time format of every event."""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Finisher:
+    """Turns closed partial files of one channel into finished, logged, processed recordings."""
+
+    def __init__(
+        self,
+        name: str,
+        channel: Channel,
+        *,
+        recordings_dir: Path,
+        partial_dir: Path,
+        zone: tzinfo,
+        ext: str,
+        ffmpeg: str,
+        storage: Storage,
+        emit: Emit,
+        run_hook: RunHook | None,
+    ) -> None:
+        self.name = name
+        self.channel = channel
+        self.recordings_dir = recordings_dir
+        self.partial_dir = partial_dir
+        self.zone = zone
+        self.ext = ext
+        self.ffmpeg = ffmpeg
+        self.storage = storage
+        self._emit = emit
+        self._run_hook = run_hook
+        self.files: list[dict[str, Any]] = []
+        """The finished files of this recorder, as their ``recording.segment`` fields."""
+        self.last_end: float | None = None
+        """Wall-clock end of the last finished file."""
+        self._index = 0
+        self._hook_tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def label(self) -> str:
+        return f"channel {self.name!r}"
+
+    async def repair(self, path: Path) -> None:
+        """Drop the cut-short last frame of a file whose ffmpeg was killed."""
+        await repair_truncated(self.ffmpeg, path, self.channel.format)
+
+    async def recover_orphans(self) -> None:
+        """Partial files left by a streamrec that died: finished with times from their mtimes."""
+        previous: dict[str, float] = {}
+        for path in sorted(self.partial_dir.iterdir()):
+            match = PARTIAL.match(path.name)
+            if not match:
+                continue
+            run_id = match.group(1)
+            end = path.stat().st_mtime
+            start = previous.get(run_id, int(run_id) / 1000)
+            previous[run_id] = end
+            logger.info("{}: finishing {} left by an earlier run", self.label, path.name)
+            await self.repair(path)
+            self.finish(path, start, end, end - start, recovered=True)
+
+    def finish(
+        self, path: Path, start: float, end: float, duration: float, recovered: bool = False
+    ) -> None:
+        """A closed partial file gets its final name, its event, its hooks."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return
+        if size == 0 or duration <= 0:
+            path.unlink(missing_ok=True)
+            return
+        final = self._place(path, start)
+        self.last_end = max(self.last_end or 0.0, end)
+        self._index += 1
+        hooks = "pending" if self.channel.on_segment else "none"
+        record = {
+            "channel": self.name, "file": str(final), "start": iso(start), "end": iso(end),
+            "duration": round(duration, 3), "bytes": size, "hooks": hooks,
+        }  # fmt: skip
+        if recovered:
+            record["recovered"] = True
+        self.files.append(record)
+        logger.info("{}: finished {} ({:.1f}s, {})", self.label, final, duration, format_size(size))
+        self._emit("recording.segment", **record)
+        self.storage.add(StoredFile(str(final), self.name, start, end, size, hooks == "none"))
+        if self.channel.on_segment:
+            task = asyncio.get_running_loop().create_task(self._segment_hooks(record))
+            self._hook_tasks.add(task)
+            task.add_done_callback(self._hook_tasks.discard)
+        self.storage.enforce()
+
+    def _place(self, path: Path, start: float) -> Path:
+        """Move a finished partial file to its templated name (never over another file)."""
+        relative = render_filename(
+            self.channel.filename,
+            channel=self.name,
+            category=self.channel.category,
+            start=datetime.fromtimestamp(start, timezone.utc),
+            zone=self.zone,
+            ext=self.ext,
+            index=self._index,
+        )
+        target = self.recordings_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        counter = 1
+        while True:
+            try:
+                target.hardlink_to(path)
+            except FileExistsError:
+                counter += 1
+                target = self.recordings_dir / with_counter(relative, counter)
+                continue
+            except OSError:  # a filesystem without hard links: check, then rename
+                if target.exists():
+                    counter += 1
+                    target = self.recordings_dir / with_counter(relative, counter)
+                    continue
+                path.rename(target)
+                return target
+            path.unlink()
+            return target
+
+    def _context(self, record: Mapping[str, Any]) -> dict[str, str]:
+        return {
+            "STREAMREC_CHANNEL": self.name,
+            "STREAMREC_CATEGORY": self.channel.category or "",
+            "STREAMREC_FILE": str(record["file"]),
+            "STREAMREC_START": str(record["start"]),
+            "STREAMREC_END": str(record["end"]),
+            "STREAMREC_DURATION": f"{record['duration']:g}",
+        }
+
+    async def _run_hooks(self, tasks: Sequence[str], context: dict[str, str]) -> str:
+        assert self._run_hook is not None
+        status = "completed"
+        for task in tasks:
+            try:
+                result = await self._run_hook(task, context)
+            except Exception as exc:  # a broken runner must not stop the recording
+                logger.error("{}: hook {} could not run: {}", self.label, task, exc)
+                result = "failed"
+            if result != "completed":
+                status = "failed"
+        return status
+
+    async def _segment_hooks(self, record: Mapping[str, Any]) -> None:
+        status = await self._run_hooks(self.channel.on_segment, self._context(record))
+        for entry in self.files:
+            if entry["file"] == record["file"]:
+                entry["hooks"] = status
+        self._emit("recording.processed", channel=self.name, file=record["file"], status=status)
+        self.storage.set_processed(str(record["file"]))
+
+    async def close(self) -> None:
+        """Wait for the hooks of every file, then run ``on_recording_end`` (the whole recording)."""
+        while self._hook_tasks:
+            await asyncio.gather(*self._hook_tasks)
+        if not self.channel.on_recording_end or not self.files:
+            return
+        total = sum(float(f["duration"]) for f in self.files)
+        summary = {**self.files[-1], "start": self.files[0]["start"], "duration": total}
+        await self._run_hooks(self.channel.on_recording_end, self._context(summary))
