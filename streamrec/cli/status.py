@@ -10,9 +10,8 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections import deque
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -21,23 +20,15 @@ from streamrec.cli.app import app, console, environ, err_console, fail, globals_
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.client import daemon_client
 from streamrec.cli.config import Output, OutputOption, desired_of
-from streamrec.core.windows import next_cron, upcoming
 from streamrec.errors import ConfigError, DaemonError
 from streamrec.spec.loading import LoadedConfig, load_config
-from streamrec.spec.model import Config, Every
+from streamrec.spec.model import Config
 from streamrec.spec.units import format_duration, format_size
 from streamrec.state.applied import read_applied
 from streamrec.state.location import state_root
 from streamrec.state.paths import StatePaths
-
-
-def _parse_ts(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+from streamrec.state.status import build_status
+from streamrec.state.status import parse_ts as _parse_ts
 
 
 def _ago(value: Any, now: datetime) -> str:
@@ -56,26 +47,12 @@ def _until(value: Any, now: datetime) -> str:
     return "now" if seconds < 1 else f"in {format_duration(round(seconds))}"
 
 
-def _gaps_24h(entry: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
-    since = now - timedelta(hours=24)
-    return [g for g in entry.get("gaps") or [] if (_parse_ts(g.get("end")) or now) >= since]
-
-
-def _next_fire(schedule: Any, entry: dict[str, Any], zone: ZoneInfo, now: datetime) -> str | None:
-    if schedule is None or schedule == "once":
-        return None
-    if isinstance(schedule, Every):
-        last = _parse_ts(entry.get("started_at"))
-        return (max(now, last + timedelta(seconds=schedule.every)) if last else now).isoformat()
-    return next_cron(str(schedule), zone, now).isoformat()
-
-
 def _daemon_status(loaded: LoadedConfig) -> dict[str, Any] | None:
     client = daemon_client(_state_paths(loaded).root)
     if client is None:
         return None
     try:
-        return client.request("GET", "/api/status")
+        return client.request("GET", "/api/live")
     except DaemonError:
         return None
     finally:
@@ -85,60 +62,15 @@ def _daemon_status(loaded: LoadedConfig) -> dict[str, Any] | None:
 def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
     """Every declared object with its state, as one JSON-able dict (the ``-o json`` output)."""
     paths = _state_paths(loaded)
-    state = open_journal(loaded).state()
-    live = _daemon_status(loaded)
-    zone = ZoneInfo(loaded.config.settings.timezone)
-    applied = read_applied(paths.applied)
-    config = loaded.config
-    revision = desired_of(loaded).revision
-    channels = {}
-    for name, channel in config.channels.items():
-        entry = dict(state.get("channels", {}).get(name) or {})
-        entry.setdefault("state", "idle" if channel.enabled else "disabled")
-        entry["category"] = channel.category
-        entry["scheduled"] = bool(channel.schedule)
-        entry["gaps_24h"] = _gaps_24h(entry, now)
-        entry["windows"] = [
-            {"start": i.start.isoformat(), "end": i.end.isoformat()}
-            for i in upcoming(channel.schedule, channel.padding, zone, now)
-        ]
-        if live is not None:
-            entry["daemon"] = (live.get("channels") or {}).get(name)
-        channels[name] = entry
-    tasks = {}
-    for name, task in config.tasks.items():
-        entry = dict(state.get("tasks", {}).get(name) or {})
-        entry.setdefault("status", "created")
-        entry["schedule"] = task.model_dump(mode="json")["schedule"]
-        entry["next_fire"] = _next_fire(task.schedule, entry, zone, now)
-        entry["depends_on"] = list(task.depends_on)
-        tasks[name] = entry
-    queues = {}
-    for name, queue in config.queues.items():
-        entry = dict(state.get("queues", {}).get(name) or {})
-        entry.setdefault("status", "created")
-        entry["tasks"] = list(queue.tasks)
-        entry["next_fire"] = _next_fire(queue.schedule, entry, zone, now)
-        queues[name] = entry
-    return {
-        "config": {
-            "directory": str(loaded.directory),
-            "revision": revision,
-            "applied_revision": applied.revision,
-            "pending": revision != applied.revision,
-            "applied": (state.get("config") or {}).get("applied"),
-            "rejected": (state.get("config") or {}).get("rejected"),
-        },
-        "daemon": {
-            **(state.get("daemon") or {}),
-            "running": live is not None,
-            **((live or {}).get("daemon") or {}),
-        },
-        "channels": channels,
-        "tasks": tasks,
-        "queues": queues,
-        "seq": state.get("seq", 0),
-    }
+    return build_status(
+        loaded.config,
+        open_journal(loaded).state(),
+        now,
+        live=_daemon_status(loaded),
+        directory=str(loaded.directory),
+        revision=desired_of(loaded).revision,
+        applied_revision=read_applied(paths.applied).revision,
+    )
 
 
 def _channel_table(channels: dict[str, Any], now: datetime) -> Table:

@@ -371,6 +371,7 @@ class Daemon(GitMode, Control, WebApi):
     def _reject(self, errors: list[str], reason: str) -> dict[str, Any]:
         errors = [redact_text(e, self.loaded.secrets if self.loaded else ()) for e in errors]
         self.emit("config.rejected", errors=errors, reason=reason)
+        self.on_rejected(errors)
         for line in errors[:20]:
             logger.error("config rejected: {}", line)
         logger.error("config rejected ({}); the last good config keeps running", reason)
@@ -426,6 +427,7 @@ class Daemon(GitMode, Control, WebApi):
             )
             if self.shard.index == 0:  # once tasks belong to shard 0, like unpinned schedules
                 self._spawn(self._run_once_tasks(), "once tasks")
+            self.on_reconciled(took, outcomes)
             return {
                 "ok": True,
                 "revision": want.revision,

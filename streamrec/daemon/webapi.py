@@ -1,12 +1,280 @@
-"""The read side of the daemon's HTTP API: events, recordings, metrics, thumbnails, dashboard data.
+"""The read side of the daemon's HTTP API: status, events, recordings, logs, thumbnails, metrics.
 
 ``daemon.service.Daemon`` inherits :class:`WebApi`; ``web.control`` calls these methods through its
 ``Controller`` protocol. Kept apart from the reconciler so that the HTTP surface can grow without
-touching the lifecycle code.
+touching the lifecycle code: the daemon calls only two hooks here, :meth:`WebApi.on_reconciled` at
+the end of each reconcile and :meth:`WebApi.on_rejected` for each rejected config.
+
+Everything read comes from the state log (the fold, through ``Journal.state()``, and the newest
+events, through a ``web.eventfeed.EventFeed``) and from the daemon's live objects; the only state kept
+here is what no log holds: reconcile counts and durations, and durations of task runs finished since
+the daemon started (for ``/metrics``). Files are served only when the state log names them: a
+download must be a recording of the fold, a log must be the last run's log under ``state/logs/``.
+:meth:`WebApi.redact` hides the config's secrets and the API token in every answer.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from streamrec.core import planning
+from streamrec.core.redact import redact_text
+from streamrec.daemon.channels import ChannelSet
+from streamrec.runtime.ffmpeg import find_ffmpeg
+from streamrec.runtime.processes import read_tail
+from streamrec.spec.loading import LoadedConfig
+from streamrec.spec.model import Config
+from streamrec.state.journal import Journal
+from streamrec.state.paths import StatePaths
+from streamrec.state.status import build_status
+from streamrec.version import __version__
+from streamrec.web.eventfeed import EventFeed
+from streamrec.web.metrics import RECONCILE_BUCKETS, TASK_BUCKETS, Histogram, MetricsInput
+from streamrec.web.thumbnails import Thumbnails
+
+LOG_BYTES = 64 * 1024
+"""How much of the end of a task's log ``/api/tasks/{name}/log`` returns."""
+MIN_SECRET = 3
+"""Shorter secrets are not masked (``core.redact`` would mask ordinary text everywhere)."""
+THUMB_CANDIDATES = 5
+"""How many of a channel's newest files are tried for a thumbnail (the newest may be gone)."""
+
+
+@dataclass
+class _WebState:
+    """What the HTTP side of one daemon keeps between requests."""
+
+    feed: EventFeed
+    thumbs: Thumbnails
+    reconciles: dict[str, int] = field(default_factory=lambda: {"ok": 0, "rejected": 0})
+    reconcile_seconds: Histogram = field(default_factory=lambda: Histogram(RECONCILE_BUCKETS))
+    task_seconds: dict[str, Histogram] = field(default_factory=dict)
+    ffmpeg: str = ""
+
+    def observe(self, event: dict[str, Any]) -> None:
+        """Count a task's duration when one of its runs finishes (events after start-up)."""
+        duration = event.get("duration")
+        if event.get("type") == "task.finished" and isinstance(duration, (int, float)):
+            task = str(event.get("task"))
+            self.task_seconds.setdefault(task, Histogram(TASK_BUCKETS)).observe(float(duration))
+
 
 class WebApi:
     """Mixin of the daemon: what the HTTP API reads."""
+
+    config_dir: Path
+    environ: Mapping[str, str]
+    journal: Journal
+    paths: StatePaths
+    loaded: LoadedConfig | None
+    current: planning.Applied
+    channels: ChannelSet
+    ffmpeg: str
+    started_at: float
+    _web: _WebState | None = None
+    _secrets: tuple[object, tuple[str, ...]] | None = None
+
+    if TYPE_CHECKING:
+
+        def status(self) -> dict[str, Any]: ...
+
+    def _web_state(self) -> _WebState:
+        if self._web is None:
+            web = _WebState(
+                EventFeed(self.paths), Thumbnails(self.paths.root / "thumbs", self._ffmpeg_path)
+            )
+            web.feed.observe = web.observe
+            web.feed.refresh()  # the history; events after this one are observed
+            self._web = web
+        return self._web
+
+    def _ffmpeg_path(self) -> str:
+        web = self._web_state()
+        if not web.ffmpeg:
+            setting = self.loaded.config.settings.ffmpeg if self.loaded else None
+            web.ffmpeg = self.ffmpeg or find_ffmpeg(setting).path
+        return web.ffmpeg
+
+    # --- hooks the daemon calls --------------------------------------------------------------
+
+    def on_reconciled(self, took: float, outcomes: dict[str, str]) -> None:
+        """A reconcile carried out a config (changed or not) in ``took`` seconds."""
+        web = self._web_state()
+        web.reconciles["ok"] += 1
+        web.reconcile_seconds.observe(took)
+
+    def on_rejected(self, errors: list[str]) -> None:
+        """A config was rejected; the last good one keeps running."""
+        self._web_state().reconciles["rejected"] += 1
+
+    # --- what the API reads ------------------------------------------------------------------
+
+    def redact(self, value: Any) -> Any:
+        """``value`` with every secret the daemon knows hidden (URLs, secret values, the token)."""
+        if self._secrets is None or self._secrets[0] is not self.loaded:
+            known = set(self.loaded.secrets if self.loaded else ())
+            token = self.environ.get("STREAMREC_API_TOKEN")
+            if token:
+                known.add(token)
+            usable = (s for s in known if len(s) >= MIN_SECRET)
+            self._secrets = (self.loaded, tuple(sorted(usable, key=len, reverse=True)))
+        return _redact(value, self._secrets[1])
+
+    def full_status(self) -> dict[str, Any]:
+        """Every declared channel, task and queue with its state, as ``streamrec status -o json``."""
+        state = self.journal.state()
+        config = self.loaded.config if self.loaded else Config()
+        data = build_status(
+            config,
+            state,
+            datetime.now(timezone.utc),
+            live=self.status(),
+            directory=str(self.config_dir),
+            revision=self.current.revision,
+            applied_revision=self.current.revision,
+        )
+        files: dict[str, list[int]] = {}
+        for record in (state.get("recordings") or {}).values():
+            count = files.setdefault(str(record.get("channel")), [0, 0])
+            count[0] += 1
+            count[1] += int(record.get("bytes") or 0)
+        for name, entry in data["channels"].items():
+            entry["files"], entry["files_bytes"] = files.get(name, [0, 0])
+        return data
+
+    def events(self, since: int | None, limit: int) -> dict[str, Any]:
+        """Up to ``limit`` events after seq ``since`` (the newest ones when ``since`` is None)."""
+        feed = self._web_state().feed
+        feed.refresh()
+        if since is None:
+            found = feed.latest(limit)
+        else:
+            maybe = feed.after(since, limit)
+            found = (
+                maybe
+                if maybe is not None
+                else list(itertools.islice(self.journal.read(since), limit))
+            )
+        return {"events": found, "last_seq": max(feed.last_seq, found[-1]["seq"] if found else 0)}
+
+    def recordings(self, channel: str | None) -> dict[str, Any]:
+        """The files on disk per channel, newest first, as the state log lists them."""
+        base = self._recordings_dir()
+        by_channel: dict[str, list[dict[str, Any]]] = {}
+        for file, record in (self.journal.state().get("recordings") or {}).items():
+            owner = str(record.get("channel"))
+            if channel is not None and owner != channel:
+                continue
+            path = Path(file)
+            relative = path.relative_to(base) if base and path.is_relative_to(base) else path
+            by_channel.setdefault(owner, []).append(
+                {"file": file, "name": path.name, "path": str(relative), **record}
+            )
+        for files in by_channel.values():
+            files.sort(key=lambda r: str(r.get("start") or ""), reverse=True)
+        return {
+            "channels": dict(sorted(by_channel.items())),
+            "count": sum(len(f) for f in by_channel.values()),
+            "bytes": sum(int(r.get("bytes") or 0) for f in by_channel.values() for r in f),
+        }
+
+    def recording_file(self, file: str) -> Path | None:
+        """The path of a recording the state log lists and that is still on disk; else None."""
+        if not file or file not in (self.journal.state().get("recordings") or {}):
+            return None
+        path = Path(file)
+        if not path.is_absolute() or ".." in path.parts or not path.is_file():
+            return None
+        return path
+
+    def task_log(self, name: str, stream: str) -> dict[str, Any] | None:
+        """The end of the last run's stdout or stderr of a task; None for an unknown task."""
+        declared = self.loaded is not None and name in self.loaded.config.tasks
+        entry = (self.journal.state().get("tasks") or {}).get(name)
+        if entry is None and not declared:
+            return None
+        entry = entry or {}
+        log = entry.get(f"{stream}_log")
+        text = ""
+        if isinstance(log, str):
+            path = Path(log).resolve()
+            if path.is_relative_to(self.paths.logs.resolve()):
+                text = read_tail(path, LOG_BYTES)
+        return {
+            "task": name,
+            "stream": stream,
+            "run": entry.get("run"),
+            "status": entry.get("status", "created"),
+            "text": text,
+        }
+
+    async def thumbnail(self, channel: str) -> Path | None:
+        """A JPEG of the last frame of the channel's newest finished file still on disk."""
+        source = self._thumbnail_source(channel)
+        return None if source is None else await self._web_state().thumbs.get(channel, source)
+
+    def _thumbnail_source(self, channel: str) -> Path | None:
+        state = self.journal.state()
+        entry = (state.get("channels") or {}).get(channel)
+        if entry is None:
+            return None
+        recordings = state.get("recordings") or {}
+        newest = sorted(
+            (
+                (str(r.get("end") or ""), f)
+                for f, r in recordings.items()
+                if r.get("channel") == channel
+            ),
+            reverse=True,
+        )
+        candidates = [f for _, f in newest[:THUMB_CANDIDATES]]
+        last = (entry.get("last_segment") or {}).get("file")
+        if isinstance(last, str) and last in recordings:
+            candidates.insert(0, last)
+        for file in candidates:
+            if Path(file).is_file():
+                return Path(file)
+        return None
+
+    def metrics_input(self) -> MetricsInput:
+        """What one ``/metrics`` scrape reads (see ``web.metrics``)."""
+        web = self._web_state()
+        web.feed.refresh()
+        config = self.loaded.config if self.loaded else Config()
+        running = self.channels.running
+        return MetricsInput(
+            state=self.journal.state(),
+            channels={name: name in running for name in config.channels},
+            tasks=list(config.tasks),
+            queues=list(config.queues),
+            revision=self.current.revision,
+            version=__version__,
+            started_at=self.started_at,
+            now=datetime.now(timezone.utc),
+            reconciles=dict(web.reconciles),
+            reconcile_seconds=web.reconcile_seconds,
+            task_seconds=web.task_seconds,
+        )
+
+    def _recordings_dir(self) -> Path | None:
+        if self.loaded is None:
+            return None
+        return self.loaded.resolve_path(self.loaded.config.settings.recordings_dir)
+
+
+def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
+    """Like ``core.redact.redact_value``, skipping strings that hold no URL and no secret."""
+    if isinstance(value, str):
+        if "://" in value or any(s in value for s in secrets):
+            return redact_text(value, secrets)
+        return value
+    if isinstance(value, dict):
+        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secrets) for v in value]
+    return value

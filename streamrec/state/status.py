@@ -1,0 +1,125 @@
+"""The status view: every declared object with its state, as one JSON-able dict. Pure.
+
+``streamrec status`` (``cli.status``) and the daemon's ``/api/status`` (``daemon.webapi``) both call
+:func:`build_status`, so the terminal, ``status -o json``, the HTTP API and the dashboard show the same
+thing. The inputs are values: the config that declares the objects, the fold of the state log
+(``Journal.state()``), the daemon's live view (``Daemon.status()``: whether each channel records now,
+why, until when; ``None`` when no daemon runs) and the time. Objects the config no longer declares are
+left out, even when the log remembers them; objects the log never mentions get their initial state
+(``idle`` or ``disabled`` channels, ``created`` tasks and queues).
+
+Each channel gets, beside its fold entry (state, since, file, bytes, bitrate, last segment, counters,
+gaps): its category, whether it has a schedule, the gaps that ended in the last 24 hours, its next
+three windows, and the daemon's live view of it under ``daemon``. Tasks and queues get their
+schedule and next fire time (cron and ``every`` schedules; ``once`` has none).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from streamrec.core.windows import next_cron, upcoming
+from streamrec.spec.model import Config, Every
+
+GAP_WINDOW = timedelta(hours=24)
+"""Gaps that ended within this long before now are listed as ``gaps_24h``."""
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """An ISO 8601 time stamp of the state log (``...Z``) as an aware datetime; None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def recent_gaps(entry: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """The gaps of a channel's fold entry that ended within :data:`GAP_WINDOW` (or have not ended)."""
+    since = now - GAP_WINDOW
+    return [g for g in entry.get("gaps") or [] if (parse_ts(g.get("end")) or now) >= since]
+
+
+def next_fire(schedule: Any, entry: dict[str, Any], zone: ZoneInfo, now: datetime) -> str | None:
+    """When a task's or queue's schedule fires next (ISO 8601), None for ``once`` and no schedule."""
+    if schedule is None or schedule == "once":
+        return None
+    if isinstance(schedule, Every):
+        last = parse_ts(entry.get("started_at"))
+        return (max(now, last + timedelta(seconds=schedule.every)) if last else now).isoformat()
+    return next_cron(str(schedule), zone, now).isoformat()
+
+
+def build_status(
+    config: Config,
+    state: dict[str, Any],
+    now: datetime,
+    *,
+    live: dict[str, Any] | None,
+    directory: str,
+    revision: str | None,
+    applied_revision: str | None,
+) -> dict[str, Any]:
+    """The status of every object ``config`` declares (see the module docstring).
+
+    ``revision`` is the revision of ``config`` and ``applied_revision`` the one last applied;
+    ``pending`` says they differ. ``state`` is not modified.
+    """
+    zone = ZoneInfo(config.settings.timezone)
+    folded_channels = state.get("channels") or {}
+    live_channels = (live or {}).get("channels") or {}
+    channels = {}
+    for name, channel in config.channels.items():
+        entry = dict(folded_channels.get(name) or {})
+        entry.setdefault("state", "idle" if channel.enabled else "disabled")
+        entry["category"] = channel.category
+        entry["enabled"] = channel.enabled
+        entry["scheduled"] = bool(channel.schedule)
+        entry["gaps_24h"] = recent_gaps(entry, now)
+        entry["windows"] = [
+            {"start": i.start.isoformat(), "end": i.end.isoformat()}
+            for i in upcoming(channel.schedule, channel.padding, zone, now)
+        ]
+        if live is not None:
+            entry["daemon"] = live_channels.get(name)
+        channels[name] = entry
+    folded_tasks = state.get("tasks") or {}
+    tasks = {}
+    for name, task in config.tasks.items():
+        entry = dict(folded_tasks.get(name) or {})
+        entry.setdefault("status", "created")
+        entry["schedule"] = task.model_dump(mode="json")["schedule"]
+        entry["next_fire"] = next_fire(task.schedule, entry, zone, now)
+        entry["depends_on"] = list(task.depends_on)
+        tasks[name] = entry
+    folded_queues = state.get("queues") or {}
+    queues = {}
+    for name, queue in config.queues.items():
+        entry = dict(folded_queues.get(name) or {})
+        entry.setdefault("status", "created")
+        entry["tasks"] = list(queue.tasks)
+        entry["next_fire"] = next_fire(queue.schedule, entry, zone, now)
+        queues[name] = entry
+    folded_config = state.get("config") or {}
+    return {
+        "config": {
+            "directory": directory,
+            "revision": revision,
+            "applied_revision": applied_revision,
+            "pending": revision != applied_revision,
+            "applied": folded_config.get("applied"),
+            "rejected": folded_config.get("rejected"),
+        },
+        "daemon": {
+            **(state.get("daemon") or {}),
+            "running": live is not None,
+            **((live or {}).get("daemon") or {}),
+        },
+        "channels": channels,
+        "tasks": tasks,
+        "queues": queues,
+        "seq": state.get("seq", 0),
+    }

@@ -1,0 +1,45 @@
+"""The dashboard: one HTML page with plain JavaScript and CSS, served from package data.
+
+``web.control`` serves ``/`` (``index.html``) and ``/static/<name>`` from :func:`asset`. The files
+live in ``streamrec/web/static/`` and ship with the package (``[tool.setuptools.package-data]``);
+there is no build step. The page polls ``/api/status`` and ``/api/events?since=`` and updates in
+place (see ``static/app.js`` for what it shows and how).
+
+Only the names in :data:`ASSETS` are served, read once and kept in memory, so a request can never
+name another file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+ASSETS = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
+"""The files of the dashboard and their media types."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file of the dashboard, ready to send."""
+
+    body: bytes
+    media_type: str
+    etag: str
+
+
+@cache
+def asset(name: str) -> Asset | None:
+    """The asset called ``name``, or None when there is no such asset."""
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        return None
+    body = resources.files("streamrec.web").joinpath("static").joinpath(name).read_bytes()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+    return Asset(body, media_type, etag)

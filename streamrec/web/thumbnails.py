@@ -1,0 +1,101 @@
+"""Thumbnails: the latest frame of a recorded file, extracted once with ffmpeg and cached.
+
+``daemon.webapi`` asks :meth:`Thumbnails.get` for the last finished segment of a channel when the
+dashboard loads ``/api/channels/{name}/thumbnail``. ffmpeg decodes the last seconds of the file
+(``-sseof``) and keeps overwriting one JPEG (``-update 1``), so what remains is the file's last
+frame, scaled to :data:`WIDTH` pixels wide. Each file's thumbnail is kept under
+``state/thumbs/<channel>/`` keyed by the file's path, size and mtime, so it is made once per
+segment; making a channel's new thumbnail removes its older ones.
+
+ffmpeg runs from an argument list in its own session with a time limit (killed after it), never
+through a shell, and two requests for the same file share one ffmpeg run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from loguru import logger
+
+from streamrec.core.filenames import safe_component
+
+WIDTH = 320
+TIMEOUT = 20.0
+"""Seconds ffmpeg may take for one thumbnail before it is killed."""
+
+
+class Thumbnails:
+    """The thumbnail cache under ``directory``; ``ffmpeg()`` gives the binary to run."""
+
+    def __init__(
+        self, directory: Path, ffmpeg: Callable[[], str], *, timeout: float = TIMEOUT
+    ) -> None:
+        self.directory = directory
+        self.ffmpeg = ffmpeg
+        self.timeout = timeout
+        self._pending: dict[Path, asyncio.Task[bool]] = {}
+
+    def path_for(self, channel: str, source: Path) -> Path | None:
+        """Where the thumbnail of ``source`` is cached (None if the file is gone)."""
+        try:
+            stat = source.stat()
+        except OSError:
+            return None
+        key = hashlib.sha256(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
+        return self.directory / safe_component(channel) / f"{key[:20]}.jpg"
+
+    async def get(self, channel: str, source: Path) -> Path | None:
+        """The cached thumbnail of ``source``, made now if needed; None if it cannot be made."""
+        target = self.path_for(channel, source)
+        if target is None:
+            return None
+        if target.exists():
+            return target
+        task = self._pending.get(target)
+        if task is None:
+            task = asyncio.ensure_future(self._make(source, target))
+            self._pending[target] = task
+            task.add_done_callback(lambda _t: self._pending.pop(target, None))
+        ok = await asyncio.shield(task)
+        return target if ok else None
+
+    async def _make(self, source: Path, target: Path) -> bool:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part.jpg")
+        argv = [
+            self.ffmpeg(), "-nostdin", "-v", "error", "-sseof", "-3", "-i", str(source),
+            "-map", "0:v:0", "-vf", f"scale={WIDTH}:-2", "-q:v", "5",
+            "-update", "1", "-f", "image2", "-y", str(partial),
+        ]  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(), self.timeout)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            logger.warning(
+                "thumbnail of {}: ffmpeg took over {:.0f}s; killed", source, self.timeout
+            )
+            partial.unlink(missing_ok=True)
+            return False
+        if proc.returncode != 0 or not partial.exists() or partial.stat().st_size == 0:
+            message = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no frame"]
+            logger.warning("thumbnail of {}: {}", source, message[0])
+            partial.unlink(missing_ok=True)
+            return False
+        partial.replace(target)
+        for old in target.parent.glob("*.jpg"):
+            if old != target and not old.name.endswith(".part.jpg"):
+                old.unlink(missing_ok=True)
+        return True
