@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 from webkit import TOKEN, Served, finish, serve
 
@@ -237,3 +238,28 @@ def test_no_secret_appears_in_any_response(api: Served) -> None:
         for secret in SECRETS:
             assert secret.encode() not in body, (response.url, secret)
         assert not any(secret in v for v in response.headers.values() for secret in SECRETS)
+
+
+def test_without_a_token_tcp_is_read_only_and_a_rejection_shows(tmp_path: Path) -> None:
+    """No token: TCP refuses actions (403), the socket allows them; a bad edit shows as rejected."""
+    served = serve(tmp_path, "tasks:\n  hello: {command: 'echo hi'}\n", token=None)
+    try:
+        assert served.post("/api/tasks/hello/run").status_code == 403
+        assert served.post("/api/tasks/hello/run", token="anything").status_code == 403
+        assert served.get("/api/status").json()["api"] == {"actions": "read-only"}
+        socket = httpx.HTTPTransport(uds=str(served.daemon.state / "daemon.sock"))
+        with httpx.Client(transport=socket, base_url="http://streamrec", timeout=30) as local:
+            run = local.post("/api/tasks/hello/run")
+            assert run.status_code == 200
+            assert run.json()["results"]["hello"]["status"] == "completed"
+            assert local.get("/api/status").json()["api"] == {"actions": "open"}
+        mark = served.daemon.last_seq()
+        served.daemon.write("broken.yaml", "tasks:\n  other: {command: [\n")
+        served.daemon.wait_for(lambda e: e["type"] == "config.rejected", after=mark)
+        rejected = served.get("/api/status").json()["config"]["rejected"]
+        assert rejected["errors"][0].startswith("config/broken.yaml:")
+        metrics = served.get("/metrics").text
+        assert sample(metrics, "streamrec_config_rejected") == 1.0
+        assert sample(metrics, "streamrec_reconciles_total", result="rejected") == 1.0
+    finally:
+        finish(served)
