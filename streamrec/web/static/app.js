@@ -54,7 +54,10 @@ function when(value) {
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined || isNaN(seconds)) return "–";
-  seconds = Math.max(0, Math.round(seconds));
+  seconds = Math.max(0, seconds);
+  if (seconds < 0.1) return seconds ? "<0.1s" : "0s";
+  if (seconds < 10 && !Number.isInteger(seconds)) return `${seconds.toFixed(1)}s`;
+  seconds = Math.round(seconds);
   if (seconds < 60) return `${seconds}s`;
   const d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600);
   const m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
@@ -65,14 +68,14 @@ function duration(seconds) {
 
 function ago(value) {
   const date = when(value);
-  return date ? `${duration((Date.now() - date) / 1000)} ago` : "–";
+  return date ? `${duration(Math.round((Date.now() - date) / 1000))} ago` : "–";
 }
 
 function until(value) {
   const date = when(value);
   if (!date) return "–";
   const seconds = (date - Date.now()) / 1000;
-  return seconds < 1 ? "now" : `in ${duration(seconds)}`;
+  return seconds < 1 ? "now" : `in ${duration(Math.round(seconds))}`;
 }
 
 function clock(value) {
@@ -226,7 +229,7 @@ function renderConfig(status) {
 
 function makeCard(name) {
   const card = { name, version: null };
-  card.img = el("img", { alt: `last frame of ${name}`, loading: "lazy" });
+  card.img = el("img", { alt: `last frame of ${name}` });
   card.img.addEventListener("error", () => { card.img.hidden = true; card.placeholder.hidden = false; });
   card.img.addEventListener("load", () => { card.img.hidden = false; card.placeholder.hidden = true; });
   card.img.hidden = true;
