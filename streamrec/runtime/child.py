@@ -60,6 +60,7 @@ class FfmpegChild:
         self.label = label
         self.stderr_tail: deque[str] = deque(maxlen=20)
         self.stop_step_taken = ""
+        self._exit: asyncio.Future[int] | None = None
 
     @property
     def pid(self) -> int:
@@ -123,11 +124,10 @@ class FfmpegChild:
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait for the child to exit; False if it is still running after ``timeout`` seconds."""
-        try:
-            await asyncio.wait_for(asyncio.shield(self.proc.wait()), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
+        if self._exit is None:  # one waiter for the child's whole life: cheap to poll
+            self._exit = asyncio.ensure_future(self.proc.wait())
+        done, _ = await asyncio.wait({self._exit}, timeout=timeout)
+        return bool(done)
 
     def _signal(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -32,6 +32,7 @@ import csv
 import fcntl
 import functools
 import random
+import re
 import time
 import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -64,6 +65,9 @@ Resolve = Callable[[str], Awaitable[str]]
 """``resolve(channel_url)`` -> the URL ffmpeg opens (``runtime.resolvers``)."""
 
 PARTIAL_DIR = ".partial"
+TICK = 1.0
+_OUT_TIME = re.compile(rb"^out_time_us=(\d+)", re.MULTILINE)
+"""Seconds between two looks at a running ffmpeg (progress comes once a second anyway)."""
 
 
 @dataclass
@@ -259,7 +263,7 @@ class Recorder:
         outcome: _Outcome | None = None
         next_disk_check = loop.time() + 5.0
         try:
-            while not await child.wait(0.5):
+            while not await child.wait(TICK):
                 now = loop.time()
                 self._sample_size(run, now)
                 if reason := self._stopping():
@@ -344,12 +348,15 @@ class Recorder:
         self._emit("recording.gap", channel=self.name, start=iso(start), end=iso(end), cause=cause)
 
     async def _read_progress(self, run: _Run) -> None:
+        """Follow ``out_time_us`` in ffmpeg's progress blocks (read a block at a time: cheap)."""
         loop = asyncio.get_running_loop()
-        while line := await run.child.progress.readline():
-            key, _, value = line.decode("ascii", "replace").strip().partition("=")
-            if key != "out_time_us" or not value.lstrip("-").isdigit():
+        rest = b""
+        while chunk := await run.child.progress.read(1 << 16):
+            complete, _, rest = (rest + chunk).rpartition(b"\n")
+            times = _OUT_TIME.findall(complete)
+            if not times:
                 continue
-            out_time = int(value) / 1_000_000
+            out_time = int(times[-1]) / 1_000_000
             if out_time != run.out_time:
                 run.out_time = out_time
                 run.last_change = loop.time()

@@ -25,10 +25,13 @@ channels:
     category: news
     segment: 2s
     on_segment: [mark]
+    on_recording_end: [ended]
   secret:
     url: http://viewer:hunter2@127.0.0.1:9/app/${{STREAM_KEY}}/x.m3u8?token=abc123def
     input_args: [-user_agent, streamrec-test]
 tasks:
+  ended:
+    command: 'echo "$STREAMREC_CHANNEL|$STREAMREC_CATEGORY|$STREAMREC_START|$STREAMREC_DURATION" > ended.txt'
   mark:
     command: 'echo "$STREAMREC_CHANNEL $STREAMREC_DURATION" >> marks.txt'
 """
@@ -44,7 +47,7 @@ def cli(write_config: Callable[..., Path], cli_for: Callable[[Path], Any], hls: 
 
 @pytest.mark.slow
 def test_record_for_a_while_writes_files_events_and_runs_hooks(cli: Any) -> None:
-    """`record live --for 5s` records playable files, logs them and runs the on_segment task."""
+    """`record live --for 5s` records playable files, logs them, runs on_segment and on_recording_end."""
     code, out, _err = cli("record", "live", "--for", "5s")
     assert code == 0, out
     assert "duration reached" in out
@@ -52,6 +55,11 @@ def test_record_for_a_while_writes_files_events_and_runs_hooks(cli: Any) -> None
     assert len(files) >= 2 and all(playable(f)[0] for f in files)
     marks = (cli.directory.parent / "marks.txt").read_text().splitlines()
     assert len(marks) == len(files) and all(m.startswith("live ") for m in marks)
+    channel, category, start, duration = (
+        (cli.directory.parent / "ended.txt").read_text().strip().split("|")
+    )
+    assert (channel, category) == ("live", "news") and start.endswith("+00:00")
+    assert float(duration) > 3
     events = [json.loads(line) for line in (cli.directory.parent / "state" / "events.jsonl")
               .read_text().splitlines()]  # fmt: skip
     types = [e["type"] for e in events]
