@@ -48,30 +48,18 @@ class Interpolator:
             if match.group(0) == "$${":
                 return "${"
             name = match.group(1)
-            if name is None:
-                self.problems.append(
-                    Problem(
-                        self.path,
-                        *pos,
-                        f"invalid variable reference {match.group(0)!r} "
-                        "(write ${NAME} or ${NAME:-default}; $${ for a literal ${)",
-                    )
-                )
-                return match.group(0)
-            value = self.environ.get(name)
+            value = None if name is None else self.environ.get(name, match.group(2))
             if value is None:
-                value = match.group(2)
-            if value is None:
-                self.problems.append(
-                    Problem(
-                        self.path,
-                        *pos,
-                        f"environment variable {name} is not set "
-                        f"(set it, add it to .env, or write ${{{name}:-default}})",
-                    )
+                message = (
+                    f"invalid variable reference {match.group(0)!r} "
+                    "(write ${NAME} or ${NAME:-default}; $${ for a literal ${)"
+                    if name is None
+                    else f"environment variable {name} is not set "
+                    f"(set it, add it to .env, or write ${{{name}:-default}})"
                 )
+                self.problems.append(Problem(self.path, *pos, message))
                 return match.group(0)
-            if _SECRET_NAME.search(name) and value:
+            if _SECRET_NAME.search(str(name)) and value:
                 self.secrets.add(value)
             return value
 

@@ -163,8 +163,8 @@ def test_second_daemon_on_the_same_state_dir_is_refused(daemon):
     assert f"another streamrec daemon (pid {d.proc.pid})" in done.stderr
 
 
-def test_sigterm_stops_within_eight_seconds_with_finished_files(daemon, hls):
-    """SIGTERM stops recorders (files finalized) and tasks and writes daemon.stopped in time."""
+def recording_and_sleeping(daemon, hls):
+    """A daemon recording channel `a` (a segment done) while a once task sleeps."""
     d = daemon()
     d.write(
         "all.yaml",
@@ -172,8 +172,14 @@ def test_sigterm_stops_within_eight_seconds_with_finished_files(daemon, hls):
         + "tasks:\n  sleeper: {command: 'sleep 60', schedule: once}\n",
     )
     d.start()
-    d.wait_for(started("a"))
+    d.wait_for(segment_of("a"))
     d.wait_for(lambda e: e["type"] == "task.started" and e["task"] == "sleeper")
+    return d
+
+
+def test_sigterm_stops_within_eight_seconds_with_finished_files(daemon, hls):
+    """SIGTERM stops recorders (files finalized) and tasks and writes daemon.stopped in time."""
+    d = recording_and_sleeping(daemon, hls)
     took = d.stop()
     assert took < 8
     events = d.events()
@@ -187,14 +193,7 @@ def test_sigterm_stops_within_eight_seconds_with_finished_files(daemon, hls):
 
 def test_sigkill_during_recording_and_task_recovers_without_duplicates(daemon, hls):
     """After SIGKILL: leftovers stopped, runs marked interrupted, recording resumes once."""
-    d = daemon()
-    d.write(
-        "all.yaml",
-        channels_yaml(("a", hls.url, "2s"))
-        + "tasks:\n  sleeper: {command: 'sleep 60', schedule: once}\n",
-    )
-    d.start()
-    d.wait_for(segment_of("a"))
+    d = recording_and_sleeping(daemon, hls)
     task = d.wait_for(lambda e: e["type"] == "task.started" and e["task"] == "sleeper")
     d.kill()
     mark = d.last_seq()
