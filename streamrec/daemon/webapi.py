@@ -15,6 +15,7 @@ download must be a recording of the fold, a log must be the last run's log under
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ class _WebState:
     reconcile_seconds: Histogram = field(default_factory=lambda: Histogram(RECONCILE_BUCKETS))
     task_seconds: dict[str, Histogram] = field(default_factory=dict)
     ffmpeg: str = ""
+    state: dict[str, Any] | None = None
+    state_seq: int = -1
 
     def observe(self, event: dict[str, Any]) -> None:
         """Count a task's duration when one of its runs finishes (events after start-up)."""
@@ -125,27 +128,31 @@ class WebApi:
             self._secrets = (self.loaded, tuple(sorted(usable, key=len, reverse=True)))
         return _redact(value, self._secrets[1])
 
-    def full_status(self) -> dict[str, Any]:
-        """Every declared channel, task and queue with its state, as ``streamrec status -o json``."""
-        state = self.journal.state()
+    def _state(self) -> dict[str, Any]:
+        """The fold of the state log, shared by the requests that come before the next event.
+
+        Read-only for every caller: it is handed out again until an event is appended.
+        """
+        web = self._web_state()
+        web.feed.refresh()
+        if web.state is None or web.state_seq != web.feed.last_seq:
+            web.state, web.state_seq = self.journal.state(), web.feed.last_seq
+        return web.state
+
+    async def full_status(self) -> dict[str, Any]:
+        """Every declared channel, task and queue with its state, as ``streamrec status -o json``.
+
+        The inputs are taken on the event loop; the view is built in a worker thread.
+        """
         config = self.loaded.config if self.loaded else Config()
-        data = build_status(
+        return await asyncio.to_thread(
+            _status_view,
             config,
-            state,
-            datetime.now(timezone.utc),
-            live=self.status(),
-            directory=str(self.config_dir),
-            revision=self.current.revision,
-            applied_revision=self.current.revision,
+            self._state(),
+            self.status(),
+            str(self.config_dir),
+            self.current.revision,
         )
-        files: dict[str, list[int]] = {}
-        for record in (state.get("recordings") or {}).values():
-            count = files.setdefault(str(record.get("channel")), [0, 0])
-            count[0] += 1
-            count[1] += int(record.get("bytes") or 0)
-        for name, entry in data["channels"].items():
-            entry["files"], entry["files_bytes"] = files.get(name, [0, 0])
-        return data
 
     def events(self, since: int | None, limit: int) -> dict[str, Any]:
         """Up to ``limit`` events after seq ``since`` (the newest ones when ``since`` is None)."""
@@ -166,7 +173,7 @@ class WebApi:
         """The files on disk per channel, newest first, as the state log lists them."""
         base = self._recordings_dir()
         by_channel: dict[str, list[dict[str, Any]]] = {}
-        for file, record in (self.journal.state().get("recordings") or {}).items():
+        for file, record in (self._state().get("recordings") or {}).items():
             owner = str(record.get("channel"))
             if channel is not None and owner != channel:
                 continue
@@ -185,7 +192,7 @@ class WebApi:
 
     def recording_file(self, file: str) -> Path | None:
         """The path of a recording the state log lists and that is still on disk; else None."""
-        if not file or file not in (self.journal.state().get("recordings") or {}):
+        if not file or file not in (self._state().get("recordings") or {}):
             return None
         path = Path(file)
         if not path.is_absolute() or ".." in path.parts or not path.is_file():
@@ -195,7 +202,7 @@ class WebApi:
     def task_log(self, name: str, stream: str) -> dict[str, Any] | None:
         """The end of the last run's stdout or stderr of a task; None for an unknown task."""
         declared = self.loaded is not None and name in self.loaded.config.tasks
-        entry = (self.journal.state().get("tasks") or {}).get(name)
+        entry = (self._state().get("tasks") or {}).get(name)
         if entry is None and not declared:
             return None
         entry = entry or {}
@@ -219,7 +226,7 @@ class WebApi:
         return None if source is None else await self._web_state().thumbs.get(channel, source)
 
     def _thumbnail_source(self, channel: str) -> Path | None:
-        state = self.journal.state()
+        state = self._state()
         entry = (state.get("channels") or {}).get(channel)
         if entry is None:
             return None
@@ -248,7 +255,7 @@ class WebApi:
         config = self.loaded.config if self.loaded else Config()
         running = self.channels.running
         return MetricsInput(
-            state=self.journal.state(),
+            state=self._state(),
             channels={name: name in running for name in config.channels},
             tasks=list(config.tasks),
             queues=list(config.queues),
@@ -257,14 +264,41 @@ class WebApi:
             started_at=self.started_at,
             now=datetime.now(timezone.utc),
             reconciles=dict(web.reconciles),
-            reconcile_seconds=web.reconcile_seconds,
-            task_seconds=web.task_seconds,
+            reconcile_seconds=web.reconcile_seconds.copy(),
+            task_seconds={name: h.copy() for name, h in web.task_seconds.items()},
         )
 
     def _recordings_dir(self) -> Path | None:
         if self.loaded is None:
             return None
         return self.loaded.resolve_path(self.loaded.config.settings.recordings_dir)
+
+
+def _status_view(
+    config: Config,
+    state: dict[str, Any],
+    live: dict[str, Any],
+    directory: str,
+    revision: str | None,
+) -> dict[str, Any]:
+    """``state.status.build_status`` for the daemon, with each channel's files on disk counted."""
+    data = build_status(
+        config,
+        state,
+        datetime.now(timezone.utc),
+        live=live,
+        directory=directory,
+        revision=revision,
+        applied_revision=revision,
+    )
+    files: dict[str, list[int]] = {}
+    for record in (state.get("recordings") or {}).values():
+        count = files.setdefault(str(record.get("channel")), [0, 0])
+        count[0] += 1
+        count[1] += int(record.get("bytes") or 0)
+    for name, entry in data["channels"].items():
+        entry["files"], entry["files_bytes"] = files.get(name, [0, 0])
+    return data
 
 
 def _redact(value: Any, secrets: tuple[str, ...]) -> Any:

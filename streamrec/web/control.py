@@ -19,6 +19,7 @@ log lists), ``/api/channels/{name}/thumbnail``, ``/api/tasks/{name}/log?stream=s
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import mimetypes
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,7 @@ from starlette.routing import Route
 
 from streamrec.errors import StreamrecError, TaskError
 from streamrec.web import dashboard
-from streamrec.web.metrics import CONTENT_TYPE, Metrics, MetricsInput
+from streamrec.web.metrics import CONTENT_TYPE, MetricsInput, render
 
 MAX_EVENTS = 1000
 """The most events one ``/api/events`` answer holds."""
@@ -55,7 +56,7 @@ class Controller(Protocol):
     async def queue_start(self, name: str) -> dict[str, Any]: ...
     async def queue_stop(self, name: str) -> dict[str, Any]: ...
     def status(self) -> dict[str, Any]: ...
-    def full_status(self) -> dict[str, Any]: ...
+    async def full_status(self) -> dict[str, Any]: ...
     def events(self, since: int | None, limit: int) -> dict[str, Any]: ...
     def recordings(self, channel: str | None) -> dict[str, Any]: ...
     def recording_file(self, file: str) -> Path | None: ...
@@ -82,11 +83,14 @@ def _int_param(request: Request, name: str, default: int | None) -> int | None:
 
 def create_app(controller: Controller, *, token: str | None, local: bool) -> Starlette:
     """The API for one listener; ``local`` (the Unix socket) may change state without a token."""
-    metrics = Metrics(controller.metrics_input)
     access = "open" if local else ("token" if token else "read-only")
 
     def reply(data: Any, status_code: int = 200) -> JSONResponse:
         return JSONResponse(controller.redact(data), status_code=status_code)
+
+    async def reply_large(data: Any) -> JSONResponse:
+        """Redacted and encoded in a worker thread: large answers do not stall the event loop."""
+        return await asyncio.to_thread(reply, data)
 
     def not_found(what: str) -> JSONResponse:
         return reply({"error": f"{what} not found"}, 404)
@@ -134,22 +138,23 @@ def create_app(controller: Controller, *, token: str | None, local: bool) -> Sta
         return reply({"ready": ok}, 200 if ok else 503)
 
     async def metrics_text(_: Request) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        body = await asyncio.to_thread(render, controller.metrics_input())
+        return Response(body, media_type=CONTENT_TYPE)
 
     # --- reading -----------------------------------------------------------------------------
 
     async def status(_: Request) -> Response:
-        return reply({**controller.full_status(), "api": {"actions": access}})
+        return await reply_large({**await controller.full_status(), "api": {"actions": access}})
 
     async def live(_: Request) -> Response:
-        return reply(controller.status())
+        return await reply_large(controller.status())
 
     async def events(request: Request) -> Response:
         limit = min(MAX_EVENTS, _int_param(request, "limit", 100) or 1)
-        return reply(controller.events(_int_param(request, "since", None), limit))
+        return await reply_large(controller.events(_int_param(request, "since", None), limit))
 
     async def recordings(request: Request) -> Response:
-        return reply(controller.recordings(request.query_params.get("channel") or None))
+        return await reply_large(controller.recordings(request.query_params.get("channel") or None))
 
     async def download(request: Request) -> Response:
         path = controller.recording_file(request.query_params.get("file", ""))

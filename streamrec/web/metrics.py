@@ -1,14 +1,15 @@
 """Prometheus metrics, computed from the fold of the state log at each scrape.
 
-``web.control`` serves ``/metrics`` from a :class:`Metrics`, whose collector asks a source (the
-daemon's ``metrics_input()``, see ``daemon.webapi``) for a :class:`MetricsInput` and turns it into
-metric families. Nothing is counted in a global registry: every value comes from the log (so counters
+``web.control`` serves ``/metrics``: it takes a :class:`MetricsInput` from the daemon
+(``metrics_input()``, see ``daemon.webapi``) on the event loop and hands it to :func:`render` in a
+worker thread, whose collector turns it into metric families. Nothing is counted in a global registry: every value comes from the log (so counters
 such as bytes, segments and task runs survive restarts, as the log does), except what only this
 process sees, reconciles and task durations, which :class:`Histogram` accumulates since the daemon
 started. The only module that imports ``prometheus_client``.
 
-Series (every one prefixed ``streamrec_``), per channel: ``channel_state{state}`` (1 for the
-current state), ``channel_recording`` (the daemon runs its recorder now), ``channel_bytes_total``,
+Series (every one prefixed ``streamrec_``), per channel: ``channel_state{state}`` (one series,
+1, labelled with the current state: six series per channel for a full state set would be most of a
+scrape with 1,000 channels), ``channel_recording`` (the daemon runs its recorder now), ``channel_bytes_total``,
 ``channel_segments_total``, ``channel_stalls_total``, ``channel_reconnects_total``,
 ``channel_gaps_24h`` and ``channel_gap_seconds_24h``, ``channel_bitrate_bits_per_second`` and
 ``channel_last_segment_age_seconds``; per task: ``task_runs_total``, ``task_failures_total``,
@@ -21,7 +22,7 @@ queue ``queue_running``; ``reconciles_total{result}``, ``reconcile_duration_seco
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,8 +39,6 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from streamrec.state.status import parse_ts
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-CHANNEL_STATES = ("idle", "disabled", "recording", "stalled", "reconnecting", "stopped")
-"""The states every channel has a ``channel_state`` series for (others appear when they occur)."""
 RECONCILE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TASK_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0)
 
@@ -51,6 +50,12 @@ class Histogram:
         self.bounds = tuple(bounds)
         self.counts = [0] * (len(self.bounds) + 1)  # the last one is +Inf
         self.total = 0.0
+
+    def copy(self) -> Histogram:
+        """A snapshot that later observations do not change."""
+        twin = Histogram(self.bounds)
+        twin.counts, twin.total = list(self.counts), self.total
+        return twin
 
     def observe(self, value: float) -> None:
         self.counts[bisect.bisect_left(self.bounds, value)] += 1
@@ -122,8 +127,7 @@ def _channel_families(data: MetricsInput) -> Iterator[Metric]:
     for name, running in data.channels.items():
         entry = folded.get(name) or {}
         current = entry.get("state") or "idle"
-        for value in (*CHANNEL_STATES, *(() if current in CHANNEL_STATES else (current,))):
-            state.add_metric([name, value], 1.0 if value == current else 0.0)
+        state.add_metric([name, current], 1.0)
         recording.add_metric([name], 1.0 if running else 0.0)
         for key, family in counters.items():
             family.add_metric([name], float(entry.get(key) or 0))
@@ -215,23 +219,21 @@ def _daemon_families(data: MetricsInput) -> Iterator[Metric]:
 
 
 class _Collector(Collector):
-    def __init__(self, source: Callable[[], MetricsInput]) -> None:
-        self.source = source
+    def __init__(self, data: MetricsInput) -> None:
+        self.data = data
 
     def collect(self) -> Iterator[Metric]:
-        data = self.source()
-        yield from _channel_families(data)
-        yield from _task_families(data)
-        yield from _daemon_families(data)
+        yield from _channel_families(self.data)
+        yield from _task_families(self.data)
+        yield from _daemon_families(self.data)
 
 
-class Metrics:
-    """A private registry whose one collector reads ``source()`` at every scrape."""
+def render(data: MetricsInput) -> bytes:
+    """The exposition text (``text/plain; version=0.0.4``) of one scrape's input.
 
-    def __init__(self, source: Callable[[], MetricsInput]) -> None:
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(_Collector(source))
-
-    def render(self) -> bytes:
-        """The exposition text (``text/plain; version=0.0.4``)."""
-        return generate_latest(self.registry)
+    A private registry per call, so nothing is global and a call may run in a worker thread
+    (``data`` is a snapshot nobody else changes).
+    """
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(data))
+    return generate_latest(registry)

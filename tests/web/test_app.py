@@ -50,7 +50,7 @@ class FakeController:
     def status(self) -> dict[str, Any]:
         return {"channels": {}}
 
-    def full_status(self) -> dict[str, Any]:
+    async def full_status(self) -> dict[str, Any]:
         return {"channels": {"c": {"url": f"http://u:{SECRET}@h/x?token={SECRET}"}}}
 
     def events(self, since: int | None, limit: int) -> dict[str, Any]:
@@ -192,7 +192,6 @@ async def test_metrics_render_the_fold_and_the_daemon_counters(fake: FakeControl
         text = (await http.get("/metrics")).text
     expected = [
         'streamrec_channel_state{channel="c",state="stalled"} 1.0',
-        'streamrec_channel_state{channel="c",state="recording"} 0.0',
         'streamrec_channel_state{channel="quiet",state="idle"} 1.0',
         'streamrec_channel_bytes_total{channel="c"} 2048.0',
         'streamrec_channel_segments_total{channel="c"} 3.0',
@@ -212,3 +211,4 @@ async def test_metrics_render_the_fold_and_the_daemon_counters(fake: FakeControl
     lines = set(text.splitlines())
     assert [line for line in expected if line not in lines] == []
     assert "streamrec_channel_last_segment_age_seconds{" not in text  # no segment yet
+    assert 'streamrec_channel_state{channel="c",state="recording"}' not in text  # only the current
