@@ -241,14 +241,14 @@ class TaskRunner:
                 if reason is not None:
                     break
                 delay = retry_delay(task.retries.backoff, attempt) if attempt < attempts else None
-                async with self.slots:
-                    reason = active.stop_reason  # asked while it waited for the slot
-                    if reason is not None:
-                        break
-                    result, retryable = await self._attempt(
-                        task, name, run, attempt, files, lock, pid_file, active, trigger,
-                        context, retry_in=delay, definition=definition,
-                    )  # fmt: skip
+                outcome = await self._attempt(
+                    task, name, run, attempt, files, pid_file, active, trigger, context,
+                    retry_in=delay, definition=definition,
+                )  # fmt: skip
+                if outcome is None:  # stopped while it waited for a slot
+                    reason = active.stop_reason
+                    break
+                result, retryable = outcome
                 if not retryable or delay is None:
                     return result
                 await self._backoff(delay, active, files)
@@ -352,21 +352,21 @@ class TaskRunner:
         run: int,
         attempt: int,
         files: RunFiles,
-        lock: RunLock,
         pid_file: PidFile,
         active: ActiveRun,
         trigger: Trigger,
         context: Mapping[str, str],
         retry_in: float | None,
         definition: str,
-    ) -> tuple[RunResult, bool]:
-        """One attempt: start, wait (with the timeout), end the group, record the outcome.
+    ) -> tuple[RunResult, bool] | None:
+        """One attempt: wait for a slot, start, wait (with the timeout), end the group, record.
 
-        Returns the result and whether a failure of this kind may be retried.
+        Returns the result and whether a failure of this kind may be retried; None when the run
+        was stopped while it waited for the slot. The slot is held while the process lives, not
+        while the outcome is written.
         """
         stdout, stderr = files.log_paths(run, attempt)
         cwd = self.workdir(task)
-        started_at = now_iso()
         common: dict[str, Any] = {
             "task": name, "run": run, "attempt": attempt, "trigger": trigger,
             "definition": definition, "stdout_log": str(stdout),
@@ -375,48 +375,56 @@ class TaskRunner:
         then = (
             f"; retrying in {format_duration(retry_in)} (attempt {attempt + 1})" if retry_in else ""
         )
-        try:
-            proc = await ShellProcess.start(
-                task.command,
-                cwd=cwd,
-                env=self.environment(task, name, run, attempt, trigger, context),
-                stdout=stdout,
-                stderr=stderr,
-            )
-        except OSError as exc:
-            why = f"could not start in {cwd}: {exc.strerror or exc}"
+        timed_out = left_behind = False
+        async with self.slots:
+            if active.stop_reason is not None:
+                return None
+            started_at = now_iso()
+            try:
+                proc = await ShellProcess.start(
+                    task.command,
+                    cwd=cwd,
+                    env=self.environment(task, name, run, attempt, trigger, context),
+                    stdout=stdout,
+                    stderr=stderr,
+                )
+            except OSError as exc:
+                proc = None
+                why = f"could not start in {cwd}: {exc.strerror or exc}"
+            if proc is not None:
+                active.proc = proc
+                record = pid_file.record
+                record.attempt, record.pid, record.pgid = attempt, proc.pid, proc.pgid
+                record.start_ticks = proc.start_ticks
+                record.stdout_log, record.stderr_log = str(stdout), str(stderr)
+                pid_file.write()
+                self.emit("task.started", pid=proc.pid, **common)
+                logger.debug(
+                    "task {!r} run {} attempt {} started (pid {})", name, run, attempt, proc.pid
+                )
+                try:
+                    if not await proc.wait(task.timeout):
+                        timed_out = active.stop_reason is None
+                        if active.stopping is None:
+                            await proc.stop(self.timeout_grace)
+                    if active.stopping is not None:
+                        await active.stopping
+                    else:
+                        left_behind = await proc.clean_up(self.timeout_grace)
+                except asyncio.CancelledError:
+                    await asyncio.shield(proc.stop(self.timeout_grace))
+                    why = "canceled by its caller (the runner is shutting down)"
+                    self._finished(
+                        common, "canceled", proc.returncode, started_at, _elapsed(proc), why, proc
+                    )
+                    active.closed = True
+                    raise
+                finally:
+                    active.proc = None
+        if proc is None:
             with stderr.open("a", encoding="utf-8") as err:
                 err.write(f"streamrec: {why}\n")
-            result = self._finished(common, "failed", None, started_at, 0.0, why + then)
-            return result, True
-        active.proc = proc
-        record = pid_file.record
-        record.attempt, record.pid, record.pgid = attempt, proc.pid, proc.pgid
-        record.start_ticks = proc.start_ticks
-        record.stdout_log, record.stderr_log = str(stdout), str(stderr)
-        pid_file.write()
-        self.emit("task.started", pid=proc.pid, **common)
-        logger.debug("task {!r} run {} attempt {} started (pid {})", name, run, attempt, proc.pid)
-        timed_out = left_behind = False
-        try:
-            if not await proc.wait(task.timeout):
-                timed_out = active.stop_reason is None
-                if active.stopping is None:
-                    await proc.stop(self.timeout_grace)
-            if active.stopping is not None:
-                await active.stopping
-            else:
-                left_behind = await proc.clean_up(self.timeout_grace)
-        except asyncio.CancelledError:
-            await asyncio.shield(proc.stop(self.timeout_grace))
-            why = "canceled by its caller (the runner is shutting down)"
-            self._finished(
-                common, "canceled", proc.returncode, started_at, _elapsed(proc), why, proc
-            )
-            active.closed = True
-            raise
-        finally:
-            active.proc = None
+            return self._finished(common, "failed", None, started_at, 0.0, why + then), True
         code = proc.returncode
         stop_reason = active.stop_reason or stop_requested(files, run)
         retryable = False
