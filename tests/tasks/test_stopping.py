@@ -160,19 +160,26 @@ async def test_allow_runs_triggers_side_by_side(make_runner: MakeRunner) -> None
     assert all(r.status == "completed" for r in results)
 
 
-async def test_max_parallel_bounds_attempts_across_runs(make_runner: MakeRunner) -> None:
+async def test_max_parallel_bounds_attempts_across_runs(
+    make_runner: MakeRunner, workdir: Path
+) -> None:
     """No more than ``max_parallel`` commands run at once, whoever triggered them."""
-    command = "echo $(date +%s.%N) > $STREAMREC_TASK.start; sleep 0.3; echo $(date +%s.%N) > $STREAMREC_TASK.end"
+    command = (
+        'date +%s.%N > "$STREAMREC_TASK.start"; sleep 0.3; date +%s.%N > "$STREAMREC_TASK.end"'
+    )
     runner = make_runner(max_parallel=2, **{f"t{i}": {"command": command} for i in range(4)})
     results = await asyncio.gather(*(runner.run(f"t{i}") for i in range(4)))
     assert all(r.status == "completed" for r in results)
-    spans = [(r.started_at or "", r.ended_at or "") for r in results]
-    moments = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    moments = sorted(
+        (float((workdir / f"t{i}.{edge}").read_text()), step)
+        for i in range(4)
+        for edge, step in (("start", 1), ("end", -1))
+    )
     depth = peak = 0
     for _, step in moments:
         depth += step
         peak = max(peak, depth)
-    assert peak <= 2
+    assert peak == 2
 
 
 async def test_a_run_stopped_while_waiting_for_a_slot_never_starts(
