@@ -452,6 +452,7 @@ class Queue:
             if task.status == "running":
                 raise StatusError(f"{task!r} is already running; {self!r} cannot start")
         preset = {t.name: t.status for t in order if t.status == "completed"}
+        before = {t.name: (t.status, t.run_id) for t in order}
         for task in order:
             self._engine.define(task)
             if task.name not in preset:
@@ -464,13 +465,18 @@ class Queue:
         )  # fmt: skip
         try:
             result = self._engine.call(coro)
-        finally:
+        except BaseException:  # interrupted: the task that had started was canceled
+            self.status, self.ended_at = "canceled", _when(now_iso())
             for task in order:
-                if task.name not in preset and task.status == "running":
-                    task.status = "canceled"
+                status, run_id = before[task.name]
+                if task.status == "running":
+                    task.status = "canceled" if task.run_id != run_id else status
+            raise
         for task in order:
             if task.name in result.results:
                 task._apply(result.results[task.name])
+            elif task.status == "running":  # never reached (the queue was skipped)
+                task.status = before[task.name][0]
         self.result, self.status = result, result.status
         self.ended_at = _when(result.ended_at) or _when(now_iso())
         if result.status == "skipped":
