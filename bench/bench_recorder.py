@@ -126,9 +126,10 @@ async def streamrec_record(url: str, out: Path, seconds: float, events: list[Any
 
 
 def bench_fidelity(minutes: float) -> None:
+    sl_exe = shutil.which("streamlink") or str(Path(sys.executable).parent / "streamlink")
     say(
         f"fidelity: {minutes:g} min source, three 5 s outages; recorders: streamrec, ffmpeg"
-        + (", streamlink" if shutil.which("streamlink") else " (streamlink not installed)")
+        + (", streamlink" if Path(sl_exe).exists() else " (streamlink not installed)")
     )
     work = Path(tempfile.mkdtemp(prefix="bench-fidelity-"))
     source = HlsTestSource(FFMPEG, work / "source")
@@ -145,7 +146,6 @@ def bench_fidelity(minutes: float) -> None:
     )  # fmt: skip
     sl_out = work / "streamlink.ts"
     streamlink = None
-    sl_exe = shutil.which("streamlink") or str(Path(sys.executable).parent / "streamlink")
     if Path(sl_exe).exists():
         streamlink = subprocess.Popen(
             [sl_exe, "--loglevel", "error", "--retry-streams", "1", "--retry-open", "5",

@@ -168,11 +168,27 @@ async def repair_truncated(ffmpeg: str, path: Path, fmt: str) -> bool:
     frames = [line.split("=", 1)[1] for line in counted.splitlines() if line.startswith("frame=")]
     if not frames or not frames[-1].isdigit() or int(frames[-1]) < 2:
         return False
+    return await _rewrite(ffmpeg, path, fmt, ["-frames:v", str(int(frames[-1]) - 1)])
+
+
+async def trim_to(ffmpeg: str, path: Path, fmt: str, seconds: float) -> bool:
+    """Rewrite a file keeping only its first ``seconds`` of media (less one frame's worth).
+
+    Used on the last file of a stalled run: when an RTMP publisher restarts on the same
+    connection, ffmpeg writes the new media with clamped timestamps (all at the stall point)
+    until it is stopped; they are exactly the packets past the file's reported duration.
+    """
+    if seconds <= 0.1:
+        return False
+    return await _rewrite(ffmpeg, path, fmt, ["-t", f"{seconds - 0.04:.3f}"])
+
+
+async def _rewrite(ffmpeg: str, path: Path, fmt: str, limit: list[str]) -> bool:
+    """Copy ``path`` through ffmpeg with an output ``limit``, replacing it on success."""
     fixed = path.with_name(f"{path.stem}.repair{path.suffix}")
     movflags = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof"] if fmt == "mp4" else []
     copied = await _run([ffmpeg, "-v", "error", "-y", "-i", str(path), "-map", "0", "-c", "copy",
-                         "-frames:v", str(int(frames[-1]) - 1), *movflags,
-                         "-f", SEGMENT_FORMATS[fmt], str(fixed)])  # fmt: skip
+                         *limit, *movflags, "-f", SEGMENT_FORMATS[fmt], str(fixed)])  # fmt: skip
     if copied is None or not fixed.exists() or fixed.stat().st_size == 0:
         fixed.unlink(missing_ok=True)
         return False

@@ -15,8 +15,11 @@ ever offered to hooks or retention. The wall-clock time of media time 0 of a run
 taken from the first ``-progress`` block (now minus ``out_time``), so segment times within a run are
 exactly contiguous, and the space between two runs is a ``recording.gap`` with its cause.
 
-Supervision: a run that produces nothing within ``startup_grace``, or whose media time and file
-size stay still for ``stall_timeout``, is stalled (``recording.stalled``) and stopped firmly;
+Supervision: a run that produces nothing within ``startup_grace``, or whose media time gains
+less than half a second in ``stall_timeout``, is stalled (``recording.stalled``) and stopped
+firmly. File size is deliberately not counted as progress: when an RTMP publisher restarts on the
+same connection, ffmpeg clamps the new timestamps ("non-monotonic DTS") so media time stands
+still while the file grows with mistimed media; a fresh ffmpeg records it correctly;
 ffmpeg exiting by itself (source down, ended, timed out) is just the end of a run. Then
 ``recording.reconnecting`` and a retry: at once after a run that recorded something, else after
 jittered exponential backoff (``core.backoff``) — which is also the offline polling of a channel
@@ -48,7 +51,7 @@ from streamrec.core.redact import redact_text, redact_url
 from streamrec.core.retention import Limits
 from streamrec.errors import RecorderError
 from streamrec.runtime.child import FfmpegChild
-from streamrec.runtime.ffmpeg import build_command, escape_pattern
+from streamrec.runtime.ffmpeg import build_command, escape_pattern, trim_to
 from streamrec.runtime.finishing import Finisher, iso
 from streamrec.runtime.resolvers import make_resolver
 from streamrec.runtime.storage import Storage
@@ -66,6 +69,8 @@ Resolve = Callable[[str], Awaitable[str]]
 
 PARTIAL_DIR = ".partial"
 TICK = 1.0
+MIN_ADVANCE = 0.5
+"""Media seconds a run must gain to count as progress (a clamped timestamp gains microseconds)."""
 _OUT_TIME = re.compile(rb"^out_time_us=(\d+)", re.MULTILINE)
 """Seconds between two looks at a running ffmpeg (progress comes once a second anyway)."""
 
@@ -79,8 +84,9 @@ class _Run:
     started: float  # loop time
     anchor: float | None = None  # wall-clock time of media time 0
     out_time: float = 0.0
-    size: int = -1
-    last_change: float = 0.0
+    last_change: float = 0.0  # loop time media time last advanced by MIN_ADVANCE
+    stalled: bool = False
+    ref_out_time: float = 0.0
     closed: int = 0
     closed_end: float = 0.0
     reported: set[str] = field(default_factory=set)
@@ -265,13 +271,13 @@ class Recorder:
         try:
             while not await child.wait(TICK):
                 now = loop.time()
-                self._sample_size(run, now)
                 if reason := self._stopping():
                     await child.stop(self.stop_step)
                     outcome = _Outcome(True, reason, final=True)
                     break
                 if stall := self._stalled(run, now):
                     self.state = "stalled"
+                    run.stalled = True
                     logger.warning("{}: {}; restarting ffmpeg", self.label, stall)
                     self._emit("recording.stalled", channel=self.name, reason=stall)
                     await child.stop(min(1.0, self.stop_step))
@@ -316,15 +322,6 @@ class Recorder:
     def _current_partial(self, run: _Run) -> Path:
         return self.partial_dir / f"{run.run_id}_{run.closed:06d}.{self.ext}"
 
-    def _sample_size(self, run: _Run, now: float) -> None:
-        try:
-            size = self._current_partial(run).stat().st_size
-        except OSError:
-            return
-        if size != run.size:
-            run.size = size
-            run.last_change = now
-
     def _announce(self, run: _Run) -> None:
         """The run has media: it is recording. Close the gap since the previous run."""
         assert run.anchor is not None
@@ -357,8 +354,9 @@ class Recorder:
             if not times:
                 continue
             out_time = int(times[-1]) / 1_000_000
-            if out_time != run.out_time:
-                run.out_time = out_time
+            run.out_time = out_time
+            if out_time - run.ref_out_time >= MIN_ADVANCE:
+                run.ref_out_time = out_time
                 run.last_change = loop.time()
             if run.anchor is None and out_time > 0:
                 run.anchor = self._clock() - out_time
@@ -378,6 +376,10 @@ class Recorder:
             run.closed += 1
             run.closed_end = end
             run.reported.add(name)
+            if run.stalled:  # the file closed by the stop: drop media written after the stall
+                await trim_to(
+                    self.ffmpeg, self.partial_dir / name, self.channel.format, end - start
+                )
             self.finisher.finish(
                 self.partial_dir / name, run.anchor + start, run.anchor + end, end - start
             )

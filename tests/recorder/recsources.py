@@ -135,3 +135,53 @@ def assert_all_playable(events: Events) -> None:
         assert path.exists(), path
         ok, said = playable(path)
         assert ok, f"{path} is not playable: {said}"
+
+
+NGINX = Path("/usr/sbin/nginx")
+RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+
+
+class NginxRtmp:
+    """Debian's nginx with libnginx-mod-rtmp on 127.0.0.1, and a restartable ffmpeg publisher."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        directory.mkdir(parents=True, exist_ok=True)
+        conf = directory / "nginx.conf"
+        conf.write_text(
+            f"load_module {RTMP_MODULE};\n"
+            f"daemon off; master_process off; worker_processes 1;\n"
+            f"pid {directory / 'nginx.pid'}; error_log {directory / 'error.log'};\n"
+            "events {}\n"
+            f"rtmp {{ server {{ listen 127.0.0.1:{self.port}; "
+            "application live { live on; record off; } } }\n"
+        )
+        self.url = f"rtmp://127.0.0.1:{self.port}/live/stream"
+        self.server = subprocess.Popen(
+            [str(NGINX), "-p", str(directory), "-c", str(conf)], start_new_session=True
+        )
+        needle = f":{self.port:04X} 00000000:0000 0A"
+        deadline = time.monotonic() + 10
+        while needle not in Path("/proc/net/tcp").read_text():
+            if time.monotonic() > deadline or self.server.poll() is not None:
+                raise RuntimeError("nginx-rtmp did not start listening")
+            time.sleep(0.05)
+        self.publisher: subprocess.Popen[bytes] | None = None
+
+    def publish(self) -> None:
+        """Start (or restart) the ffmpeg publishing test signals to live/stream."""
+        argv = [FFMPEG, "-hide_banner", "-nostdin", "-v", "error",
+                *encoder_input_args(), *encoder_codec_args(), "-f", "flv", self.url]  # fmt: skip
+        self.publisher = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def unpublish(self) -> None:
+        """The publisher goes away (killed)."""
+        if self.publisher is not None:
+            self.publisher.kill()
+            self.publisher.wait()
+            self.publisher = None
+
+    def close(self) -> None:
+        self.unpublish()
+        self.server.kill()
+        self.server.wait()

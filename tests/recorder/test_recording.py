@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import MakeRecorder
 from recsources import (
+    NGINX,
+    RTMP_MODULE,
     Events,
     ListenSource,
+    NginxRtmp,
     assert_all_playable,
     assert_contiguous,
     media_seconds,
@@ -165,3 +168,30 @@ async def test_disk_below_min_free_space_stops_recording_cleanly(
     assert events.types() == ["recording.stopped"]
     assert events.of("recording.stopped")[0]["reason"] == reason
     assert not list(recordings.rglob("*.ts"))
+
+
+@pytest.mark.skipif(
+    not (NGINX.exists() and RTMP_MODULE.exists()),
+    reason="Debian's nginx + libnginx-mod-rtmp are not installed (apt-get install nginx-light "
+    "libnginx-mod-rtmp)",
+)
+async def test_nginx_rtmp_publisher_restart_is_a_gap_then_recording_again(
+    tmp_path: Path, make_recorder: MakeRecorder, events: Events
+) -> None:
+    """Through nginx-rtmp, a publisher that drops for ~3 s and comes back: one gap, resumed."""
+    server = NginxRtmp(tmp_path / "nginx")
+    try:
+        server.publish()
+        recorder = make_recorder(server.url, stall_timeout="3s")
+        task = asyncio.create_task(recorder.run(duration=15))
+        await asyncio.sleep(5)
+        server.unpublish()
+        await asyncio.sleep(3)
+        server.publish()
+        await task
+    finally:
+        server.close()
+    assert len(events.of("recording.started")) >= 2
+    assert len(events.of("recording.gap")) == 1
+    assert_all_playable(events)
+    assert_contiguous(events)
