@@ -11,6 +11,7 @@ const STATUS_EVERY = 2000;
 const EVENTS_EVERY = 1000;
 const EVENTS_KEPT = 300;
 const CHANNELS_PAGE = 60;
+const CARDS_UP_TO = 12;  // more channels than this are shown as a table unless cards are chosen
 const FILES_SHOWN = 50;
 
 const ui = {
@@ -20,6 +21,8 @@ const ui = {
   events: [],
   channelLimit: CHANNELS_PAGE,
   cards: new Map(),
+  view: localStorage.getItem("streamrec-view"),  // "cards", "table" or null (by count)
+  shownView: null,
   recordingsStale: true,
   recordingsAt: 0,
   openRecordings: new Set(),
@@ -284,9 +287,56 @@ function updateCard(card, entry) {
   }
 }
 
+function makeRow(name) {
+  const row = { name };
+  row.pill = el("span", { class: "pill" });
+  row.cells = ["category", "since", "file", "bitrate", "last", "disk", "gaps", "reason"]
+    .map((key) => el("td", { class: key === "file" ? "file mono" : key === "reason" ? "reason" : "" }));
+  row.root = el("tr", { "data-channel": name },
+    el("td", {}, el("strong", { text: name })), el("td", {}, row.pill), ...row.cells);
+  return row;
+}
+
+function updateRow(row, entry) {
+  const state = entry.state || "idle";
+  const last = entry.last_segment;
+  const gaps = entry.gaps_24h || [];
+  const live = entry.daemon;
+  const current = state === "recording" && entry.file ? entry.file : last && last.file;
+  row.pill.className = `pill ${state}`;
+  row.pill.textContent = state;
+  const values = [
+    entry.category || "",
+    ago(entry.since),
+    current ? basename(current) : "–",
+    bitrate(entry.bitrate),
+    last ? ago(last.end) : "–",
+    `${entry.files || 0} · ${size(entry.files_bytes || 0)}`,
+    gaps.length ? `${gaps.length} (${duration(gapSeconds(gaps))})` : "–",
+    state !== "recording" ? entry.reason || (live && !live.recording && live.why) || "" : "",
+  ];
+  values.forEach((value, i) => { if (row.cells[i].textContent !== value) row.cells[i].textContent = value; });
+  row.cells[2].title = current || "";
+}
+
 function renderChannels(channels) {
   const query = $("channel-filter").value.trim().toLowerCase();
   const names = Object.keys(channels).sort();
+  const view = ui.view || (names.length > CARDS_UP_TO ? "table" : "cards");
+  const box = $("channels");
+  if (view !== ui.shownView) {
+    ui.shownView = view;
+    ui.cards.clear();
+    box.className = view === "table" ? "" : "cards";
+    box.replaceChildren();
+    if (view === "table") {
+      box.append(el("table", { class: "grid channels-table" },
+        el("thead", {}, el("tr", {}, ...["channel", "state", "category", "since", "file", "bitrate",
+          "last segment", "on disk", "gaps 24h", ""].map((h) => el("th", { text: h })))),
+        el("tbody", { id: "channel-rows" })));
+    }
+  }
+  $("view-button").textContent = view === "table" ? "card view" : "table view";
   const matching = names.filter((name) => {
     if (!query) return true;
     const e = channels[name];
@@ -295,21 +345,24 @@ function renderChannels(channels) {
   });
   const shown = matching.slice(0, ui.channelLimit);
   const keep = new Set(shown);
-  for (const [name, card] of ui.cards) {
-    if (!keep.has(name)) { card.root.remove(); ui.cards.delete(name); }
+  for (const [name, item] of ui.cards) {
+    if (!keep.has(name)) { item.root.remove(); ui.cards.delete(name); }
   }
-  const box = $("channels");
+  const parent = view === "table" ? $("channel-rows") : box;
   shown.forEach((name, index) => {
-    let card = ui.cards.get(name);
-    if (!card) { card = makeCard(name); ui.cards.set(name, card); }
-    updateCard(card, channels[name]);
-    if (box.children[index] !== card.root) box.insertBefore(card.root, box.children[index] || null);
+    let item = ui.cards.get(name);
+    if (!item) { item = view === "table" ? makeRow(name) : makeCard(name); ui.cards.set(name, item); }
+    if (view === "table") updateRow(item, channels[name]); else updateCard(item, channels[name]);
+    if (parent.children[index] !== item.root) parent.insertBefore(item.root, parent.children[index] || null);
   });
   $("channel-count").textContent = query ? `${matching.length} of ${names.length}` : `${names.length}`;
   const more = $("channels-more");
   more.hidden = matching.length <= shown.length;
   more.textContent = `show ${Math.min(CHANNELS_PAGE, matching.length - shown.length)} more of ${matching.length - shown.length}`;
-  if (!names.length) box.replaceChildren(el("p", { class: "muted", text: "No channels declared." }));
+  if (!names.length) {
+    ui.shownView = null;
+    box.replaceChildren(el("p", { class: "muted", text: "No channels declared." }));
+  }
 }
 
 // --- tasks and queues ----------------------------------------------------------------------
@@ -517,6 +570,11 @@ function setup() {
   $("channel-filter").addEventListener("input", () => { ui.channelLimit = CHANNELS_PAGE; if (ui.status) renderChannels(ui.status.channels); });
   $("channels-more").addEventListener("click", () => { ui.channelLimit += CHANNELS_PAGE; renderChannels(ui.status.channels); });
   $("event-filter").addEventListener("change", () => renderEvents());
+  $("view-button").addEventListener("click", () => {
+    ui.view = ui.shownView === "table" ? "cards" : "table";
+    localStorage.setItem("streamrec-view", ui.view);
+    if (ui.status) renderChannels(ui.status.channels);
+  });
   $("token-button").addEventListener("click", () => {
     const token = prompt("API token (STREAMREC_API_TOKEN of the daemon); empty to forget it:");
     if (token === null) return;
