@@ -1,1 +1,1 @@
-"""The HTTP API of the daemon: control on the Unix socket, read-only status on TCP by default."""
+"""The daemon's HTTP side: the API (control), Prometheus metrics, the dashboard, served by uvicorn."""
