@@ -139,7 +139,7 @@ def bench_fidelity(minutes: float) -> None:
     bare_out = work / "ffmpeg.ts"
     bare = subprocess.Popen(
         [FFMPEG, "-v", "error", "-reconnect", "1", "-reconnect_streamed", "1",
-         "-reconnect_at_eof", "1", "-reconnect_on_network_error", "1",
+         "-reconnect_on_network_error", "1",
          "-reconnect_on_http_error", "4xx,5xx", "-reconnect_delay_max", "5",
          "-i", source.url, "-c", "copy", "-f", "mpegts", str(bare_out)],
         stdin=subprocess.DEVNULL, start_new_session=True,

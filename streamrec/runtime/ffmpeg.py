@@ -130,15 +130,20 @@ def build_command(
     *,
     segment_list_fd: int | str,
     progress_fd: int | str,
+    live_start_index: int | None = None,
 ) -> list[str]:
     """The full argument list: ffmpeg reads ``url`` and writes files named ``output_pattern``.
 
     ``output_pattern`` contains ``%06d`` for the file number; a ``%`` elsewhere in it must be
-    written ``%%`` (see :func:`escape_pattern`).
+    written ``%%`` (see :func:`escape_pattern`). ``live_start_index`` (HLS only) starts that many
+    segments back from the live edge instead of ffmpeg's 3: the recorder goes back as far as the
+    gap it is closing.
     """
     return [
         ffmpeg, "-hide_banner", "-nostats", "-loglevel", "warning", "-n",
-        *input_options(url, options.stall_timeout), *options.input_args,
+        *input_options(url, options.stall_timeout),
+        *(["-live_start_index", str(live_start_index)] if live_start_index and is_hls(url) else []),
+        *options.input_args,
         "-i", url,
         *output_options(options),
         "-segment_list", f"pipe:{segment_list_fd}", "-segment_list_type", "csv",

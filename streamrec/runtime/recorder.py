@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import csv
 import fcntl
-import functools
+import math
 import random
 import re
 import time
@@ -51,9 +51,9 @@ from streamrec.core.redact import redact_text, redact_url
 from streamrec.core.retention import Limits
 from streamrec.errors import RecorderError
 from streamrec.runtime.child import FfmpegChild
-from streamrec.runtime.ffmpeg import build_command, escape_pattern, trim_to
+from streamrec.runtime.ffmpeg import build_command, escape_pattern, is_hls, trim_to
 from streamrec.runtime.finishing import Finisher, iso
-from streamrec.runtime.resolvers import make_resolver
+from streamrec.runtime.resolvers import hls_target_duration, make_resolver
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
 from streamrec.spec.units import format_size
@@ -135,7 +135,8 @@ class Recorder:
         storage.limits[name] = Limits(channel.retention.max_age, channel.retention.max_size)
         self._emit = emit
         self._run_hook = run_hook
-        self._command: Command = command or functools.partial(_default_command, ffmpeg, channel)
+        self._command: Command = command or self._default_command
+        self._live_start: int | None = None
         self._resolve = resolve or make_resolver(channel.resolver, channel.quality)
         self.startup_grace = startup_grace or max(15.0, channel.stall_timeout)
         self.stop_step = stop_step
@@ -246,6 +247,24 @@ class Recorder:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
 
+    def _default_command(self, url: str, pattern: str, seg_fd: int, prog_fd: int) -> list[str]:
+        return build_command(
+            self.ffmpeg, self.channel, url, pattern, segment_list_fd=seg_fd, progress_fd=prog_fd,
+            live_start_index=self._live_start,
+        )  # fmt: skip
+
+    async def _hls_reach_back(self, url: str) -> int | None:
+        """After an outage, start an HLS run as far back as the gap (ffmpeg's default is 3)."""
+        if self._gap_cause is None or self.finisher.last_end is None or not is_hls(url):
+            return None
+        if not url.lower().startswith(("http://", "https://")):
+            return None
+        target = await asyncio.to_thread(hls_target_duration, url)
+        if not target:
+            return None
+        missing = self._clock() - self.finisher.last_end
+        return -max(3, math.ceil(missing / target) + 1)
+
     def _disk_full_reason(self) -> str:
         return (
             f"disk full: {format_size(self.storage.free())} free, below min_free_space "
@@ -255,6 +274,7 @@ class Recorder:
     async def _run_ffmpeg(self, url: str) -> _Outcome:
         loop = asyncio.get_running_loop()
         run_id = str(int(self._clock() * 1000))
+        self._live_start = await self._hls_reach_back(url)
         pattern = escape_pattern(str(self.partial_dir)) + f"/{run_id}_%06d.{self.ext}"
         child = await FfmpegChild.spawn(
             lambda seg, prog: self._command(url, pattern, seg, prog), label=self.label
@@ -397,9 +417,3 @@ class Recorder:
             self.finisher.finish(
                 path, run.anchor + run.closed_end, run.anchor + end, end - run.closed_end
             )
-
-
-def _default_command(
-    ffmpeg: str, channel: Channel, url: str, pattern: str, seg_fd: int, prog_fd: int
-) -> list[str]:
-    return build_command(ffmpeg, channel, url, pattern, segment_list_fd=seg_fd, progress_fd=prog_fd)

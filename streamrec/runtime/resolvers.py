@@ -96,6 +96,16 @@ def probe_hls(
         raise RecorderError("not live: the playlist is not moving (no new segment)")
 
 
+def hls_target_duration(url: str, timeout: float = PROBE_TIMEOUT) -> float | None:
+    """The target segment duration of a live HLS media playlist, or None if it cannot be told."""
+    try:
+        text = _fetch(url, timeout)
+    except RecorderError:
+        return None
+    target = re.search(r"#EXT-X-TARGETDURATION:\s*(\d+(?:\.\d+)?)", text)
+    return float(target.group(1)) if target and "#EXT-X-STREAM-INF" not in text else None
+
+
 async def resolve_direct(url: str) -> str:
     """The URL itself, after checking that an HLS playlist is live."""
     if is_hls(url) and url.lower().startswith(("http://", "https://")):

@@ -99,7 +99,7 @@ async def test_a_source_gone_for_good_is_retried_with_growing_capped_delays(
     task = asyncio.create_task(recorder.run())
     await asyncio.sleep(3)
     hls.stop()
-    await asyncio.sleep(6)
+    await asyncio.sleep(5)
     recorder.stop("test over")
     assert await asyncio.wait_for(task, 10) == "test over"
     retries = events.of("recording.reconnecting")
@@ -119,7 +119,7 @@ async def test_a_stream_that_ends_is_closed_and_polled(
 ) -> None:
     """#EXT-X-ENDLIST: ffmpeg finishes its file, the recorder keeps polling for a new stream."""
     recorder = make_recorder(hls.url)
-    task = asyncio.create_task(recorder.run(duration=9))
+    task = asyncio.create_task(recorder.run(duration=7))
     await asyncio.sleep(4)
     hls.end()
     await task
