@@ -122,11 +122,16 @@ class FfmpegChild:
         """Whether the child has exited (and been reaped)."""
         return self.proc.returncode is not None
 
+    @property
+    def exit(self) -> asyncio.Future[int]:
+        """Done when the child has exited (one waiter for its whole life: cheap to poll)."""
+        if self._exit is None:
+            self._exit = asyncio.ensure_future(self.proc.wait())
+        return self._exit
+
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait for the child to exit; False if it is still running after ``timeout`` seconds."""
-        if self._exit is None:  # one waiter for the child's whole life: cheap to poll
-            self._exit = asyncio.ensure_future(self.proc.wait())
-        done, _ = await asyncio.wait({self._exit}, timeout=timeout)
+        done, _ = await asyncio.wait({self.exit}, timeout=timeout)
         return bool(done)
 
     def _signal(self, sig: signal.Signals) -> None:

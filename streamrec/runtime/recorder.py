@@ -288,8 +288,13 @@ class Recorder:
         ]
         outcome: _Outcome | None = None
         next_disk_check = loop.time() + 5.0
+        stop_asked: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
         try:
-            while not await child.wait(TICK):
+            while not child.exit.done():
+                watched: set[asyncio.Future[Any]] = {child.exit, stop_asked}
+                await asyncio.wait(watched, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
+                if child.exit.done():
+                    break
                 now = loop.time()
                 if reason := self._stopping():
                     await child.stop(self.stop_step)
@@ -312,8 +317,12 @@ class Recorder:
                         await child.stop(self.stop_step)
                         outcome = _Outcome(True, reason, final=True)
                         break
-            await asyncio.wait_for(asyncio.gather(*readers), 10)
+            try:
+                await asyncio.wait_for(asyncio.gather(*readers), 10)
+            except asyncio.TimeoutError:
+                logger.warning("{}: ffmpeg's pipes stayed open after it exited", self.label)
         finally:
+            stop_asked.cancel()
             if not child.exited:
                 child.kill()
                 await child.wait()
