@@ -121,6 +121,7 @@ def _run_table(title: str, runs: dict[str, Any], now: datetime) -> Table:
         "run",
         "exit",
         "schedule" if title == "Tasks" else "tasks",
+        "next",
     ):
         table.add_column(column)
     for name, entry in sorted(runs.items()):

@@ -404,7 +404,9 @@ class Daemon(GitMode, Control, WebApi):
             took = time.monotonic() - started
             touched = {k: v for k, v in outcomes.items() if v != "unchanged"}
             previous = read_applied(self.paths.applied)
-            if previous.revision != want.revision:
+            rejected = (self.journal.state().get("config") or {}).get("rejected")
+            if previous.revision != want.revision or rejected:
+                # a fix back to the applied revision must still clear an outstanding rejection
                 git = git_info(self.config_dir)
                 write_applied(self.paths.applied, want.applied(), {"git": git})
                 self.emit(

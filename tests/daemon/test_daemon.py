@@ -227,3 +227,17 @@ def test_apply_through_the_daemon_prints_per_object_outcomes(daemon, hls):
     assert "in the running daemon" in out and "2 unchanged" in out  # settings and channel a
     status = d.cli("status").stdout
     assert f"Daemon running: pid {d.proc.pid}" in status
+
+
+def test_reverting_a_broken_edit_clears_the_rejection(daemon):
+    """Deleting the broken file brings back the applied revision, and status stops warning."""
+    d = daemon()
+    d.write("tasks.yaml", "tasks:\n  noop: {command: 'true'}\n")
+    d.start()
+    first = d.wait_for(lambda e: e["type"] == "config.applied")
+    d.write("broken.yaml", "tasks: [\n")
+    rejected = d.wait_for(lambda e: e["type"] == "config.rejected", after=first["seq"])
+    (d.config / "broken.yaml").unlink()
+    again = d.wait_for(lambda e: e["type"] == "config.applied", after=rejected["seq"])
+    assert again["revision"] == first["revision"]
+    assert "Last rejected config" not in d.cli("status").stdout
