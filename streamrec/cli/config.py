@@ -16,9 +16,12 @@ import typer
 from streamrec.cli.app import app, console, err_console, fail, globals_, load, open_journal
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.client import DaemonClient, daemon_client
+from streamrec.cli.tasks import TaskSession
 from streamrec.core import planning
 from streamrec.core.definitions import redact_definition
+from streamrec.core.taskstates import once_due
 from streamrec.runtime.gitinfo import git_info
+from streamrec.runtime.graph import run_once_tasks
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.schema import config_schema
 from streamrec.state.applied import read_applied, write_applied
@@ -165,14 +168,28 @@ def apply(
             "config.applied", revision=want.revision, git=git, diff=planning.diff_record(actions)
         )
         result["seq"] = event["seq"]
+    if output is not Output.json:
+        if actions:
+            print_actions(actions)
+            console.print(f"Applied revision {want.revision}: {_counts(actions)}.", markup=False)
+        else:
+            console.print(f"No changes: revision {want.revision} is applied.", markup=False)
+    once = _run_once_tasks(loaded)
     if output is Output.json:
-        console.print_json(data=result)
-        return
-    if not actions:
-        console.print(f"No changes: revision {want.revision} is applied.", markup=False)
-        return
-    print_actions(actions)
-    console.print(f"Applied revision {want.revision}: {_counts(actions)}.", markup=False)
+        console.print_json(data={**result, "once": once})
+    if any(status != "completed" for status in once.values()):
+        raise typer.Exit(1)
+
+
+def _run_once_tasks(loaded: LoadedConfig) -> dict[str, str]:
+    """Without a daemon, apply runs the ``schedule: once`` tasks due for their new definitions."""
+    with open_journal(loaded) as journal:
+        due = once_due(loaded.config.tasks, journal.state().get("tasks", {}))
+    if not due:
+        return {}
+    session = TaskSession(loaded)
+    results = session.run(run_once_tasks(session.runner))
+    return {name: result.status for name, result in results.items()}
 
 
 def _apply_through(client: DaemonClient, allow_empty: bool, output: Output) -> None:

@@ -1,8 +1,10 @@
 """Task and queue commands: ``task run/stop``, ``queue start/stop``, ``logs``.
 
-On-demand runs happen in the foreground, in this process, through the same runner the daemon
-uses (``runtime.tasks``, ``runtime.graph``): the task lock keeps this process and the daemon from
-running one task twice, and every outcome goes to the state log. ``task run`` shows the task's
+On-demand runs go through the running daemon when there is one (over its socket: the run is made by
+its runner and its output printed when it ends); without a daemon they happen in the foreground, in
+this process, through the same runner the daemon uses (``runtime.tasks``, ``runtime.graph``). Either
+way the task lock keeps this process and the daemon from running one task twice, and every outcome
+goes to the state log. ``task run`` shows the task's
 output as it comes and ends with one status line per task; Ctrl-C (or SIGTERM) stops what runs
 (recorded as ``terminated``). ``task stop``/``queue stop`` act on a run owned by any process,
 through its pid file under ``state/pids/``. Exit codes: 0 completed, 1 failed or error.
@@ -20,8 +22,9 @@ from typing import Annotated, Any, BinaryIO, TypeVar
 import typer
 
 from streamrec.cli.app import app, console, err_console, fail, load, open_journal, state_paths
+from streamrec.cli.client import DaemonClient, daemon_client
 from streamrec.core.taskstates import display
-from streamrec.errors import TaskError
+from streamrec.errors import DaemonError, TaskError
 from streamrec.runtime.graph import run_queue, run_with_deps
 from streamrec.runtime.logfollow import copy_run, follow_run
 from streamrec.runtime.taskfiles import (
@@ -51,7 +54,7 @@ def _streams() -> tuple[BinaryIO, BinaryIO]:
     return sys.stdout.buffer, sys.stderr.buffer
 
 
-class _Session:
+class TaskSession:
     """A runner for one command, with the task output echoed and Ctrl-C turned into a stop."""
 
     def __init__(self, loaded: LoadedConfig, echo: str | None = None) -> None:
@@ -130,6 +133,34 @@ def _say_result(task: str, event: dict[str, Any]) -> None:
     err_console.print(words, markup=False)
 
 
+def _ask(client: DaemonClient, method: str, path: str, **params: Any) -> dict[str, Any]:
+    """One request to the running daemon; its refusal becomes this command's error."""
+    pid = client.info.get("pid")
+    err_console.print(f"(through the running daemon, pid {pid})", markup=False)
+    try:
+        return client.request(method, path, **params)
+    except DaemonError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        client.close()
+
+
+def _print_daemon_result(
+    loaded: LoadedConfig, task: str, result: dict[str, Any], echo: bool
+) -> None:
+    """What a run the daemon made printed, and how it ended (as for a run made here)."""
+    run = result.get("run")
+    if echo and isinstance(run, int):
+        out, err = _streams()
+        copy_run(RunFiles.of(state_paths(loaded), "task", task), run, out, err)
+        out.flush()
+        err.flush()
+    words = f"task {task!r} run {run}: {display(str(result.get('status')))}"
+    if result.get("reason"):
+        words += f" - {result['reason']}"
+    err_console.print(words, markup=False)
+
+
 def _known(loaded: LoadedConfig, kind: str, name: str) -> None:
     names = loaded.config.tasks if kind == "task" else loaded.config.queues
     if name not in names:
@@ -147,7 +178,17 @@ def task_run(
     """Run a task now, in the foreground; exit 0 when it completed, 1 otherwise."""
     loaded = load()
     _known(loaded, "task", name)
-    session = _Session(loaded, echo=name)
+    client = daemon_client(state_paths(loaded).root)
+    if client is not None:  # the daemon runs it, so the two never run one task twice
+        params = {"with_deps": "true"} if with_deps else {}
+        answer = _ask(client, "POST", f"/api/tasks/{name}/run", **params)
+        remote: dict[str, dict[str, Any]] = answer.get("results", {})
+        for task, outcome in remote.items():
+            _print_daemon_result(loaded, task, outcome, echo=task == name)
+        if (remote.get(name) or {}).get("status") != "completed":
+            raise typer.Exit(1)
+        return
+    session = TaskSession(loaded, echo=name)
     try:
         if with_deps:
             results = session.run(run_with_deps(session.runner, name, trigger="cli"))
@@ -200,7 +241,16 @@ def queue_start(name: Annotated[str, typer.Argument(help="The queue to start.")]
     """Run a queue now, in the foreground; exit 0 when every task completed, 1 otherwise."""
     loaded = load()
     _known(loaded, "queue", name)
-    session = _Session(loaded)
+    client = daemon_client(state_paths(loaded).root)
+    if client is not None:
+        answer = _ask(client, "POST", f"/api/queues/{name}/start")
+        for task, outcome in (answer.get("results") or {}).items():
+            _print_daemon_result(loaded, task, outcome, echo=False)
+        err_console.print(f"queue {name!r}: {display(answer.get('status', '?'))}", markup=False)
+        if answer.get("status") != "completed":
+            raise typer.Exit(1)
+        return
+    session = TaskSession(loaded)
     try:
         result = session.run(run_queue(session.runner, name, trigger="cli"))
     except TaskError as exc:

@@ -179,3 +179,20 @@ def test_console_script_and_module_entry_points_run():
     )
     assert done.returncode == 0
     assert "validate" in done.stdout and "plan" in done.stdout
+
+
+def test_apply_without_a_daemon_runs_once_tasks_once_per_definition(write_config, cli_for):
+    """A `schedule: once` task runs at apply, not again at the next apply, again when edited."""
+    directory = write_config(
+        {"tasks.yaml": "tasks:\n  setup: {command: 'echo x >> once.txt', schedule: once}\n"}
+    )
+    cli = cli_for(directory)
+    assert cli("apply")[0] == 0
+    assert cli("apply")[0] == 0
+    marker = directory.parent / "once.txt"
+    assert marker.read_text() == "x\n"
+    (directory / "tasks.yaml").write_text(
+        "tasks:\n  setup: {command: 'echo y >> once.txt', schedule: once}\n"
+    )
+    assert cli("apply")[0] == 0
+    assert marker.read_text() == "x\ny\n"

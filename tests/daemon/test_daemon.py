@@ -241,3 +241,25 @@ def test_reverting_a_broken_edit_clears_the_rejection(daemon):
     again = d.wait_for(lambda e: e["type"] == "config.applied", after=rejected["seq"])
     assert again["revision"] == first["revision"]
     assert "Last rejected config" not in d.cli("status").stdout
+
+
+def test_task_run_and_queue_start_go_through_the_running_daemon(daemon):
+    """With a daemon running, on-demand runs are made by it and their output is printed."""
+    d = daemon()
+    d.write(
+        "tasks.yaml",
+        """
+        tasks:
+          hello: {command: "echo hello from $STREAMREC_TRIGGER"}
+          after: {command: "true", depends_on: hello}
+        queues:
+          both: {tasks: [after]}
+        """,
+    )
+    d.start()
+    done = d.cli("task", "run", "hello")
+    assert "through the running daemon" in done.stderr
+    assert done.stdout.strip() == "hello from cli"
+    assert d.cli("queue", "start", "both").returncode == 0
+    finished = [e for e in d.events() if e["type"] == "queue.finished"]
+    assert finished[-1]["status"] == "completed"
