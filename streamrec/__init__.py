@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from loguru import logger
+
 from streamrec.errors import (
     CommandError,
     ConfigError,
@@ -35,6 +37,10 @@ __all__ = [
     "TaskError",
     "load_config",
 ]
+
+# A library is quiet unless its user asks: scripts using the Python API enable it themselves with
+# logger.enable("streamrec"); the command line does so in cli.app.setup_logging.
+logger.disable("streamrec")
 
 _LAZY = {"Task": "streamrec.api", "Queue": "streamrec.api", "load_config": "streamrec.spec.loading"}
 

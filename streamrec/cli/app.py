@@ -57,6 +57,7 @@ def setup_logging(log_format: str, verbosity: int) -> None:
     levels = ["ERROR", "WARNING", "INFO", "DEBUG", "TRACE"]
     level = levels[max(0, min(len(levels) - 1, 1 + verbosity))]
     logger.remove()
+    logger.enable("streamrec")
     if log_format == "json":
         logger.add(sys.stderr, level=level, serialize=True)
     else:
