@@ -3,7 +3,7 @@
 
     python3 dev.py demo            record a built-in local test stream, end to end
     python3 dev.py test            ruff, mypy, import-linter and the whole pytest suite
-                                   (installs Debian's chromium for the dashboard test if missing)
+                                   (installs Debian's chromium and nginx-rtmp for tests if missing)
     python3 dev.py streamrec ARGS  any streamrec command, inside the project's environment
 
 The first call creates ``.venv`` beside this file and installs the project with its development
@@ -53,19 +53,16 @@ def run(argv: list[str]) -> int:
     return subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode
 
 
-def ensure_browser() -> None:
-    """The dashboard test drives Debian's chromium; install it when missing (needs apt, root)."""
-    if Path("/usr/bin/chromium").exists():
-        return
-    say("installing chromium for the dashboard test (scripts/install-browser.sh)")
-    done = subprocess.run(["bash", str(ROOT / "scripts" / "install-browser.sh")], check=False)
+def ensure_system_packages() -> None:
+    """Debian's chromium (dashboard test) and nginx-rtmp (recorder tests), when missing."""
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "install-test-packages.sh")], check=False)
     if done.returncode:
-        say("could not install chromium; the dashboard test will fail and say how to fix it")
+        say("could not install the test packages; the tests that need them say how to fix it")
 
 
 def test(extra: list[str]) -> int:
     """Every check CI runs, in order; stops at the first that fails."""
-    ensure_browser()
+    ensure_system_packages()
     steps = [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],

@@ -7,7 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from loguru import logger
 from typer.testing import CliRunner
+
+import streamrec  # noqa: F401  (disables the library's logging, as for any API user)
+
+logger.enable("streamrec")  # the tests read streamrec's warnings, as the CLI shows them
 
 WriteConfig = Callable[..., Path]
 

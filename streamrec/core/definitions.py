@@ -16,8 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from streamrec.core.redact import MASK, redact_text
-from streamrec.core.redact import _secret_key as is_secret_name
+from streamrec.core.redact import MASK, is_secret_name, redact_text
 
 
 def normalized(obj: BaseModel) -> dict[str, Any]:

@@ -43,7 +43,6 @@ def is_secret_name(key: str) -> bool:
     return any(part in lowered for part in SECRET_KEY_PARTS)
 
 
-_secret_key = is_secret_name  # the name core.definitions imports
 
 
 def _mask_known(text: str, secrets: Iterable[str]) -> str:

@@ -243,8 +243,9 @@ def _recording_gap(state: State, ev: Event) -> None:
 
 
 def _recording_stopped(state: State, ev: Event) -> None:
+    # nothing is being written any more: the current file is gone (last_segment says what was)
     _channel(state, ev["channel"]).update(
-        state="stopped", since=ev["ts"], reason=ev.get("reason"), pid=None
+        state="stopped", since=ev["ts"], reason=ev.get("reason"), pid=None, file=None
     )
 
 

@@ -196,3 +196,13 @@ def test_apply_without_a_daemon_runs_once_tasks_once_per_definition(write_config
     )
     assert cli("apply")[0] == 0
     assert marker.read_text() == "x\ny\n"
+
+
+def test_the_library_logs_nothing_unless_asked(tmp_path):
+    """Scripts using the Python API see no log lines on stderr by default."""
+    code = "from streamrec import Task; t = Task(command='echo ok'); t.run(); print(t.status)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.stdout.strip() == "completed"
+    assert done.stderr == ""

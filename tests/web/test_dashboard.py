@@ -1,7 +1,7 @@
 """The dashboard in headless Chromium (Debian's, driven by Playwright) against a real daemon.
 
 The browser is the system's ``/usr/bin/chromium``; this test installs nothing. Where it is missing
-the test fails and says to run ``scripts/install-browser.sh`` (which ``.ci/run`` does).
+the test fails and says to run ``scripts/install-test-packages.sh`` (which ``python3 dev.py test`` does).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def browser_page() -> Iterator[Any]:
     """A page of the system's headless Chromium with a fresh profile."""
     if not CHROMIUM.exists():
         pytest.fail(
-            f"{CHROMIUM} is missing: run `bash scripts/install-browser.sh` (as root) first; "
+            f"{CHROMIUM} is missing: run `bash scripts/install-test-packages.sh` (as root) first; "
             "the dashboard test uses Debian's chromium and never downloads a browser"
         )
     from playwright.sync_api import sync_playwright
