@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from loguru import logger
+from media import FFMPEG
 from typer.testing import CliRunner
 
 import streamrec  # noqa: F401  (disables the library's logging, as for any API user)
+from streamrec.runtime.testsource import HlsTestSource
 
 logger.enable("streamrec")  # the tests read streamrec's warnings, as the CLI shows them
 
@@ -57,3 +59,12 @@ class Cli:
 def cli_for(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], Cli]:
     """A runner of CLI commands for a given config directory (the cwd is its parent)."""
     return lambda directory: Cli(directory, monkeypatch)
+
+
+@pytest.fixture
+def hls(tmp_path: Path) -> Iterator[HlsTestSource]:
+    """A live HLS source (1 s segments) on 127.0.0.1, stopped after the test."""
+    source = HlsTestSource(FFMPEG, tmp_path / "source")
+    source.start()
+    yield source
+    source.close()

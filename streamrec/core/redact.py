@@ -43,8 +43,6 @@ def is_secret_name(key: str) -> bool:
     return any(part in lowered for part in SECRET_KEY_PARTS)
 
 
-
-
 def _mask_known(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted(set(secrets), key=len, reverse=True):
         if len(secret) >= _MIN_SECRET:

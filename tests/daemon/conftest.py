@@ -9,18 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from daemonkit import FFMPEG, DaemonProcess
-
-from streamrec.runtime.testsource import HlsTestSource
-
-
-@pytest.fixture
-def hls(tmp_path: Path) -> Iterator[HlsTestSource]:
-    """A live HLS source (1 s segments) on 127.0.0.1."""
-    source = HlsTestSource(FFMPEG, tmp_path / "source")
-    source.start()
-    yield source
-    source.close()
+from daemonkit import DaemonProcess
 
 
 @pytest.fixture

@@ -13,9 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import imageio_ffmpeg
-
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 STREAMREC = [sys.executable, "-m", "streamrec"]
 
 
@@ -134,18 +131,6 @@ def ffmpeg_processes(marker: str) -> list[int]:
         if "ffmpeg" in cmdline and marker in cmdline and ") Z " not in status:
             found.append(int(entry.name))
     return found
-
-
-def playable(path: Path) -> bool:
-    """Whether ffmpeg decodes the whole file without an error."""
-    done = subprocess.run(
-        [FFMPEG, "-v", "error", "-i", str(path), "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return done.returncode == 0 and not done.stderr.strip()
 
 
 def alive(pid: int) -> bool:

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from daemonkit import alive, ffmpeg_processes, playable
+from daemonkit import alive, ffmpeg_processes
+from media import playable
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -68,7 +69,7 @@ def test_added_file_starts_and_deleted_file_stops_a_channel(daemon, hls):
         lambda e: e["type"] == "recording.stopped" and e.get("channel") == "extra", after=mark
     )
     assert "removed" in stopped["reason"]
-    assert playable(Path(segment["file"]))
+    assert playable(Path(segment["file"]))[0]
     assert not ffmpeg_processes(str(d.root / "recordings"))
 
 
@@ -185,7 +186,7 @@ def test_sigterm_stops_within_eight_seconds_with_finished_files(daemon, hls):
     events = d.events()
     assert events[-1]["type"] == "daemon.stopped"
     files = [Path(e["file"]) for e in events if e["type"] == "recording.segment"]
-    assert files and all(playable(f) for f in files)
+    assert files and all(playable(f)[0] for f in files)
     finished = [e for e in events if e["type"] == "task.finished" and e["task"] == "sleeper"]
     assert finished and finished[-1]["status"] == "terminated"
     assert not ffmpeg_processes(str(d.root / "recordings"))
@@ -210,7 +211,7 @@ def test_sigkill_during_recording_and_task_recovers_without_duplicates(daemon, h
     d.stop()
     events = d.events()
     files = [Path(e["file"]) for e in events if e["type"] == "recording.segment"]
-    assert files and all(playable(f) for f in files if f.exists())
+    assert files and all(playable(f)[0] for f in files if f.exists())
     status = d.cli("status", "-o", "json").stdout
     assert '"running"' not in status.replace('"running": false', "")
 

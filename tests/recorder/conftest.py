@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from recsources import FFMPEG, Events
+from recsources import (
+    FFMPEG,
+    Events,
+    MakeRecorder,
+)
 
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.storage import Storage
-from streamrec.runtime.testsource import HlsTestSource
 from streamrec.spec.model import Channel
-
-MakeRecorder = Callable[..., Recorder]
-
-
-@pytest.fixture
-def hls(tmp_path: Path) -> Iterator[HlsTestSource]:
-    """A live HLS source (1 s segments) on 127.0.0.1, stopped after the test."""
-    source = HlsTestSource(FFMPEG, tmp_path / "source")
-    source.start()
-    yield source
-    source.close()
 
 
 @pytest.fixture

@@ -11,16 +11,19 @@ import itertools
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import imageio_ffmpeg
+from media import FFMPEG, playable
 
+from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.testsource import encoder_codec_args, encoder_input_args
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+MakeRecorder = Callable[..., Recorder]
+"""Builds a recorder for a test (the ``make_recorder`` fixture)."""
 
 
 def free_port() -> int:
@@ -63,18 +66,6 @@ class ListenSource:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-
-
-def playable(path: Path) -> tuple[bool, str]:
-    """Whether ffmpeg decodes the whole file without an error, and what it said."""
-    done = subprocess.run(
-        [FFMPEG, "-v", "error", "-i", str(path), "-f", "null", "-"],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    text = done.stderr.decode("utf-8", "replace")
-    return done.returncode == 0 and not text.strip(), text
 
 
 def media_seconds(path: Path) -> float:

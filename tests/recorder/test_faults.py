@@ -13,11 +13,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from conftest import MakeRecorder
 from loguru import logger
 from recsources import (
     FFMPEG,
     Events,
+    MakeRecorder,
     assert_all_playable,
     assert_contiguous,
     media_seconds,

@@ -6,12 +6,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import MakeRecorder
 from recsources import (
     NGINX,
     RTMP_MODULE,
     Events,
     ListenSource,
+    MakeRecorder,
     NginxRtmp,
     assert_all_playable,
     assert_contiguous,

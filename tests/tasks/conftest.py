@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from taskkit import MakeRunner
 
 from streamrec.runtime.tasks import TaskRunner
 from streamrec.spec.model import Queue, Task
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
-
-MakeRunner = Callable[..., TaskRunner]
 
 
 @pytest.fixture
@@ -59,23 +57,3 @@ def make_runner(paths: StatePaths, journal: Journal, workdir: Path) -> MakeRunne
         )
 
     return make
-
-
-def group_gone(pgid: int) -> bool:
-    """Whether no process is left in the group (``killpg(pgid, 0)`` raises ProcessLookupError)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def events(
-    journal: Journal, type_: str | None = None, task: str | None = None
-) -> list[dict[str, Any]]:
-    """The events in the log, optionally of one type and one task."""
-    return [
-        e
-        for e in journal.read()
-        if (type_ is None or e["type"] == type_) and (task is None or e.get("task") == task)
-    ]

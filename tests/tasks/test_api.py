@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import group_gone
+from taskkit import group_gone
 
 import streamrec
 from streamrec import (

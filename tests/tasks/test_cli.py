@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import group_gone
+from taskkit import group_gone
 
 from streamrec.runtime.processes import group_alive
 

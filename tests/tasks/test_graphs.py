@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import MakeRunner, events
+from taskkit import MakeRunner, events
 
 from streamrec.errors import DependenceError
 from streamrec.runtime.graph import (

@@ -6,7 +6,7 @@ import os
 import resource
 from pathlib import Path
 
-from conftest import MakeRunner, events, group_gone
+from taskkit import MakeRunner, events, group_gone
 
 from streamrec.state.journal import Journal
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from conftest import MakeRunner, events, group_gone
+from taskkit import MakeRunner, events, group_gone
 
 from streamrec.runtime.tasks import TaskRunner
 from streamrec.state.journal import Journal

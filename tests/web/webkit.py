@@ -20,7 +20,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "daemon"))
 
-from daemonkit import FFMPEG, DaemonProcess  # found through the path set above
+from daemonkit import DaemonProcess  # found through the path set above
+from media import FFMPEG
 
 __all__ = ["FFMPEG", "TOKEN", "DaemonProcess", "Served", "finish", "free_port", "serve"]
 
