@@ -44,39 +44,44 @@ def empty_state() -> State:
     }
 
 
-def _channel(state: State, name: str) -> dict[str, Any]:
-    channels: dict[str, Any] = state["channels"]
-    entry = channels.get(name)
+_NEW_ENTRY: dict[str, dict[str, Any]] = {
+    "channels": {
+        "state": "idle", "since": None, "file": None, "pid": None, "bytes": 0,
+        "bitrate": None, "last_segment": None, "segments": 0, "reconnects": 0,
+        "stalls": 0, "gaps": [], "reason": None,
+    },
+    "tasks": {
+        "status": "idle", "since": None, "run": None, "attempt": None, "trigger": None,
+        "definition": None, "started_at": None, "ended_at": None, "exit_code": None,
+        "reason": None, "runs": 0, "failures": 0, "last_duration": None,
+    },
+    "queues": {
+        "status": "idle", "since": None, "run": None, "started_at": None,
+        "ended_at": None, "order": [], "results": {},
+    },
+}  # fmt: skip
+"""What a channel, task or queue looks like in the fold before its first event."""
+
+
+def _entry(state: State, table: str, name: str) -> dict[str, Any]:
+    """The fold's entry for ``name`` in ``table``, made from its template on first use."""
+    entries: dict[str, Any] = state[table]
+    entry = entries.get(name)
     if entry is None:
-        entry = channels[name] = {
-            "state": "idle", "since": None, "file": None, "pid": None, "bytes": 0,
-            "bitrate": None, "last_segment": None, "segments": 0, "reconnects": 0,
-            "stalls": 0, "gaps": [], "reason": None,
-        }  # fmt: skip
+        entry = entries[name] = copy.deepcopy(_NEW_ENTRY[table])
     return entry
+
+
+def _channel(state: State, name: str) -> dict[str, Any]:
+    return _entry(state, "channels", name)
 
 
 def _task(state: State, name: str) -> dict[str, Any]:
-    tasks: dict[str, Any] = state["tasks"]
-    entry = tasks.get(name)
-    if entry is None:
-        entry = tasks[name] = {
-            "status": "idle", "since": None, "run": None, "attempt": None, "trigger": None,
-            "definition": None, "started_at": None, "ended_at": None, "exit_code": None,
-            "reason": None, "runs": 0, "failures": 0, "last_duration": None,
-        }  # fmt: skip
-    return entry
+    return _entry(state, "tasks", name)
 
 
 def _queue(state: State, name: str) -> dict[str, Any]:
-    queues: dict[str, Any] = state["queues"]
-    entry = queues.get(name)
-    if entry is None:
-        entry = queues[name] = {
-            "status": "idle", "since": None, "run": None, "started_at": None,
-            "ended_at": None, "order": [], "results": {},
-        }  # fmt: skip
-    return entry
+    return _entry(state, "queues", name)
 
 
 # --- config and daemon -----------------------------------------------------------------------
