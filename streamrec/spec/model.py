@@ -350,6 +350,10 @@ class Http(Strict):
     """
 
     listen: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    """Extra ``Host`` header values the TCP API answers (besides the listen address, ``localhost``
+    and ``127.0.0.1`` with the port): the names a reverse proxy or browser uses to reach it. Any
+    other ``Host`` is refused (421), which defeats DNS rebinding."""
 
     @field_validator("listen")
     @classmethod
@@ -363,6 +367,9 @@ class Http(Strict):
 
 
 FsyncPolicy = Literal["always", "interval", "never"]
+LowSpacePolicy = Literal["stop", "delete_oldest"]
+"""What happens below ``min_free_space``: ``stop`` recording (nothing is deleted to make room), or
+``delete_oldest`` finished, processed recordings first (across all channels) and go on."""
 
 
 class Settings(Strict):
@@ -375,6 +382,7 @@ class Settings(Strict):
     max_concurrent_recordings: int = Field(default=50, ge=1)
     max_parallel_tasks: int = Field(default=4, ge=1)
     min_free_space: Size = 1_000_000_000
+    on_low_space: LowSpacePolicy = "stop"
     state_fsync: FsyncPolicy = "always"
     http: Http = Http()
     defaults: ChannelOptions = ChannelOptions()
