@@ -4,7 +4,10 @@ The one entry point is :func:`load_config`, used by every command and by the dae
 files (``spec.sources``), merges ``settings.defaults`` into each channel, validates with pydantic,
 maps each pydantic error back to ``file:line:col``, runs the checks beyond the schema
 (``spec.checks``: references and cycles) and raises one :class:`~streamrec.errors.ConfigError`
-holding every problem found, or returns a :class:`LoadedConfig`.
+holding every problem found, or returns a :class:`LoadedConfig`. Reading is bounded by
+``spec.limits`` (sizes, file types, alias expansion, nesting, scalar length); a crossed limit is one
+more located problem. The daemon runs it in a worker process (``daemon.configload``), so a
+:class:`LoadedConfig` pickles.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from streamrec.errors import ConfigError, Problem
 from streamrec.spec.checks import check_config
+from streamrec.spec.limits import DEFAULT_LIMITS, Limits
 from streamrec.spec.model import OBJECT_KINDS, Config
 from streamrec.spec.sources import Origin, Sources, read_sources, suggest
 from streamrec.spec.yamlio import Pos, YMap, YSeq
@@ -59,13 +63,15 @@ def load_config(
     directory: Path | str,
     environ: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> LoadedConfig:
     """Load and check ``directory``; raise :class:`ConfigError` listing every problem found.
 
-    ``base_dir`` replaces the config directory's parent as the base of relative settings paths.
+    ``base_dir`` replaces the config directory's parent as the base of relative settings paths;
+    ``limits`` bound the reading (tests lower them).
     """
     directory = Path(directory)
-    sources = read_sources(directory, os.environ if environ is None else environ)
+    sources = read_sources(directory, os.environ if environ is None else environ, limits)
     problems = list(sources.problems)
     data = _model_input(sources)
     config: Config | None = None

@@ -4,12 +4,20 @@
 object as raw values, and where it came from (file, the mapping that holds it, its key), so that
 problems found later (by pydantic, by the reference checks) can be located. Reading never stops at
 the first problem: every file is read and every problem collected.
+
+Reading is bounded by ``spec.limits``: only regular files are read (a FIFO, a device or a socket,
+also behind a symlink, is a problem and is never read from), files are opened non-blocking and
+checked again after opening, and no more than the size limits are ever read. Declared names are
+checked here too: a name with a control or formatting character (NUL, newline, DEL, U+202E, ...)
+is a problem at its key, printed escaped.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import stat
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +25,9 @@ from typing import Any
 
 from streamrec.errors import Problem
 from streamrec.spec.interpolate import Interpolator, read_env_file
+from streamrec.spec.limits import DEFAULT_LIMITS, Limits, size_text
 from streamrec.spec.model import OBJECT_KINDS, SECTIONS
 from streamrec.spec.yamlio import Pos, YMap, read_documents
-
-MAX_FILE_BYTES = 64 * 2**20
-"""Files larger than this are refused: a config this large is almost certainly a mistake."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Sources:
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
+    limits: Limits = DEFAULT_LIMITS
+    bytes_read: int = 0
 
 
 def config_files(directory: Path) -> list[Path]:
@@ -102,15 +110,38 @@ def _decode(path: str, data: bytes) -> tuple[str | None, Problem | None]:
         )
 
 
+_NOT_IN_NAMES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+"""Unicode categories a name may not contain: controls (C0, C1, DEL), formatting characters
+(bidi overrides such as U+202E, zero-width ones), line and paragraph separators, surrogates."""
+
+
+def name_problem(kind: str, name: str) -> str | None:
+    """Why ``name`` cannot name a ``kind``, or None: names end up in file names, hooks and logs."""
+    if name.isprintable():  # the common case: no control, format or separator character
+        return None
+    for char in name:
+        category = unicodedata.category(char)
+        if category in _NOT_IN_NAMES:
+            what = "a formatting character" if category == "Cf" else "a control character"
+            return (
+                f"{kind} name {name!r} contains {what} (U+{ord(char):04X}); names may not "
+                "contain control or formatting characters (they end up in file names, hooks "
+                "and logs)"
+            )
+    return None
+
+
 def suggest(word: str, choices: Any) -> str:
     """`` (did you mean 'x'?)`` when a close match exists, else an empty string."""
     matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
-def read_sources(directory: Path, environ: Mapping[str, str]) -> Sources:
+def read_sources(
+    directory: Path, environ: Mapping[str, str], limits: Limits = DEFAULT_LIMITS
+) -> Sources:
     """Read, interpolate and merge every config file of ``directory``."""
-    sources = Sources(directory)
+    sources = Sources(directory, limits=limits)
     if not directory.is_dir():
         problem = "no such directory" if not directory.exists() else "not a directory"
         sources.problems.append(Problem(str(directory), 0, 0, f"config: {problem}"))
@@ -128,33 +159,100 @@ def read_sources(directory: Path, environ: Mapping[str, str]) -> Sources:
             )
         )
     for file in sources.files:
-        _read_file(sources, file, env)
+        if not _read_file(sources, file, env):
+            break
     return sources
 
 
-def _read_file(sources: Sources, file: Path, env: Mapping[str, str]) -> None:
-    name = display_path(file, sources.directory)
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def _not_regular(file: Path, mode: int) -> str:
+    """Why ``file`` (of ``mode``) is not read: what it is, and through which link."""
+    kind = next((text for test, text in _KINDS if test(mode)), "not a regular file")
+    target = file.resolve()
+    through = f" (it links to {target})" if target != file.absolute() else ""
+    return (
+        f"the path is {kind}, not a regular file{through}; it is skipped and the config "
+        "is not loaded (only regular files are read: remove it or replace it with a file)"
+    )
+
+
+def read_bounded(file: Path, limit: int) -> bytes | str:
+    """The bytes of the regular file ``file``, or why they were not read (as text).
+
+    Never blocks: the type is checked before opening (a device is never opened) and again on the
+    open descriptor (the path may have been swapped), the open is non-blocking (a FIFO swapped in
+    cannot hang it), and at most ``limit + 1`` bytes are read (a growing file cannot exceed it).
+    """
     try:
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            sources.problems.append(
-                Problem(
-                    name, 0, 0, f"the file is {size} bytes; config files over 64 MiB are refused"
-                )
-            )
-            return
-        data = file.read_bytes()
+        info = file.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return _not_regular(file, info.st_mode)
+        if info.st_size > limit:
+            return _too_large(info.st_size, limit)
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
-        sources.problems.append(Problem(name, 0, 0, f"cannot read the file: {exc.strerror}"))
-        return
+        return f"cannot read the file: {exc.strerror}; it is skipped and the config is not loaded"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return _not_regular(file, info.st_mode)
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        return f"cannot read the file: {exc.strerror}; it is skipped and the config is not loaded"
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    return _too_large(len(data), limit, grew=True) if len(data) > limit else data
+
+
+def _too_large(size: int, limit: int, grew: bool = False) -> str:
+    what = "grew past" if grew else f"is {size:,} bytes, over"
+    return (
+        f"the file {what} {size_text(limit)} (the limit of one config file); it is skipped "
+        "and the config is not loaded"
+    )
+
+
+def _read_file(sources: Sources, file: Path, env: Mapping[str, str]) -> bool:
+    """Read one file into ``sources``; False when the directory's total size limit is crossed."""
+    name = display_path(file, sources.directory)
+    limits = sources.limits
+    data = read_bounded(file, limits.file_bytes)
+    if isinstance(data, str):
+        sources.problems.append(Problem(name, 0, 0, data))
+        return True
+    sources.bytes_read += len(data)
+    if sources.bytes_read > limits.total_bytes:
+        sources.problems.append(
+            Problem(
+                str(sources.directory),
+                0,
+                0,
+                f"the config files together are over {size_text(limits.total_bytes)} (the limit "
+                f"of a config directory; reading stopped at {name}); the config is not loaded",
+            )
+        )
+        return False
     text, problem = _decode(name, data)
     if problem or text is None:
         sources.problems.append(problem or Problem(name, 0, 0, "cannot decode"))
-        return
-    documents, problems = read_documents(name, text)
+        return True
+    documents, problems = read_documents(name, text, limits)
     sources.problems.extend(problems)
     if problems and not documents:
-        return
+        return True
     if all(doc is None for doc, _ in documents):
         sources.problems.append(
             Problem(
@@ -165,7 +263,7 @@ def _read_file(sources: Sources, file: Path, env: Mapping[str, str]) -> None:
                 "delete it or give it content)",
             )
         )
-        return
+        return True
     interpolator = Interpolator(name, env)
     for document, pos in documents:
         if document is None:
@@ -179,6 +277,7 @@ def _read_file(sources: Sources, file: Path, env: Mapping[str, str]) -> None:
         _merge_document(sources, name, document)
     sources.problems.extend(interpolator.problems)
     sources.secrets |= interpolator.secrets
+    return True
 
 
 def _merge_document(sources: Sources, name: str, document: YMap) -> None:
@@ -212,6 +311,10 @@ def _merge_document(sources: Sources, name: str, document: YMap) -> None:
                 sources.problems.append(
                     Problem(name, kline, kcol, f"a {kind} name cannot be empty")
                 )
+                continue
+            if section != "settings" and (bad := name_problem(kind, text)):
+                kline, kcol = body.key_pos[key]
+                sources.problems.append(Problem(name, kline, kcol, bad))
                 continue
             if (section, text) in sources.origins:
                 first = sources.origins[(section, text)]

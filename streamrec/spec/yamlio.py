@@ -11,6 +11,13 @@ builds the values from parser events itself, resolving plain scalars by the YAML
 locations, and supporting anchors, aliases and ``<<`` merge keys. Every mapping is a :class:`YMap`
 and every sequence a :class:`YSeq`: a ``dict``/``list`` that also holds the 1-based line and column
 of each key and value, so that a validation error found later can be pointed at precisely.
+
+Reading is bounded (``spec.limits``): events are pulled from the parser one at a time, and reading
+stops with a located problem as soon as nesting grows past the depth limit, a scalar past the
+length limit, or aliases past the expansion limit (each alias counts the expanded size of its
+anchored node). So a deep ``[[[[...`` file stops after a few dozen events (the C parser's scanner
+slows quadratically with flow depth), an alias bomb stops before anything walks its expansion,
+and no nesting reaches Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -34,8 +41,10 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
     StreamEndEvent,
 )
+from ruamel.yaml.reader import ReaderError
 
 from streamrec.errors import Problem
+from streamrec.spec.limits import DEFAULT_LIMITS, Limits
 
 Pos = tuple[int, int]
 """A 1-based (line, column)."""
@@ -111,22 +120,45 @@ def _pos(event: Event) -> Pos:
     return (mark.line + 1, mark.column + 1)
 
 
+class _LimitCrossed(Exception):
+    """Raised inside the composer when a limit is crossed: the file is not read further."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
 class _Composer:
     """Turns one file's parser events into YMap/YSeq/scalar documents, collecting problems."""
 
-    def __init__(self, path: str, events: Iterator[Event]) -> None:
+    def __init__(self, path: str, events: Iterator[Event], limits: Limits) -> None:
         self.path = path
         self.events = events
         self.anchors: dict[str, Any] = {}
+        self.sizes: dict[str, int] = {}
+        """Anchor -> how many nodes its node stands for, expanded (aliases inside included)."""
         self.problems: list[Problem] = []
+        self.limits = limits
+        self.max_scalar = limits.scalar_chars
+        self.depth = 0
+        self.count = 0
+        """Nodes composed so far, each alias counted as its anchored node's expanded size."""
+        self.expanded = 0
+        """Nodes brought in by aliases so far (in this file)."""
 
     def problem(self, pos: Pos, message: str) -> None:
         self.problems.append(Problem(self.path, pos[0], pos[1], message))
 
+    def stop(self, event: Event, message: str) -> _LimitCrossed:
+        line, col = _pos(event)
+        return _LimitCrossed(
+            Problem(self.path, line, col, f"{message}; the file is not read further")
+        )
+
     def documents(self) -> Iterator[tuple[Any, Pos]]:
         for event in self.events:
             if isinstance(event, DocumentStartEvent):
-                self.anchors = {}
+                self.anchors, self.sizes = {}, {}
                 value = self.node(next(self.events))
                 yield value, _pos(event)
             elif isinstance(event, StreamEndEvent):
@@ -135,14 +167,14 @@ class _Composer:
     def node(self, event: Event) -> Any:
         if type(event) is ScalarEvent and event.tag is None and not event.anchor:
             # the common case, kept short: a plain or quoted scalar without tag or anchor
-            return resolve_plain(event.value) if event.implicit[0] else event.value
+            text = event.value
+            if len(text) > self.max_scalar:
+                raise self.too_long(event)
+            return resolve_plain(text) if event.implicit[0] else text
         if isinstance(event, AliasEvent):
-            anchor = event.anchor
-            if anchor not in self.anchors:
-                self.problem(_pos(event), f"unknown alias *{anchor}")
-                return None
-            return self.anchors[anchor]
+            return self.alias(event)
         value: Any
+        before = self.count
         if isinstance(event, ScalarEvent):
             value = self.scalar(event)
         elif isinstance(event, SequenceStartEvent):
@@ -151,11 +183,47 @@ class _Composer:
             value = self.mapping(event)
         else:  # pragma: no cover - the parser only yields the events above inside a document
             raise AssertionError(f"unexpected YAML event {event!r}")
-        if getattr(event, "anchor", None):
-            self.anchors[event.anchor] = value
+        anchor = getattr(event, "anchor", None)
+        if anchor:
+            self.anchors[anchor] = value
+            self.sizes[anchor] = self.count - before + 1
         return value
 
+    def alias(self, event: AliasEvent) -> Any:
+        anchor = event.anchor
+        if anchor not in self.anchors:
+            self.problem(_pos(event), f"unknown alias *{anchor}")
+            return None
+        size = self.sizes[anchor]
+        self.count += size - 1  # the alias itself is counted as one item by its container
+        self.expanded += size
+        if self.expanded > self.limits.alias_nodes:
+            raise self.stop(
+                event,
+                f"aliases expand to more than {self.limits.alias_nodes:,} nodes, the limit of "
+                f"alias expansion per file (*{anchor} alone stands for {size:,}; an alias bomb?)",
+            )
+        return self.anchors[anchor]
+
+    def enter(self, event: Event) -> None:
+        self.depth += 1
+        if self.depth > self.limits.depth:
+            raise self.stop(
+                event,
+                f"mappings and lists nested deeper than {self.limits.depth} levels "
+                "(the limit of nesting)",
+            )
+
+    def too_long(self, event: ScalarEvent) -> _LimitCrossed:
+        return self.stop(
+            event,
+            f"a value of {len(event.value):,} characters is longer than "
+            f"{self.max_scalar:,} (the limit of one scalar)",
+        )
+
     def scalar(self, event: ScalarEvent) -> Any:
+        if len(event.value) > self.max_scalar:
+            raise self.too_long(event)
         tag = event.tag
         if tag is not None and tag not in _STR_TAGS:
             if tag.startswith("tag:yaml.org,2002:"):
@@ -169,6 +237,7 @@ class _Composer:
         return event.value
 
     def sequence(self, start: SequenceStartEvent) -> YSeq:
+        self.enter(start)
         seq = YSeq(_pos(start))
         positions, node = seq.item_pos, self.node
         for event in self.events:
@@ -177,9 +246,12 @@ class _Composer:
             mark = event.start_mark
             positions.append((mark.line + 1, mark.column + 1))
             seq.append(node(event))
+        self.count += len(seq)
+        self.depth -= 1
         return seq
 
     def mapping(self, start: MappingStartEvent) -> YMap:
+        self.enter(start)
         result = YMap(_pos(start))
         merges: list[tuple[Pos, Any]] = []
         events, node = self.events, self.node
@@ -211,6 +283,8 @@ class _Composer:
             result.value_pos[key] = value_pos
         for pos, source in merges:
             self.merge(result, pos, source)
+        self.count += 2 * len(result)
+        self.depth -= 1
         return result
 
     def merge(self, target: YMap, pos: Pos, source: Any) -> None:
@@ -234,32 +308,48 @@ except ImportError:  # pragma: no cover - pure Python fallback where the wheel i
 _yaml = YAML(typ="safe", pure=True)
 
 
-def _events(text: str) -> list[Event]:
-    """Every parser event of ``text``, in a list (iterating a list is cheaper than a generator)."""
+def _events(text: str) -> Iterator[Event]:
+    """The parser events of ``text``, pulled one at a time (so reading can stop at a limit)."""
     if _CParser is None:  # pragma: no cover
-        return list(_yaml.parse(io.StringIO(text)))
-    parser = _CParser(text)
-    events: list[Event] = []
-    append, get = events.append, parser.get_event
-    while (event := get()) is not None:
-        append(event)
-    return events
+        return iter(_yaml.parse(io.StringIO(text)))
+    return iter(_CParser(text).get_event, None)
 
 
-def read_documents(path: str, text: str) -> tuple[list[tuple[Any, Pos]], list[Problem]]:
+def read_documents(
+    path: str, text: str, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[tuple[Any, Pos]], list[Problem]]:
     """Every document of one file, each with where it starts, and the problems found.
 
-    A syntax error ends the file's reading (YAML cannot resynchronise after one); what was read
-    before it is discarded, and the error is returned as a located problem.
+    A syntax error ends the file's reading (YAML cannot resynchronise after one), and so does a
+    crossed limit; what was read before either is discarded, and it is returned as a located
+    problem.
     """
+    composer = _Composer(path, _events(text), limits)
     try:
-        composer = _Composer(path, iter(_events(text)))
         documents = list(composer.documents())
+    except _LimitCrossed as exc:
+        return [], [exc.problem]
     except MarkedYAMLError as exc:
         return [], [_syntax_problem(path, text, exc)]
+    except ReaderError as exc:  # the reader refuses characters YAML does not allow
+        return [], [_reader_problem(path, text, exc)]
     except YAMLError as exc:  # pragma: no cover - ruamel raises marked errors for syntax
         return [], [Problem(path, 0, 0, f"YAML error: {exc}")]
     return documents, composer.problems
+
+
+def _reader_problem(path: str, text: str, exc: ReaderError) -> Problem:
+    position = exc.position if isinstance(exc.position, int) else 0
+    before = text[:position]
+    line, col = before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+    character = exc.character
+    if isinstance(character, str) and len(character) == 1:  # the pure reader gives the character
+        character = ord(character)
+    if not isinstance(character, int):  # pragma: no cover - both readers give one character
+        character = 0
+    return Problem(
+        path, line, col, f"invalid YAML: character U+{character:04X} is not allowed in YAML"
+    )
 
 
 def _syntax_problem(path: str, text: str, exc: MarkedYAMLError) -> Problem:
