@@ -9,7 +9,16 @@ live stream (ffmpeg ``-re``, a rolling playlist without ``#EXT-X-ENDLIST``), ser
   restarting it at 0 (``reset_sequence=True``), as an encoder restart often does;
 - :meth:`HlsTestSource.freeze` / :meth:`thaw` — SIGSTOP/SIGCONT the encoder: the playlist goes
   stale but is still served;
-- :meth:`HlsTestSource.end` — the encoder finishes and the playlist gets ``#EXT-X-ENDLIST``.
+- :meth:`HlsTestSource.end` — the encoder finishes and the playlist gets ``#EXT-X-ENDLIST``;
+- :meth:`HlsTestSource.http_down` / :meth:`http_up` — the HTTP server goes away (connections are
+  refused) while the encoder goes on publishing, then comes back on the same port.
+
+For measuring what a recorder lost by frame identity (``bench/bench_recorder.py fidelity`` and
+``tests/recorder/test_fidelity.py``), ``noise=True`` adds per-frame noise with a fresh seed at each
+start (so every video packet ever published is distinct) and ``keep_segments=True`` keeps every
+segment on disk, named per start (``seg_<start>_<n>.ts``, so a sequence reset overwrites nothing).
+:func:`packet_hashes` lists the video packets of a file by content (ffmpeg's ``framemd5``) and
+:meth:`HlsTestSource.published` those of every segment the source published.
 
 Nothing here listens anywhere but 127.0.0.1.
 """
@@ -26,6 +35,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +51,11 @@ def encoder_input_args(size: str = "320x180", rate: int = 25) -> list[str]:
         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
     ]  # fmt: skip
+
+
+def noise_filter(seed: int) -> list[str]:
+    """Per-frame noise from ``seed``: no two frames of any two starts encode to the same packet."""
+    return ["-vf", f"noise=alls=40:allf=t:all_seed={seed}"]
 
 
 def encoder_codec_args(rate: int = 25) -> list[str]:
@@ -82,6 +97,8 @@ class HlsTestSource:
         segment_time: float = 1.0,
         list_size: int = 6,
         size: str = "320x180",
+        noise: bool = False,
+        keep_segments: bool = False,
     ) -> None:
         self.ffmpeg = ffmpeg
         self._own_dir = directory is None
@@ -92,23 +109,45 @@ class HlsTestSource:
         self.segment_time = segment_time
         self.list_size = list_size
         self.size = size
+        self.noise = noise
+        self.keep_segments = keep_segments
         self.serving = False
+        self._starts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._next_seq = 0
+        self._port = 0
+        self._serve()
+        self._port = int(self._server.server_address[1])
+
+    def _serve(self) -> None:
         handler = type("Handler", (_Handler,), {"source": self})
         self._server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(handler, directory=str(self.directory))
+            ("127.0.0.1", self._port), functools.partial(handler, directory=str(self.directory))
         )
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="hls-test-source", daemon=True
         )
         self._thread.start()
+        self._http_up = True
+
+    def http_down(self) -> None:
+        """The HTTP server goes away (connections refused); the encoder keeps publishing."""
+        if self._http_up:
+            self._http_up = False
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+
+    def http_up(self) -> None:
+        """The HTTP server comes back on the same port."""
+        if not self._http_up:
+            self._serve()
 
     @property
     def port(self) -> int:
         """The TCP port the HTTP server listens on (127.0.0.1)."""
-        return int(self._server.server_address[1])
+        return self._port
 
     @property
     def url(self) -> str:
@@ -128,14 +167,18 @@ class HlsTestSource:
             self._next_seq = 0
         playlist = self.directory / PLAYLIST
         playlist.unlink(missing_ok=True)
+        self._starts += 1
+        flags = "omit_endlist+temp_file" + ("" if self.keep_segments else "+delete_segments")
+        name = f"seg_{self._starts}_%d.ts" if self.keep_segments else "seg_%d.ts"
+        noise = noise_filter(int.from_bytes(os.urandom(4)) >> 2) if self.noise else []
         argv = [
             self.ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
-            *encoder_input_args(self.size), *encoder_codec_args(),
+            *encoder_input_args(self.size), *noise, *encoder_codec_args(),
             "-f", "hls", "-hls_time", str(self.segment_time),
             "-hls_list_size", str(self.list_size),
-            "-hls_flags", "delete_segments+omit_endlist+temp_file",
+            "-hls_flags", flags,
             "-start_number", str(self._next_seq),
-            "-hls_segment_filename", str(self.directory / "seg_%d.ts"),
+            "-hls_segment_filename", str(self.directory / name),
             str(playlist),
         ]  # fmt: skip
         self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -200,12 +243,28 @@ class HlsTestSource:
             tmp.write_text(text.rstrip("\n") + "\n#EXT-X-ENDLIST\n")
             tmp.replace(playlist)
 
+    def published(self, since: float = 0.0) -> list[PublishedSegment]:
+        """Every kept segment finished at or after ``since`` (epoch seconds), in publishing order.
+
+        Needs ``keep_segments=True``; a segment counts as published once it has its final name
+        (the encoder writes ``.tmp`` first), which is when the playlist lists it.
+        """
+        found = []
+        for path in self.directory.glob("seg_*_*.ts"):
+            start, number = (int(part) for part in path.stem.split("_")[1:3])
+            mtime = path.stat().st_mtime
+            if mtime >= since:
+                found.append(((start, number), PublishedSegment(path, mtime, ())))
+        found.sort(key=lambda item: item[0])
+        return [
+            PublishedSegment(seg.path, seg.mtime, tuple(packet_hashes(self.ffmpeg, seg.path)))
+            for _, seg in found
+        ]
+
     def close(self) -> None:
         """Stop everything and remove the directory if this source made it."""
         self.stop()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self.http_down()
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -214,3 +273,28 @@ class HlsTestSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class PublishedSegment:
+    """One segment the source published: its file, when it was finished, its video packets."""
+
+    path: Path
+    mtime: float
+    packets: tuple[str, ...]
+
+
+def packet_hashes(ffmpeg: str, path: Path) -> list[str]:
+    """The MD5 of each video packet in ``path``, in order (``-c copy -f framemd5``: no decoding)."""
+    done = subprocess.run(
+        [ffmpeg, "-v", "quiet", "-i", str(path), "-map", "0:v:0", "-c", "copy",
+         "-f", "framemd5", "-"],
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    hashes = []
+    for line in done.stdout.decode("ascii", "replace").splitlines():
+        if line and not line.startswith("#"):
+            fields = line.split(",")  # stream, dts, pts, duration, size, hash[, side data]
+            if len(fields) >= 6:
+                hashes.append(fields[5].strip())
+    return hashes
