@@ -4,7 +4,8 @@ Called by the task runner (``runtime.tasks``) for every attempt, and by ``runtim
 stop a run that another process owns. One :class:`ShellProcess` is ``/bin/sh -c COMMAND`` started
 with ``start_new_session`` (so its pid is its process group id), stdin from ``/dev/null`` and
 stdout/stderr opened straight onto log files: the child writes the files itself, we never read a
-pipe, so no pipe can fill and block it and its output never passes through our memory.
+pipe, so no pipe can fill and block it and its output never passes through our memory. The log
+files are created private (0600 in 0700 directories, :func:`open_private`).
 
 Starting happens on a small spawner thread (:meth:`ShellProcess.start`): creating the log files and
 fork/exec block for a while with the GIL let go, and the event loop goes on meanwhile. Waiting
@@ -346,14 +347,28 @@ def shell_exit_code(returncode: int | None) -> int | None:
     return 128 - returncode
 
 
-def _open_log(path: Path) -> int:
-    """A log file opened for appending (and reading back its tail), its directory made if missing."""
-    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+def open_private(path: Path, flags: int) -> int:
+    """``os.open`` of a file in the state dir: mode 0600, close-on-exec, missing parents 0700.
+
+    The same rule as ``state.private`` (which ``runtime`` may not import): task logs hold output
+    tails, and run files say what runs; only their owner may read them. The umask is left alone.
+    """
     try:
-        return os.open(path, flags, 0o644)
+        return os.open(path, flags | os.O_CLOEXEC, 0o600)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, flags, 0o644)
+        if not flags & os.O_CREAT:
+            raise
+        missing = [path.parent, *(p for p in path.parent.parents)]
+        for directory in reversed(missing[: next(i for i, p in enumerate(missing) if p.exists())]):
+            with contextlib.suppress(FileExistsError):
+                directory.mkdir(mode=0o700)
+                directory.chmod(0o700)
+        return os.open(path, flags | os.O_CLOEXEC, 0o600)
+
+
+def _open_log(path: Path) -> int:
+    """A log file opened for appending (and reading back its tail), private (see above)."""
+    return open_private(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
 
 
 def _tail(fd: int, limit: int) -> str:

@@ -14,7 +14,8 @@ startup recovery (:func:`interrupted_runs`). Names are made safe with
     locks/queue-<name>.lock, locks/queue-<name>.run, pids/queue-<name>.<run>.json (and .stop)
 
 A safe name holds no dot, so ``<name>.<run>`` is unambiguous. Directories are created only when an
-open finds them missing: the common path costs no ``mkdir``. The pid file is written once per run
+open finds them missing: the common path costs no ``mkdir``. Files are 0600 and directories 0700
+(``processes.open_private``): who may read them learns what runs and what it printed. The pid file is written once per run
 and rewritten in place per attempt (a reader that catches a rewrite half done reads again).
 
 Run ids are a per-task counter taken under the counter file's own lock, so they are unique across
@@ -52,13 +53,9 @@ class StateLayout(Protocol):
     def pids(self) -> Path: ...
 
 
-def open_creating(path: Path, flags: int, mode: int = 0o644) -> int:
-    """``os.open`` (close-on-exec), creating the parent directories only if they are missing."""
-    try:
-        return os.open(path, flags | os.O_CLOEXEC, mode)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, flags | os.O_CLOEXEC, mode)
+def open_creating(path: Path, flags: int) -> int:
+    """``os.open`` of a private run file (0600; parent directories 0700, made only if missing)."""
+    return processes.open_private(path, flags)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 ``cli apply`` and the daemon write it after a successful apply (before logging ``config.applied``);
 ``cli plan`` and ``cli status`` read it to compare against the config on disk. It holds redacted
 definitions and the hashes of the real ones (see ``core.planning``), so no secret is stored in it.
-Written atomically: a crash leaves either the old or the new snapshot, never a torn one.
+Written atomically: a crash leaves either the old or the new snapshot, never a torn one. The file
+is 0600 (``mkstemp``'s mode) in a 0700 directory, like everything in the state directory.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from streamrec.core.planning import Applied
 from streamrec.errors import StateError
+from streamrec.state.private import private_dir
 
 
 def read_applied(path: Path) -> Applied:
@@ -35,8 +37,8 @@ def read_applied(path: Path) -> Applied:
 def write_applied(path: Path, applied: Applied, extra: dict[str, Any] | None = None) -> None:
     """Replace the snapshot atomically (temp file, fsync, rename, fsync of the directory)."""
     data = {**applied.as_dict(), **(extra or {})}
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        private_dir(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=".applied-", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(data, out, ensure_ascii=False, sort_keys=True)

@@ -27,6 +27,12 @@ The fsync policy (``settings.state_fsync``) decides what a crash can cost:
 Measured on the development VM (2 cores, virtio disk): ~210-230 µs per append under ``always``,
 ~25-40 µs under ``interval`` and ``never``.
 
+A state directory removed while a journal is in use is recreated by the next append (private
+modes, ``state.private``); its first event is ``state.recreated`` with the seq the log had reached
+(``previous_seq``) and how many events are no longer in view (``lost_events``), and numbering goes
+on from there, so a reader polling with ``since=`` misses nothing written afterwards.
+:attr:`Journal.failure` says why the last write failed, until one succeeds.
+
 Reading. Readers take no lock. ``read()`` yields events in seq order and skips corrupt lines with
 a warning and a torn tail silently (it may be a write in progress). ``state()`` is the fold (see
 ``state.fold``) of ``snapshot.json`` plus the tail, cached and extended incrementally as the tail
@@ -72,6 +78,16 @@ def format_ts(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _recreated(paths: StatePaths, last: int, kept: int) -> dict[str, Any]:
+    """The fields of ``state.recreated``: what the log held before it vanished."""
+    return {
+        "state_dir": str(paths.root),
+        "previous_seq": last,
+        "lost_events": last - kept,
+        "reason": "the state directory or its log was removed while streamrec was running",
+    }
+
+
 @contextmanager
 def _os_errors(action: str) -> Iterator[None]:
     """Turn an OSError into a StateError that says what could not be done."""
@@ -109,6 +125,8 @@ class Journal:
         self._clock, self._checkpoint = clock, checkpoint
         self._writer = TailWriter(self.paths, fsync, write, sync)
         self._folds, self._pid = FoldCache(self.paths), os.getpid()
+        self.failure: str | None = None
+        """Why the last write failed (None once one succeeds): the daemon's readiness asks."""
 
     def _fold_cache(self) -> FoldCache:
         """The fold cache; a fresh one in a forked child (its lock may have been held at fork)."""
@@ -147,9 +165,40 @@ class Journal:
                 )
         if not events:
             return []
+        try:
+            _, written = self._write(list(events))
+        except StateError as exc:
+            self.failure = str(exc)
+            raise
+        self.failure = None
+        return written
+
+    def reopen(self) -> dict[str, Any] | None:
+        """Recreate a vanished state directory now; the ``state.recreated`` event, if one was due.
+
+        The daemon's state keeper calls it when it sees the directory gone; an append does the
+        same on its own. Raises StateError when the directory cannot be made again.
+        """
+        try:
+            recreated, _ = self._write([])
+        except StateError as exc:
+            self.failure = str(exc)
+            raise
+        self.failure = None
+        return recreated
+
+    def _write(
+        self, events: list[tuple[str, dict[str, Any]]]
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """Write ``events``, after a ``state.recreated`` if the log was lost; both, as written."""
         writer = self._writer
         with writer.locked(), _os_errors(f"cannot append to the state log {self.paths.events}"):
             fd, size = writer.open_tail()
+            lost = writer.lost
+            if lost is not None:
+                events = [("state.recreated", _recreated(self.paths, *lost)), *events]
+            if not events:
+                return None, []
             ts, seq = format_ts(self._clock()), writer.last_seq
             written = []
             for kind, fields in events:
@@ -157,12 +206,22 @@ class Journal:
                 written.append({"seq": seq, "ts": ts, "type": kind, **fields})
             data = b"".join(lines.encode(event) for event in written)
             writer.write(fd, size, data, seq, len(written))
+            if lost is not None:
+                writer.lost = None
+                logger.warning(
+                    "state log: {} was removed while in use; recreated it, {} events are no "
+                    "longer in view, numbering goes on from seq {}",
+                    self.paths.root, lost[0] - lost[1], lost[0] + 1,
+                )  # fmt: skip
+                recreated, written = written[0], written[1:]
+            else:
+                recreated = None
             if self.compact_after is not None and writer.tail_count > self.compact_after:
                 try:
                     self._compact_locked()
                 except StateError as exc:
                     logger.warning("state log: automatic compaction failed, will retry: {}", exc)
-        return written
+        return recreated, written
 
     # --- reading ------------------------------------------------------------------------------
 

@@ -13,7 +13,11 @@ from here, so the layout is written down once::
       pids/               pid files of children
       applied.json        the last applied config
 
-``StatePaths.at(root)`` only computes paths; ``ensure()`` creates the directories.
+``StatePaths.at(root)`` only computes paths; ``ensure()`` creates the directories, private to
+their owner (0700, see ``state.private``), and tightens a state directory that an older version or
+a volume mount left group- or world-readable, once, logging how many paths it changed. The CLI,
+the daemon and the journal's writer call it whenever they open the state directory; it costs one
+``stat`` when nothing is missing and the directory is private already.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from loguru import logger
+
 from streamrec.errors import StateError
+from streamrec.state.private import is_private, private_dir, tighten
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,23 @@ class StatePaths:
         return self.locks / "journal.lock"
 
     def ensure(self) -> StatePaths:
-        """Create the state directory and its subdirectories if missing; returns ``self``."""
+        """Create the state directory and its subdirectories if missing; returns ``self``.
+
+        Made 0700 (the root's own parents keep the usual modes); an existing state directory
+        that is not private is tightened first, with one log line.
+        """
         try:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            if self.root.exists() and not is_private(self.root):
+                changed = tighten(self.root)
+                logger.warning(
+                    "state: tightened permissions of {} paths under {} (were world/group-readable)",
+                    changed,
+                    self.root,
+                )
             for directory in (self.root, self.archive, self.logs, self.locks, self.pids):
-                directory.mkdir(parents=True, exist_ok=True)
+                if not directory.is_dir():
+                    private_dir(directory)
         except OSError as exc:
             raise StateError(
                 f"cannot create the state directory {self.root}: {exc.strerror or exc}; "

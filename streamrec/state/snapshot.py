@@ -7,7 +7,8 @@ moved there whole by compaction: together with the live tail they are the comple
 ``archive/torn-<seq>.bin`` keeps the bytes of a torn last line cut off by a repair.
 
 Called by ``state.journal`` only. Writes go through a ``write(fd, bytes) -> int`` function passed
-in by the journal (``os.write`` unless a test injects a failing one).
+in by the journal (``os.write`` unless a test injects a failing one). Files are created 0600
+(``state.private``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from streamrec.errors import StateError
 from streamrec.state.paths import StatePaths
+from streamrec.state.private import open_private
 
 Writer = Callable[[int, bytes], int]
 
@@ -52,7 +54,7 @@ def write_file_atomic(path: Path, data: bytes, write: Writer, *, sync: bool = Tr
     """Replace ``path`` with ``data`` atomically; the old file stays intact on any failure."""
     tmp = path.parent / f"{TMP_PREFIX}{os.getpid()}-{path.name}"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         try:
             write_all(fd, data, write)
             if sync:

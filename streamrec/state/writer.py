@@ -10,6 +10,12 @@ cut off there and kept in ``archive/torn-<seq>.bin``. :meth:`write` appends with
 on an ``O_APPEND`` descriptor and applies the fsync policy (see ``state.journal``); on any OSError
 it truncates the file back to where it was, so a full disk never leaves a half line behind.
 
+The state directory may vanish under a running process (a wiped volume, ``rm -rf state``): the next
+:meth:`locked` sees that the lock file is no longer the one it holds, recreates the directory
+(``StatePaths.ensure``, private modes) and locks the new file; :meth:`open_tail` then finds a log
+that ends below the seq it last wrote, keeps counting from there (so readers' ``since=`` stays
+valid) and sets :attr:`lost`, which the journal turns into a ``state.recreated`` event.
+
 A journal object inherited over ``fork()`` notices the new pid and opens its own descriptors: the
 child must not share the parent's lock.
 """
@@ -23,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Literal
 
 from loguru import logger
@@ -30,6 +37,7 @@ from loguru import logger
 from streamrec.errors import StateError
 from streamrec.state import lines, snapshot
 from streamrec.state.paths import StatePaths
+from streamrec.state.private import open_private
 
 FsyncPolicy = Literal["always", "interval", "never"]
 FSYNC_INTERVAL = 1.0
@@ -60,6 +68,8 @@ class TailWriter:
         self._fd: int | None = None
         self._known: tuple[int, int] | None = None  # (inode, size) of the tail as we left it
         self.last_seq = 0
+        self.lost: tuple[int, int] | None = None
+        """``(last seq written, last seq still on disk)`` once the log lost events under us."""
         self.tail_count = 0
         self._last_fsync = 0.0
         self._timer: threading.Timer | None = None
@@ -71,6 +81,9 @@ class TailWriter:
             self._reset()
         with self._mutex:
             lock_fd = self._lock_fd
+            if lock_fd is not None and self._depth == 0 and not _same_file(lock_fd, self.paths):
+                os.close(lock_fd)  # the state dir was removed: lock what others will lock
+                lock_fd = self._lock_fd = None
             if lock_fd is None:
                 self.paths.ensure()
                 lock_fd = self._lock_fd = _open(self.paths.journal_lock, os.O_RDWR | os.O_CREAT)
@@ -106,7 +119,11 @@ class TailWriter:
         if size and os.pread(fd, 1, size - 1) != b"\n":
             size = self._repair_torn(fd, size)
         last = lines.last_seq(fd, size)
-        self.last_seq = max(last or 0, snapshot.compacted_seq(self.paths))
+        found = max(last or 0, snapshot.compacted_seq(self.paths))
+        if found < self.last_seq:  # the log was removed under us: keep counting from where it was
+            self.lost = (self.last_seq, found)
+        else:
+            self.last_seq = found
         first = lines.first_seq(fd) if last is not None else None
         self.tail_count = last - first + 1 if last is not None and first is not None else 0
         self._known = (info.st_ino, size)
@@ -200,9 +217,17 @@ class TailWriter:
             self._known = None
 
 
-def _open(path: os.PathLike[str], flags: int) -> int:
+def _same_file(fd: int, paths: StatePaths) -> bool:
+    """Whether ``fd`` is still the lock file at its path (False once the state dir was removed)."""
     try:
-        return os.open(path, flags | os.O_CLOEXEC, 0o644)
+        return paths.journal_lock.stat().st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _open(path: Path, flags: int) -> int:
+    try:
+        return open_private(path, flags)
     except OSError as exc:
         raise StateError(f"cannot open {path}: {exc.strerror or exc}") from exc
 

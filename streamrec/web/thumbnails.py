@@ -5,7 +5,8 @@ dashboard loads ``/api/channels/{name}/thumbnail``. ffmpeg decodes the last seco
 (``-sseof``) and keeps overwriting one JPEG (``-update 1``), so what remains is the file's last
 frame, scaled to :data:`WIDTH` pixels wide. Each file's thumbnail is kept under
 ``state/thumbs/<channel>/`` keyed by the file's path, size and mtime, so it is made once per
-segment; making a channel's new thumbnail removes its older ones.
+segment; making a channel's new thumbnail removes its older ones. The cache is private like the
+rest of the state directory (``state.private``: 0700 directories, 0600 files).
 
 ffmpeg runs from an argument list in its own session with a time limit (killed after it), never
 through a shell, and two requests for the same file share one ffmpeg run.
@@ -22,6 +23,7 @@ from pathlib import Path
 from loguru import logger
 
 from streamrec.core.filenames import safe_component
+from streamrec.state.private import FILE_MODE, private_dir
 
 WIDTH = 320
 TIMEOUT = 20.0
@@ -64,7 +66,7 @@ class Thumbnails:
         return target if ok else None
 
     async def _make(self, source: Path, target: Path) -> bool:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         partial = target.with_suffix(".part.jpg")
         argv = [
             self.ffmpeg(), "-nostdin", "-v", "error", "-sseof", "-3", "-i", str(source),
@@ -94,6 +96,7 @@ class Thumbnails:
             logger.warning("thumbnail of {}: {}", source, message[0])
             partial.unlink(missing_ok=True)
             return False
+        partial.chmod(FILE_MODE)  # ffmpeg made it with the umask's mode
         partial.replace(target)
         for old in target.parent.glob("*.jpg"):
             if old != target and not old.name.endswith(".part.jpg"):
