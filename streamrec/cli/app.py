@@ -3,20 +3,28 @@
 ``cli/__init__.py`` imports each command module (``cli.config``, ``cli.tasks``, ``cli.recording``)
 so that their ``@app.command()`` functions register here. The CLI is the only place that prints for
 humans and picks exit codes: 0 success, 1 error, 2 "changes" (``plan``) or usage error.
+
+What it prints is never markup: both consoles have rich's markup and emoji codes off, so user text
+such as ``[vip] Premium :thumbs_up:`` is shown as written. Every log line (text or JSON) passes the
+one :class:`~streamrec.core.redact.Redactor` of the loaded config (``globals_.redactor``, set by
+:func:`load`), and its message is made :func:`~streamrec.core.printable.printable`, so a name
+holding a newline or an escape sequence cannot forge or recolour a log line.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from loguru import logger
 from rich.console import Console
 
+from streamrec.core.printable import printable
+from streamrec.core.redact import Redactor
 from streamrec.errors import ConfigError
 from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.state.journal import Journal
@@ -32,11 +40,14 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-console = Console(highlight=False, soft_wrap=True)
-"""Standard output, for results."""
+if TYPE_CHECKING:
+    from loguru import Record
+
+console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+"""Standard output, for results. No markup and no emoji codes: user text is shown as written."""
 if not console.is_terminal:
     console.width = 200  # piped output: tables at full width, not the 80 columns rich assumes
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 """Standard error, for problems and progress."""
 
 
@@ -47,22 +58,51 @@ class Globals:
     config_dir: Path = Path("config")
     log_format: str = "text"
     verbosity: int = 0
+    redactor: Redactor = field(default_factory=Redactor)
+    """What every output hides: the environment's secrets, then the loaded config's too."""
 
 
 globals_ = Globals()
+
+
+def _patch_record(record: Record) -> None:
+    """A log record's message redacted and on one line; its extra fields redacted."""
+    redactor = globals_.redactor
+    record["message"] = printable(redactor.text(record["message"]))
+    if record["extra"]:
+        record["extra"].update(redactor.value(dict(record["extra"])))
+
+
+class _RedactedStream:
+    """Standard error for the log sink, redacting each formatted line (tracebacks included)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        self.stream.write(globals_.redactor.text(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
 
 
 def setup_logging(log_format: str, verbosity: int) -> None:
     """Readable lines on a terminal, or one JSON object per line; -v/-q move the level."""
     levels = ["ERROR", "WARNING", "INFO", "DEBUG", "TRACE"]
     level = levels[max(0, min(len(levels) - 1, 1 + verbosity))]
+    globals_.redactor = Redactor.of(environ=environ())
     logger.remove()
+    logger.configure(patcher=_patch_record)
     logger.enable("streamrec")
+    sink: Any = _RedactedStream(sys.stderr)
     if log_format == "json":
-        logger.add(sys.stderr, level=level, serialize=True)
+        logger.add(sink, level=level, serialize=True)
     else:
         logger.add(
-            sys.stderr,
+            sink,
             level=level,
             format="<dim>{time:HH:mm:ss}</dim> <level>{level: <7}</level> {message}",
             colorize=None,
@@ -96,7 +136,7 @@ def _global_options(
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` on standard error and return the Exit to raise."""
-    err_console.print(f"error: {message}", markup=False)
+    err_console.print(f"error: {globals_.redactor.text(message)}")
     return typer.Exit(code)
 
 
@@ -105,15 +145,28 @@ def environ() -> dict[str, str]:
     return dict(os.environ)
 
 
+def redactor_of(loaded: LoadedConfig) -> Redactor:
+    """The redactor of a loaded config: its secrets, the environment's and the API token."""
+    return Redactor.of(loaded.secrets, environ(), loaded.config)
+
+
+def print_problems(error: ConfigError) -> None:
+    """Each located problem of a config on its own line, redacted and escaped."""
+    for problem in error.problems:
+        err_console.print(printable(globals_.redactor.text(str(problem))))
+
+
 def load() -> LoadedConfig:
-    """Load the config directory, or print every located problem and exit 1."""
+    """Load the config directory (its secrets then hidden in every output), or print every
+    located problem and exit 1."""
     try:
-        return load_config(globals_.config_dir, environ())
+        loaded = load_config(globals_.config_dir, environ())
     except ConfigError as exc:
-        for problem in exc.problems:
-            err_console.print(str(problem), markup=False)
+        print_problems(exc)
         count = len(exc.problems)
         raise fail(f"{count} problem{'s' if count != 1 else ''} in {globals_.config_dir}") from None
+    globals_.redactor = redactor_of(loaded)
+    return loaded
 
 
 def state_paths(loaded: LoadedConfig) -> StatePaths:

@@ -1,6 +1,10 @@
 """Channel and category commands over the YAML: ``channel add/list/remove``, ``category add/list``,
 ``import m3u``.
 
+``import m3u`` writes what the playlist says, literally: every value goes through
+:func:`~streamrec.spec.interpolate.escape`, so loading gives back the playlist's text and reads no
+environment variable (a ``${TOKEN}`` in a playlist URL stays that text, never the token).
+
 The edits go through :class:`~streamrec.spec.editing.ConfigEdit`: the file that declares a name is
 edited in place (comments, order and formatting of every other line kept), a new name goes to
 ``--file`` or ``channels.yaml``, and nothing is written unless the whole directory still validates.
@@ -25,9 +29,11 @@ from streamrec.cli.app import app, console, environ, err_console, fail, globals_
 from streamrec.cli.config import Output, OutputOption
 from streamrec.cli.recording import channel_app
 from streamrec.core.m3u import HTTP_SCHEMES, Entry, parse_m3u, slugify
+from streamrec.core.printable import printable, printable_or
 from streamrec.core.redact import redact_url
 from streamrec.errors import ConfigError
 from streamrec.spec.editing import ConfigEdit, EditError, FileChange, Remove, Upsert
+from streamrec.spec.interpolate import escape
 from streamrec.spec.sources import display_path
 
 category_app = typer.Typer(help="Declare and list categories.", no_args_is_help=True)
@@ -163,8 +169,13 @@ def channel_list(
         return
     table = Table("channel", "category", "url", "declared at", box=None, highlight=False)
     for row in rows:
-        shown = str(row["name"]) + ("" if row["enabled"] else " (disabled)")
-        table.add_row(shown, row["category"] or "-", row["url"], row["declared_at"] or "")
+        shown = printable(str(row["name"])) + ("" if row["enabled"] else " (disabled)")
+        table.add_row(
+            shown,
+            printable_or(row["category"], "-"),
+            printable(row["url"]),
+            printable_or(row["declared_at"]),
+        )
     console.print(table)
 
 
@@ -202,7 +213,9 @@ def category_list(output: OutputOption = Output.text) -> None:
         return
     table = Table("category", "channels", "description", box=None, highlight=False)
     for row in rows:
-        table.add_row(row["name"], str(row["channels"]), row["description"] or "")
+        table.add_row(
+            printable(row["name"]), str(row["channels"]), printable_or(row["description"])
+        )
     if counts.get(None):
         table.add_row("(none)", str(counts[None]), "channels without a category")
     console.print(table)
@@ -238,15 +251,16 @@ def _read_playlist(source: str) -> tuple[str, str]:
 
 
 def _fields(entry: Entry, category: str | None, disabled: bool) -> dict[str, Any]:
-    fields: dict[str, Any] = {"url": entry.url}
+    """The channel's values as written: each escaped, so it loads as the playlist's own text."""
+    fields: dict[str, Any] = {"url": escape(entry.url)}
     if category:
-        fields["category"] = category
-    fields["description"] = entry.title
+        fields["category"] = escape(category)
+    fields["description"] = escape(entry.title)
     args = []
     if agent := entry.options.get("http-user-agent"):
-        args += ["-user_agent", agent]
+        args += ["-user_agent", escape(agent)]
     if referrer := entry.options.get("http-referrer"):
-        args += ["-referer", referrer]
+        args += ["-referer", escape(referrer)]
     if args:
         fields["input_args"] = args
     if disabled:
@@ -261,7 +275,7 @@ def _print_notes(label: str, notes: list[tuple[int, str]]) -> None:
     """The playlist's problems by line; the first MAX_NOTES of them unless -v was given."""
     shown = notes if globals_.verbosity > 0 else notes[:MAX_NOTES]
     for line, message in shown:
-        err_console.print(f"{label}:{line}: {message}", markup=False)
+        err_console.print(printable(f"{label}:{line}: {message}"))
     if len(shown) < len(notes):
         err_console.print(
             f"... and {len(notes) - len(shown)} more lines (-v shows all)", markup=False
@@ -327,7 +341,8 @@ def import_m3u(
             and not edit.declared("categories", category)
         ):
             new_categories[category] = group
-            edit.add(target, Upsert("categories", category, {"description": group}))
+            body = {"description": escape(group)}
+            edit.add(target, Upsert("categories", category, body))
         fields = _fields(entry, category, disabled)
         edit.add(target, Upsert("channels", entry.name, fields, _comment(entry)))
         added += 1

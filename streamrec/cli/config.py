@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from streamrec.cli.app import app, console, err_console, fail, globals_, load, open_journal
 from streamrec.cli.app import state_paths as _state_paths
@@ -19,6 +20,7 @@ from streamrec.cli.client import DaemonClient, daemon_client
 from streamrec.cli.tasks import TaskSession
 from streamrec.core import planning
 from streamrec.core.definitions import redact_definition
+from streamrec.core.printable import printable
 from streamrec.core.taskstates import once_due
 from streamrec.runtime.gitinfo import git_info
 from streamrec.runtime.graph import run_once_tasks
@@ -86,13 +88,14 @@ def print_actions(actions: list[planning.Action]) -> None:
     marks = {"add": "+", "change": "~", "remove": "-"}
     styles = {"add": "green", "change": "yellow", "remove": "red"}
     for action in actions:
-        console.print(f"  [{styles[action.op]}]{marks[action.op]} {action.key}[/]", highlight=False)
+        head = Text(f"{marks[action.op]} {printable(action.key)}", style=styles[action.op])
+        console.print(Text("  ") + head)
         for change in action.changes:
             if change.path == planning.SECRET_CHANGED:
-                console.print(f"      {change.path}", markup=False)
+                console.print(f"      {change.path}")
             else:
                 line = f"      {change.path}: {_show(change.old)} -> {_show(change.new)}"
-                console.print(line, markup=False)
+                console.print(printable(line))
 
 
 def _counts(actions: list[planning.Action]) -> str:
@@ -204,7 +207,7 @@ def _apply_through(client: DaemonClient, allow_empty: bool, output: Output) -> N
     if not result.get("ok"):
         if output is not Output.json:
             for line in result.get("errors", []):
-                err_console.print(line, markup=False)
+                err_console.print(printable(globals_.redactor.text(str(line))))
         raise fail("the daemon rejected the config; the last good config keeps running")
     if output is Output.json:
         return

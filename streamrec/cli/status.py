@@ -2,7 +2,8 @@
 
 ``status`` lists every declared object with its state from the fold of the log; a config that does not
 load still gets its state shown (with the problems counted), since the log is what happened.
-``history`` prints recent events, filtered by object and type.
+``history`` prints recent events, filtered by object and type. Both pass the loaded config's
+redactor (``globals_.redactor``) in text and JSON alike, and print user text escaped.
 """
 
 from __future__ import annotations
@@ -16,10 +17,21 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from streamrec.cli.app import app, console, environ, err_console, fail, globals_, load, open_journal
+from streamrec.cli.app import (
+    app,
+    console,
+    environ,
+    err_console,
+    fail,
+    globals_,
+    load,
+    open_journal,
+    redactor_of,
+)
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.client import daemon_client
 from streamrec.cli.config import Output, OutputOption, desired_of
+from streamrec.core.printable import printable, printable_or
 from streamrec.errors import ConfigError, DaemonError
 from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.spec.model import Config
@@ -100,10 +112,10 @@ def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
             )
             gap_text = f"{len(gaps)} ({format_duration(round(total)) if total >= 1 else '<1s'})"
         table.add_row(
-            name,
-            str(entry.get("state")),
+            printable(name),
+            printable(str(entry.get("state"))),
             _ago(entry.get("since"), now),
-            str(entry.get("file") or "-"),
+            printable_or(entry.get("file"), "-"),
             format_size(int(entry["bytes"])) if entry.get("bytes") else "-",
             f"{bitrate / 1000:.0f} kb/s" if isinstance(bitrate, (int, float)) else "-",
             _ago(last.get("end"), now) if last else "-",
@@ -127,12 +139,14 @@ def _run_table(title: str, runs: dict[str, Any], now: datetime) -> Table:
     for name, entry in sorted(runs.items()):
         last = entry.get("schedule") if title == "Tasks" else ", ".join(entry.get("tasks", []))
         table.add_row(
-            name,
-            str(entry.get("status")),
+            printable(name),
+            printable(str(entry.get("status"))),
             _ago(entry.get("since"), now),
             str(entry.get("run") or "-"),
             "-" if entry.get("exit_code") is None else str(entry["exit_code"]),
-            "-" if last in (None, "") else (last if isinstance(last, str) else json.dumps(last)),
+            "-"
+            if last in (None, "")
+            else printable(last if isinstance(last, str) else json.dumps(last)),
             _until(entry.get("next_fire"), now),
         )
     return table
@@ -143,7 +157,7 @@ def _last_applied(error: ConfigError) -> LoadedConfig:
     env = environ()
     root = state_root(globals_.config_dir, None, env)
     applied = read_applied(StatePaths.at(root).applied)
-    first = error.problems[0] if error.problems else "?"
+    first = printable(globals_.redactor.text(str(error.problems[0]))) if error.problems else "?"
     err_console.print(
         f"warning: the config in {globals_.config_dir} does not load ({len(error.problems)} "
         f"problem{'s' if len(error.problems) != 1 else ''}; first: {first}); "
@@ -170,10 +184,11 @@ def status(output: OutputOption = Output.text) -> None:
     """Every declared channel, task and queue with its state from the state log."""
     try:
         loaded = load_config(globals_.config_dir, environ())
+        globals_.redactor = redactor_of(loaded)
     except ConfigError as exc:
         loaded = _last_applied(exc)
     now = datetime.now(timezone.utc)
-    data = status_data(loaded, now)
+    data = globals_.redactor.value(status_data(loaded, now))
     if output is Output.json:
         console.print_json(data=data)
         return
@@ -188,7 +203,7 @@ def status(output: OutputOption = Output.text) -> None:
         line += f", applied {_ago(applied.get('ts'), now)}"
     if applied.get("git"):
         line += f"; git {str(applied['git'].get('commit', ''))[:12]}"
-    console.print(line, markup=False)
+    console.print(printable(line))
     daemon = data["daemon"]
     if daemon.get("running"):
         console.print(
@@ -211,7 +226,7 @@ def status(output: OutputOption = Output.text) -> None:
             markup=False,
         )
         for line in (rejected.get("errors") or [])[:10]:
-            console.print(f"  {line}", markup=False)
+            console.print(f"  {printable(str(line))}")
     if data["channels"]:
         console.print(_channel_table(data["channels"], now))
     if data["tasks"]:
@@ -257,6 +272,7 @@ def history(
     for event in journal.read(since, include_archive=all_):
         if _matches(event, object_ or [], type_ or []):
             selected.append(event)
+    selected = deque(globals_.redactor.value(list(selected)))
     if output is Output.json:
         for event in selected:
             typer.echo(json.dumps(event, ensure_ascii=False))
@@ -264,4 +280,5 @@ def history(
     for event in selected:
         rest = {k: v for k, v in event.items() if k not in {"seq", "ts", "type"}}
         fields = " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in rest.items())
-        console.print(f"{event['seq']:>6} {event['ts']} {event['type']} {fields}", markup=False)
+        line = f"{event['seq']:>6} {event['ts']} {event['type']} {fields}"
+        console.print(printable(line))

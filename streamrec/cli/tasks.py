@@ -7,7 +7,8 @@ way the task lock keeps this process and the daemon from running one task twice,
 goes to the state log. ``task run`` shows the task's
 output as it comes and ends with one status line per task; Ctrl-C (or SIGTERM) stops what runs
 (recorded as ``terminated``). ``task stop``/``queue stop`` act on a run owned by any process,
-through its pid file under ``state/pids/``. Exit codes: 0 completed, 1 failed or error.
+through its pid file under ``state/pids/``. Task output reaches the terminal redacted
+(``cli.redacted``); the log files keep it verbatim. Exit codes: 0 completed, 1 failed or error.
 """
 
 from __future__ import annotations
@@ -17,12 +18,24 @@ import contextlib
 import signal
 import sys
 from collections.abc import Coroutine
-from typing import Annotated, Any, BinaryIO, TypeVar
+from typing import Annotated, Any, BinaryIO, TypeVar, cast
 
 import typer
 
-from streamrec.cli.app import app, console, err_console, fail, load, open_journal, state_paths
+from streamrec.cli.app import (
+    app,
+    console,
+    err_console,
+    fail,
+    globals_,
+    load,
+    open_journal,
+    redactor_of,
+    state_paths,
+)
 from streamrec.cli.client import DaemonClient, daemon_client
+from streamrec.cli.redacted import RedactedSink
+from streamrec.core.printable import printable
 from streamrec.core.taskstates import display
 from streamrec.errors import DaemonError, TaskError
 from streamrec.runtime.graph import run_queue, run_with_deps
@@ -50,8 +63,25 @@ GraceOption = Annotated[
 ]
 
 
-def _streams() -> tuple[BinaryIO, BinaryIO]:
-    return sys.stdout.buffer, sys.stderr.buffer
+def _streams() -> tuple[RedactedSink, RedactedSink]:
+    """Standard output and error for a task's output, with the loaded config's secrets hidden."""
+    redactor = globals_.redactor
+    return RedactedSink(sys.stdout.buffer, redactor), RedactedSink(sys.stderr.buffer, redactor)
+
+
+def _binary(sink: RedactedSink) -> BinaryIO:
+    # the copiers only call write() and flush(), which RedactedSink has
+    return cast(BinaryIO, sink)
+
+
+async def _follow(files: RunFiles, run: int) -> None:
+    """Copy a run's output as it is written, redacted, until the run is over."""
+    out, err = _streams()
+    try:
+        await follow_run(files, run, _binary(out), _binary(err))
+    finally:
+        out.finish()
+        err.finish()
 
 
 class TaskSession:
@@ -69,6 +99,7 @@ class TaskSession:
             base_dir=loaded.base_dir,
             max_parallel=settings.max_parallel_tasks,
             observer=self._observe,
+            redactor=redactor_of(loaded),
         )
         self.echo = echo
         self.followers: list[asyncio.Task[None]] = []
@@ -78,8 +109,7 @@ class TaskSession:
         kind, task = event["type"], str(event.get("task"))
         if kind == "task.started" and task == self.echo and event["attempt"] == 1:
             files = RunFiles.of(self.paths, "task", task)
-            out, err = _streams()
-            self.followers.append(asyncio.ensure_future(follow_run(files, event["run"], out, err)))
+            self.followers.append(asyncio.ensure_future(_follow(files, event["run"])))
         elif kind == "task.finished" and event.get("attempt"):
             _say_result(task, event)
         elif kind == "task.skipped" and event.get("reason") != "dependency_not_completed":
@@ -120,6 +150,10 @@ class TaskSession:
         self.stopping.append(asyncio.ensure_future(runner.stop_all(reason=reason)))
 
 
+def _shown(line: str) -> str:
+    return printable(globals_.redactor.text(line))
+
+
 def _say_result(task: str, event: dict[str, Any]) -> None:
     status = event["status"]
     took = event.get("duration")
@@ -130,7 +164,7 @@ def _say_result(task: str, event: dict[str, Any]) -> None:
         words += f" in {took:.2f}s"
     if event.get("reason"):
         words += f" - {event['reason']}"
-    err_console.print(words, markup=False)
+    err_console.print(_shown(words))
 
 
 def _ask(client: DaemonClient, method: str, path: str, **params: Any) -> dict[str, Any]:
@@ -152,13 +186,13 @@ def _print_daemon_result(
     run = result.get("run")
     if echo and isinstance(run, int):
         out, err = _streams()
-        copy_run(RunFiles.of(state_paths(loaded), "task", task), run, out, err)
-        out.flush()
-        err.flush()
+        copy_run(RunFiles.of(state_paths(loaded), "task", task), run, _binary(out), _binary(err))
+        out.finish()
+        err.finish()
     words = f"task {task!r} run {run}: {display(str(result.get('status')))}"
     if result.get("reason"):
         words += f" - {result['reason']}"
-    err_console.print(words, markup=False)
+    err_console.print(_shown(words))
 
 
 def _known(loaded: LoadedConfig, kind: str, name: str) -> None:
@@ -256,7 +290,7 @@ def queue_start(name: Annotated[str, typer.Argument(help="The queue to start.")]
     except TaskError as exc:
         raise fail(str(exc)) from None
     words = f"queue {name!r} run {result.run}: {display(result.status)}"
-    err_console.print(words + (f" - {result.reason}" if result.reason else ""), markup=False)
+    err_console.print(_shown(words + (f" - {result.reason}" if result.reason else "")))
     if not result.ok:
         raise typer.Exit(1)
 
@@ -298,9 +332,11 @@ def logs(
     chosen = runs[-1] if run is None else run
     if chosen not in runs:
         raise fail(f"task {task!r} has no run {chosen} (runs with output: {runs[0]}-{runs[-1]})")
-    out, err = _streams()
     if follow:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(follow_run(files, chosen, out, err))
+            asyncio.run(_follow(files, chosen))
     else:
-        copy_run(files, chosen, out, err)
+        out, err = _streams()
+        copy_run(files, chosen, _binary(out), _binary(err))
+        out.finish()
+        err.finish()

@@ -3,6 +3,12 @@
 Called wherever a channel URL or an ffmpeg command line leaves the process: ``recording.started``
 events, ``streamrec channel command``, log lines and ffmpeg's own stderr. Pure.
 
+:class:`Redactor` is the one redactor of every output: it holds the known secrets of a config and
+its environment (:meth:`Redactor.of`) and has one method for text and one for any JSON-like value.
+The CLI (``status``/``history`` in JSON and text, ``logs``, every log line), the HTTP API
+(``Controller.redact``) and the task runner (output tails and reasons before they reach the state
+log) all use it.
+
 What is hidden (replaced by ``***``):
 
 - the password of a URL's user-info (``rtmp://user:pw@host`` -> ``rtmp://user:***@host``), or the
@@ -16,9 +22,15 @@ What is hidden (replaced by ``***``):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+from streamrec.spec.secretnames import is_secret_variable
+
+if TYPE_CHECKING:
+    from streamrec.spec.model import Config
 
 MASK = "***"
 SECRET_KEY_PARTS = (
@@ -103,3 +115,87 @@ def redact_env(env: dict[str, str], secrets: Iterable[str] = ()) -> dict[str, st
         name: MASK if value and is_secret_name(name) else redact_text(value, secrets)
         for name, value in env.items()
     }
+
+
+TOKEN_VARIABLE = "STREAMREC_API_TOKEN"  # noqa: S105  # the variable's name, not a token
+
+
+def url_secrets(url: str) -> set[str]:
+    """The password (or lone user-info) and the secret-looking query values of ``url``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return set()
+    found: set[str] = set()
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rpartition("@")[0]
+        user, sep, password = userinfo.partition(":")
+        found.add(password if sep else user)
+    for piece in parts.query.split("&"):
+        key, sep, value = piece.partition("=")
+        if sep and value and is_secret_name(key):
+            found.add(value)
+    return found
+
+
+def config_secrets(config: Config) -> set[str]:
+    """Secrets written in a config itself: URL passwords and secret query values of channels, and
+    the values of secret-named variables in tasks' ``env``."""
+    found: set[str] = set()
+    for channel in config.channels.values():
+        found |= url_secrets(channel.url)
+    for task in config.tasks.values():
+        found |= env_secrets(task.env)
+    return found
+
+
+def env_secrets(env: Mapping[str, str]) -> set[str]:
+    """The values of the secret-looking names of an ``env:`` mapping."""
+    return {value for name, value in env.items() if value and is_secret_name(name)}
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """The known secrets of one config and environment, and how to hide them in any output."""
+
+    secrets: tuple[str, ...] = ()
+    """Longest first, each at least a few characters long."""
+
+    @classmethod
+    def of(
+        cls,
+        secrets: Iterable[str] = (),
+        environ: Mapping[str, str] | None = None,
+        config: Config | None = None,
+    ) -> Redactor:
+        """A redactor for ``secrets`` (e.g. ``LoadedConfig.secrets``), the values of the
+        secret-named variables of ``environ`` (the API token among them) and what ``config`` holds.
+        """
+        known = set(secrets)
+        if environ is not None:
+            known |= {v for k, v in environ.items() if is_secret_variable(k) or k == TOKEN_VARIABLE}
+        if config is not None:
+            known |= config_secrets(config)
+        usable = {s for s in known if len(s) >= _MIN_SECRET}
+        return cls(tuple(sorted(usable, key=lambda s: (-len(s), s))))
+
+    def with_secrets(self, secrets: Iterable[str]) -> Redactor:
+        """This redactor knowing ``secrets`` too."""
+        return Redactor.of((*self.secrets, *secrets))
+
+    def text(self, text: str) -> str:
+        """``text`` with every URL in it redacted and every known secret hidden."""
+        if "://" not in text and not any(s in text for s in self.secrets):
+            return text  # the common case: nothing to hide, nothing to copy
+        return redact_text(text, self.secrets)
+
+    def value(self, value: Any) -> Any:
+        """A JSON-like value (dicts, lists, tuples, strings, numbers) with every string redacted,
+        keys included."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.value(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value

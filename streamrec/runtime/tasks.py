@@ -38,6 +38,7 @@ from typing import Any
 from loguru import logger
 
 from streamrec.core.definitions import definition_hash
+from streamrec.core.redact import Redactor, env_secrets
 from streamrec.core.taskstates import Trigger, retry_delay, unmet_dependencies
 from streamrec.errors import DependenceError, TaskError
 from streamrec.runtime.processes import ShellProcess, exit_words, read_tail, shell_exit_code
@@ -85,6 +86,7 @@ class TaskRunner:
         timeout_grace: float = 0.5,
         stop_grace: float = 5.0,
         observer: Observer | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.tasks: dict[str, Task] = dict(tasks)
         self.queues: dict[str, Queue] = dict(queues or {})
@@ -97,6 +99,8 @@ class TaskRunner:
         self.stop_grace = stop_grace
         """SIGTERM to SIGKILL for ``stop`` and ``replace``."""
         self.observer = observer
+        self.redactor = redactor or Redactor.of(environ=self.environ)
+        """Hides known secrets in output tails and reasons before they reach the state log."""
         self.slots = Slots(max_parallel)
         self.active: dict[str, list[ActiveRun]] = {}
         self.queue_runs: dict[str, list[QueueHandle]] = {}
@@ -465,6 +469,10 @@ class TaskRunner:
         else:
             stdout_tail = read_tail(Path(common["stdout_log"]), TAIL_BYTES)
             stderr_tail = read_tail(Path(common["stderr_log"]), TAIL_BYTES)
+        task = self.tasks.get(common["task"])
+        redactor = self.redactor.with_secrets(env_secrets(task.env) if task else ())
+        stdout_tail, stderr_tail = redactor.text(stdout_tail), redactor.text(stderr_tail)
+        reason = None if reason is None else redactor.text(reason)
         fields: dict[str, Any] = {
             **common, "status": status, "exit_code": shell_exit_code(returncode),
             "started_at": started_at, "ended_at": now_iso(), "duration": duration,

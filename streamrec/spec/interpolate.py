@@ -2,7 +2,8 @@
 
 Called by ``spec.loading`` on each document before validation. Task ``command`` values are left
 alone: they are shell text, and the shell expands them at run time from the task's environment.
-``$${VAR}`` writes a literal ``${VAR}``. The environment wins over ``.env`` (as with Docker
+``$${VAR}`` writes a literal ``${VAR}``; :func:`escape` turns any text into the value that loads
+as exactly that text (``streamrec import m3u`` writes every imported value through it). The environment wins over ``.env`` (as with Docker
 Compose). Values taken from variables whose names look secret (``*KEY*``, ``*TOKEN*``, ``*SECRET*``,
 ``*PASS*``, ``*AUTH*``, ``*CRED*``) are collected so that they can be redacted wherever printed.
 """
@@ -17,10 +18,19 @@ from typing import Any
 from dotenv import dotenv_values
 
 from streamrec.errors import Problem
+from streamrec.spec.secretnames import is_secret_variable
 from streamrec.spec.yamlio import Pos, YMap, YSeq
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?")
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|AUTH|CRED", re.IGNORECASE)
+
+
+def escape(text: str) -> str:
+    """The config value that interpolates to exactly ``text``, reading no variable.
+
+    Every ``${`` becomes ``$${``: the reference pattern starts only at ``${``, so nothing else
+    in ``text`` can be read as a reference, and each ``$${`` loads back as ``${``.
+    """
+    return text.replace("${", "$${")
 
 
 def read_env_file(directory: Path) -> dict[str, str]:
@@ -59,7 +69,7 @@ class Interpolator:
                 )
                 self.problems.append(Problem(self.path, *pos, message))
                 return match.group(0)
-            if _SECRET_NAME.search(str(name)) and value:
+            if is_secret_variable(str(name)) and value:
                 self.secrets.add(value)
             return value
 

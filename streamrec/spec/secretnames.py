@@ -1,0 +1,19 @@
+"""Which variable names look secret: the one rule for interpolation and for redaction.
+
+``spec.interpolate`` collects the values of such variables when it substitutes them, and
+``core.redact.Redactor.of`` hides the values of such variables of the environment (the API token
+among them) in every output. Kept apart from both so that ``core`` may use it without importing the
+YAML reader. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|AUTH|CRED", re.IGNORECASE)
+
+
+def is_secret_variable(name: str) -> bool:
+    """Whether a variable's name looks secret (``*KEY*``, ``*TOKEN*``, ``*SECRET*``, ``*PASS*``,
+    ``*AUTH*``, ``*CRED*``), so its value is hidden wherever it is printed."""
+    return bool(_SECRET_NAME.search(name))
