@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streamrec.core import planning
-from streamrec.core.redact import redact_text
+from streamrec.core.redact import Redactor
 from streamrec.daemon.channels import ChannelSet
 from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.processes import read_tail
@@ -40,8 +40,6 @@ from streamrec.web.thumbnails import Thumbnails
 
 LOG_BYTES = 64 * 1024
 """How much of the end of a task's log ``/api/tasks/{name}/log`` returns."""
-MIN_SECRET = 3
-"""Shorter secrets are not masked (``core.redact`` would mask ordinary text everywhere)."""
 THUMB_CANDIDATES = 5
 """How many of a channel's newest files are tried for a thumbnail (the newest may be gone)."""
 
@@ -80,7 +78,7 @@ class WebApi:
     ffmpeg: str
     started_at: float
     _web: _WebState | None = None
-    _secrets: tuple[object, tuple[str, ...]] | None = None
+    _secrets: tuple[object, Redactor] | None = None
 
     if TYPE_CHECKING:
 
@@ -118,15 +116,13 @@ class WebApi:
     # --- what the API reads ------------------------------------------------------------------
 
     def redact(self, value: Any) -> Any:
-        """``value`` with every secret the daemon knows hidden (URLs, secret values, the token)."""
+        """``value`` with every secret the daemon knows hidden (URLs, secret values, the token):
+        the same ``core.redact.Redactor`` the CLI prints through."""
         if self._secrets is None or self._secrets[0] is not self.loaded:
-            known = set(self.loaded.secrets if self.loaded else ())
-            token = self.environ.get("STREAMREC_API_TOKEN")
-            if token:
-                known.add(token)
-            usable = (s for s in known if len(s) >= MIN_SECRET)
-            self._secrets = (self.loaded, tuple(sorted(usable, key=len, reverse=True)))
-        return _redact(value, self._secrets[1])
+            loaded = self.loaded
+            secrets, config = (loaded.secrets, loaded.config) if loaded else ((), None)
+            self._secrets = (loaded, Redactor.of(secrets, self.environ, config))
+        return self._secrets[1].value(value)
 
     def _state(self) -> dict[str, Any]:
         """The fold of the state log, shared by the requests that come before the next event.
@@ -299,16 +295,3 @@ def _status_view(
     for name, entry in data["channels"].items():
         entry["files"], entry["files_bytes"] = files.get(name, [0, 0])
     return data
-
-
-def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
-    """Like ``core.redact.redact_value``, skipping strings that hold no URL and no secret."""
-    if isinstance(value, str):
-        if "://" in value or any(s in value for s in secrets):
-            return redact_text(value, secrets)
-        return value
-    if isinstance(value, dict):
-        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, secrets) for v in value]
-    return value
