@@ -1,13 +1,16 @@
 """Recorder figures, each next to a baseline measured in the same run (run by hand, not in CI).
 
     .venv/bin/python bench/bench_recorder.py [fidelity] [overhead] [reaction]
-        [--minutes 10] [--channels 50] [--seconds 60]
+        [--channels 50] [--seconds N]
 
-fidelity  A local HLS source runs for ``--minutes`` with three 5-second outages (the second one
-          restarts the HLS media sequence at 0, as an encoder restart does). Recorded at the same
-          time by streamrec, by bare ffmpeg with its reconnect flags, and by streamlink (if
-          installed). Figure: media seconds on disk (video frames / 25) over the media seconds the
-          source published (what a perfect recorder could get).
+fidelity  A local HLS source with per-frame noise (every video packet distinct; 1 s segments,
+          6 listed, every segment kept) runs for ``--seconds`` (180) with three outages: the
+          encoder restarts (5 s down, media sequence back to 0), the HTTP server is down 8 s,
+          the encoder freezes 5 s. Recorded at the same time by streamrec (a default channel),
+          bare ffmpeg with its reconnect flags, ffmpeg in a restart loop and streamlink in a
+          restart loop. Figures by frame identity (``framemd5`` of each packet): coverage =
+          distinct published packets on disk / published packets, duplicated and foreign
+          packets, and the longest run of missing packets per outage next to the unavoidable one.
 overhead  ``--channels`` recorders of one local source for ``--seconds``: CPU and peak RSS of
           streamrec's own process next to the sum of its ffmpeg children, and the same number of
           bare ffmpeg processes with the same command as the baseline.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -35,7 +39,7 @@ import imageio_ffmpeg
 
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.storage import Storage
-from streamrec.runtime.testsource import PLAYLIST, HlsTestSource
+from streamrec.runtime.testsource import HlsTestSource, frame_coverage, packet_hashes
 from streamrec.spec.model import Channel
 
 FFMPEG = shutil.which("ffmpeg") or imageio_ffmpeg.get_ffmpeg_exe()
@@ -47,140 +51,159 @@ def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def frames_seconds(path: Path) -> float:
-    """Media seconds in a file: its video packets (copied, not decoded) over the frame rate."""
-    done = subprocess.run(
-        [FFMPEG, "-v", "quiet", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-",
-         "-progress", "pipe:1"],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    frames = re.findall(rb"^frame=(\d+)", done.stdout, re.M)
-    return int(frames[-1]) / FPS if frames else 0.0
+OUTAGES = (
+    ("encoder restart", 0.2, 5.0),  # 5 s down, media sequence back to 0
+    ("HTTP down", 0.5, 8.0),  # 2 s longer than the 6-segment playlist
+    ("encoder freeze", 0.8, 5.0),  # SIGSTOP: the playlist is served but stale
+)
 
 
-class Published:
-    """Watches the source's playlist on disk: every segment it ever published, with durations."""
-
-    def __init__(self, source: HlsTestSource) -> None:
-        self.source = source
-        self.generation = 0
-        self.segments: dict[tuple[int, int], float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(0.3):
-            try:
-                text = (self.source.directory / PLAYLIST).read_text()
-            except OSError:
-                continue
-            match = re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", text)
-            if not match:
-                continue
-            first = int(match.group(1))
-            for offset, duration in enumerate(re.findall(r"#EXTINF:([\d.]+)", text)):
-                self.segments[(self.generation, first + offset)] = float(duration)
-
-    def seconds(self) -> float:
-        return sum(self.segments.values())
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
+def unavoidable(kind: str, seconds: float, source: HlsTestSource) -> float:
+    """Media a client that reconnects instantly still loses: what left the playlist meanwhile."""
+    if kind != "HTTP down":
+        return 0.0
+    return max(0.0, seconds - source.list_size * source.segment_time)
 
 
-def run_outages(source: HlsTestSource, published: Published, minutes: float) -> list[float]:
-    """Three 5 s outages spread over the run; returns when each came back (time.time())."""
-    total = minutes * 60
-    marks = [total * 0.2, total * 0.5, total * 0.8]
+def run_outages(source: HlsTestSource, total: float, log: list[tuple[float, float]]) -> None:
+    """The three outages at 20 %, 50 % and 80 % of the run; (start, end) of each into ``log``."""
     began = time.monotonic()
-    back = []
-    for index, mark in enumerate(marks):
-        time.sleep(max(0.0, began + mark - time.monotonic()))
-        reset = index == 1
-        say(
-            f"outage {index + 1}: source down for 5 s{' (sequence restarts at 0)' if reset else ''}"
-        )
-        source.stop()
-        time.sleep(5)
-        if reset:
-            published.generation += 1
-        source.start(reset_sequence=reset)
-        back.append(time.time())
-    time.sleep(max(0.0, began + total - time.monotonic()))
-    return back
+    for kind, at, seconds in OUTAGES:
+        time.sleep(max(0.0, began + total * at - time.monotonic()))
+        say(f"outage: {kind} for {seconds:g} s")
+        start = time.time()
+        if kind == "encoder restart":
+            source.stop()
+            time.sleep(seconds)
+            source.start(reset_sequence=True)
+        elif kind == "HTTP down":
+            source.http_down()
+            time.sleep(seconds)
+            source.http_up()
+        else:
+            source.freeze()
+            time.sleep(seconds)
+            source.thaw()
+        log.append((start, time.time()))
 
 
 async def streamrec_record(url: str, out: Path, seconds: float, events: list[Any]) -> Recorder:
+    """streamrec with a default channel, as ``streamrec record URL --for SECONDS`` runs it."""
+
     def emit(type_: str, /, **fields: Any) -> None:
         events.append((time.time(), type_, fields))
 
-    channel = Channel(url=url, segment="60s", stall_timeout="10s",
-                      reconnect={"initial": "1s", "max": "5s"})  # fmt: skip
     storage = Storage(out, min_free_space=0, emit=emit)
-    recorder = Recorder("bench", channel, recordings_dir=out, ffmpeg=FFMPEG, emit=emit,
+    recorder = Recorder("bench", Channel(url=url), recordings_dir=out, ffmpeg=FFMPEG, emit=emit,
                         storage=storage)  # fmt: skip
     await recorder.run(seconds)
     return recorder
 
 
-def bench_fidelity(minutes: float) -> None:
+def restart_loop(command: str, out: Path) -> subprocess.Popen[bytes]:
+    """``while true; do COMMAND OUT/part_N.ts; sleep 2; done`` in its own process group."""
+    out.mkdir(parents=True)
+    script = f'i=0; while true; do i=$((i+1)); {command} "{out}/part_$i.ts"; sleep 2; done'
+    return subprocess.Popen(["/bin/sh", "-c", script], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT to the whole group (ffmpeg closes its file), SIGKILL after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def bench_fidelity(seconds: float) -> None:
     sl_exe = shutil.which("streamlink") or str(Path(sys.executable).parent / "streamlink")
-    say(
-        f"fidelity: {minutes:g} min source, three 5 s outages; recorders: streamrec, ffmpeg"
-        + (", streamlink" if Path(sl_exe).exists() else " (streamlink not installed)")
-    )
+    say(f"fidelity: {seconds:g} s of a noise HLS source (1 s segments, 6 listed), three outages")
     work = Path(tempfile.mkdtemp(prefix="bench-fidelity-"))
-    source = HlsTestSource(FFMPEG, work / "source")
+    source = HlsTestSource(FFMPEG, work / "source", noise=True, keep_segments=True)
     source.start()
-    published = Published(source)
-    seconds = minutes * 60
+    time.sleep(3)
+    url = source.url
+    began = time.time()
     bare_out = work / "ffmpeg.ts"
-    bare = subprocess.Popen(
-        [FFMPEG, "-v", "error", "-reconnect", "1", "-reconnect_streamed", "1",
-         "-reconnect_on_network_error", "1",
-         "-reconnect_on_http_error", "4xx,5xx", "-reconnect_delay_max", "5",
-         "-i", source.url, "-c", "copy", "-f", "mpegts", str(bare_out)],
-        stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    sl_out = work / "streamlink.ts"
-    streamlink = None
+    others: dict[str, subprocess.Popen[bytes]] = {
+        "ffmpeg -reconnect*": subprocess.Popen(
+            [
+                FFMPEG,
+                "-v",
+                "error",
+                "-nostdin",
+                "-reconnect",
+                "1",
+                "-reconnect_streamed",
+                "1",
+                "-reconnect_on_network_error",
+                "1",
+                "-reconnect_on_http_error",
+                "4xx,5xx",
+                "-reconnect_delay_max",
+                "5",
+                "-i",
+                url,
+                "-c",
+                "copy",
+                "-f",
+                "mpegts",
+                str(bare_out),
+            ],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        ),
+        "ffmpeg restart loop": restart_loop(
+            f"{FFMPEG} -v error -nostdin -i {url} -c copy -f mpegts", work / "loop-ffmpeg"
+        ),
+    }
     if Path(sl_exe).exists():
-        streamlink = subprocess.Popen(
-            [sl_exe, "--loglevel", "error", "--retry-streams", "1", "--retry-open", "5",
-             "-o", str(sl_out), "hls://" + source.url, "best"],
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+        others["streamlink loop"] = restart_loop(
+            f"{sl_exe} --loglevel error hls://{url} best -o", work / "loop-streamlink"
+        )
     events: list[Any] = []
-    outages = threading.Thread(target=run_outages, args=(source, published, minutes))
-    outages.start()
-    recorder = asyncio.run(streamrec_record(source.url, work / "streamrec", seconds, events))
-    outages.join()
-    for proc in (bare, streamlink):
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    published.close()
+    outages: list[tuple[float, float]] = []
+    thread = threading.Thread(target=run_outages, args=(source, seconds, outages))
+    thread.start()
+    recorder = asyncio.run(streamrec_record(url, work / "streamrec", seconds, events))
+    thread.join()
+    for proc in others.values():
+        stop_group(proc)
+    source.stop()
+    say("counting packets by frame identity")
+    published = source.published()
+    files: dict[str, list[Path]] = {
+        "streamrec": [Path(f["file"]) for f in recorder.files],
+        "ffmpeg -reconnect*": [bare_out] if bare_out.exists() else [],
+        "ffmpeg restart loop": sorted((work / "loop-ffmpeg").glob("*.ts")),
+        "streamlink loop": sorted((work / "loop-streamlink").glob("*.ts")),
+    }
+    total = sum(len(seg.packets) for seg in published if seg.mtime >= began)
+    print(f"\nFidelity over {seconds:g} s: {total} video packets published while recording")
+    kinds = [kind for kind, _, _ in OUTAGES]
+    print(f"{'recorder':<22}{'coverage':>9}{'dup':>5}{'foreign':>8}  longest gap per outage (s)")
+    print(f"{'(unavoidable)':<22}{'':>22}  " + "  ".join(
+        f"{kind} {unavoidable(kind, length, source):.1f}" for kind, _, length in OUTAGES
+    ))  # fmt: skip
+    for name, paths in files.items():
+        if name not in others and name != "streamrec":
+            continue
+        recorded = [h for path in paths for h in packet_hashes(FFMPEG, path)]
+        cov = frame_coverage(published, recorded, outages, began)
+        gaps = "  ".join(f"{kind} {gap:.1f}" for kind, gap in zip(kinds, cov.gaps, strict=True))
+        print(f"{name:<22}{cov.ratio:>9.4f}{cov.duplicated:>5}{cov.foreign:>8}  {gaps}")
+    probes = [t for t, kind, _ in events if kind == "recording.reconnecting"]
+    print(f"streamrec: {len(probes)} reconnect(s); gaps it logged: " + "; ".join(
+        f"{f['start'][11:19]}..{f['end'][11:19]} {f['cause'][:40]}"
+        for _, t, f in events if t == "recording.gap"
+    ))  # fmt: skip
     source.close()
-    perfect = published.seconds()
-    rows = [("streamrec", sum(frames_seconds(Path(f["file"])) for f in recorder.files))]
-    rows.append(("ffmpeg -reconnect*", frames_seconds(bare_out) if bare_out.exists() else 0.0))
-    if streamlink is not None:
-        rows.append(("streamlink", frames_seconds(sl_out) if sl_out.exists() else 0.0))
-    print(f"\nFidelity over {minutes:g} min, source published {perfect:.1f} media seconds")
-    print(f"{'recorder':<22}{'media s on disk':>16}{'fidelity':>10}")
-    for name, got in rows:
-        print(f"{name:<22}{got:>16.1f}{got / perfect:>10.4f}")
-    gaps = [f for _, t, f in events if t == "recording.gap"]
-    print(
-        f"streamrec logged {len(gaps)} gap(s): "
-        + "; ".join(f"{f['start'][11:19]}..{f['end'][11:19]} {f['cause'][:50]}" for f in gaps)
-    )
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -394,9 +417,8 @@ def bench_reaction() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("which", nargs="*", default=["fidelity", "overhead", "reaction"])
-    parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--channels", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--seconds", type=float, help="fidelity: 180 s; overhead: 60 s")
     args = parser.parse_args()
     from loguru import logger
 
@@ -406,9 +428,9 @@ def main() -> None:
     if "reaction" in args.which:
         bench_reaction()
     if "overhead" in args.which:
-        bench_overhead(args.channels, args.seconds)
+        bench_overhead(args.channels, args.seconds or 60.0)
     if "fidelity" in args.which:
-        bench_fidelity(args.minutes)
+        bench_fidelity(args.seconds or 180.0)
 
 
 if __name__ == "__main__":

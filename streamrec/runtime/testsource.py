@@ -18,7 +18,8 @@ For measuring what a recorder lost by frame identity (``bench/bench_recorder.py 
 start (so every video packet ever published is distinct) and ``keep_segments=True`` keeps every
 segment on disk, named per start (``seg_<start>_<n>.ts``, so a sequence reset overwrites nothing).
 :func:`packet_hashes` lists the video packets of a file by content (ffmpeg's ``framemd5``) and
-:meth:`HlsTestSource.published` those of every segment the source published.
+:meth:`HlsTestSource.published` those of every segment the source published, and
+:func:`frame_coverage` compares the two.
 
 Nothing here listens anywhere but 127.0.0.1.
 """
@@ -35,6 +36,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -298,3 +300,51 @@ def packet_hashes(ffmpeg: str, path: Path) -> list[str]:
             if len(fields) >= 6:
                 hashes.append(fields[5].strip())
     return hashes
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a recorder kept of what the source published, by frame identity."""
+
+    published: int
+    found: int
+    duplicated: int  # recorded packets that are a copy of another recorded packet
+    foreign: int  # distinct recorded packets the source never published
+    gaps: tuple[float, ...]  # per outage: the longest run of missing published packets, seconds
+
+    @property
+    def ratio(self) -> float:
+        """Distinct published packets found on disk over published packets."""
+        return self.found / self.published if self.published else 0.0
+
+
+def frame_coverage(
+    published: Sequence[PublishedSegment],
+    recorded: Sequence[str],
+    outages: Sequence[tuple[float, float]],
+    since: float,
+    fps: int = 25,
+) -> Coverage:
+    """Compare a recorder's packets with the segments published from ``since`` on.
+
+    ``outages`` are (start, end) epoch seconds; the gap of one is the longest run of published
+    packets missing on disk among the segments finished from 5 s before it to 5 s before the
+    next one.
+    """
+    every = {h for seg in published for h in seg.packets}
+    have = set(recorded)
+    timeline = [(seg.mtime, h) for seg in published if seg.mtime >= since for h in seg.packets]
+    found = sum(1 for _, h in timeline if h in have)
+    gaps = []
+    for index, (start, _) in enumerate(outages):
+        low = start - 5.0
+        high = outages[index + 1][0] - 5.0 if index + 1 < len(outages) else float("inf")
+        longest = run = 0
+        for mtime, packet in timeline:
+            if not low <= mtime < high or packet in have:
+                run = 0
+                continue
+            run += 1
+            longest = max(longest, run)
+        gaps.append(longest / fps)
+    return Coverage(len(timeline), found, len(recorded) - len(have), len(have - every), tuple(gaps))
