@@ -172,7 +172,7 @@ class HlsTestSource:
         self._starts += 1
         flags = "omit_endlist+temp_file" + ("" if self.keep_segments else "+delete_segments")
         name = f"seg_{self._starts}_%d.ts" if self.keep_segments else "seg_%d.ts"
-        noise = noise_filter(int.from_bytes(os.urandom(4)) >> 2) if self.noise else []
+        noise = noise_filter(int.from_bytes(os.urandom(4), "big") >> 2) if self.noise else []
         argv = [
             self.ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
             *encoder_input_args(self.size), *noise, *encoder_codec_args(),
