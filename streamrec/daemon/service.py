@@ -62,7 +62,7 @@ from streamrec.state.location import state_root
 from streamrec.state.paths import StatePaths
 from streamrec.version import __version__
 from streamrec.web.control import create_app
-from streamrec.web.server import ApiServer
+from streamrec.web.server import ApiServer, SocketError
 
 SHUTDOWN_BUDGET = 8.0
 """Seconds from SIGTERM to exit (container runtimes SIGKILL at 10)."""
@@ -263,8 +263,12 @@ class Daemon(GitMode, Control, WebApi):
             return
         app = create_app(self, token=self.environ.get("STREAMREC_API_TOKEN"), local=True)
         server = ApiServer(app, uds=socket_path)
-        await server.start()
-        self._servers.append(server)
+        try:
+            await server.start()
+        except SocketError as exc:  # fail closed: no socket is better than one others can use
+            logger.error("{}; the daemon runs without it (stop it with SIGTERM)", exc)
+        else:
+            self._servers.append(server)
         info = {
             "pid": os.getpid(),
             "version": __version__,
@@ -276,8 +280,16 @@ class Daemon(GitMode, Control, WebApi):
             initial.config.settings.http.listen if initial else None
         )
         if listen and listen.lower() not in {"off", "none", "no"}:
-            tcp_app = create_app(self, token=self.environ.get("STREAMREC_API_TOKEN"), local=False)
-            tcp = ApiServer(tcp_app, listen=Http(listen=listen).listen)
+            where = Http(listen=listen).listen or listen
+            allowed = initial.config.settings.http.allowed_hosts if initial else ()
+            tcp_app = create_app(
+                self,
+                token=self.environ.get("STREAMREC_API_TOKEN"),
+                local=False,
+                listen=where,
+                allowed_hosts=allowed,
+            )
+            tcp = ApiServer(tcp_app, listen=where)
             try:
                 await tcp.start()
             except (OSError, SystemExit) as exc:  # uvicorn exits on a bind error

@@ -9,7 +9,9 @@ Everything read comes from the state log (the fold, through ``Journal.state()``,
 events, through a ``web.eventfeed.EventFeed``) and from the daemon's live objects; the only state kept
 here is what no log holds: reconcile counts and durations, and durations of task runs finished since
 the daemon started (for ``/metrics``). Files are served only when the state log names them: a
-download must be a recording of the fold, a log must be the last run's log under ``state/logs/``.
+download must be a recording of the fold and a regular file inside the recordings directory, opened
+once without following links (``web.downloads``); a log must be the last run's log under
+``state/logs/``.
 :meth:`WebApi.redact` hides the config's secrets and the API token in every answer.
 """
 
@@ -34,6 +36,7 @@ from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
 from streamrec.state.status import build_status
 from streamrec.version import __version__
+from streamrec.web.downloads import Download, open_inside
 from streamrec.web.eventfeed import EventFeed
 from streamrec.web.metrics import RECONCILE_BUCKETS, TASK_BUCKETS, Histogram, MetricsInput
 from streamrec.web.thumbnails import Thumbnails
@@ -186,14 +189,13 @@ class WebApi:
             "bytes": sum(int(r.get("bytes") or 0) for f in by_channel.values() for r in f),
         }
 
-    def recording_file(self, file: str) -> Path | None:
-        """The path of a recording the state log lists and that is still on disk; else None."""
-        if not file or file not in (self._state().get("recordings") or {}):
+    def recording_file(self, file: str) -> Download | None:
+        """A recording the state log lists, opened if it is a regular file inside the recordings
+        directory (never through a link; see ``web.downloads``); else None."""
+        base = self._recordings_dir()
+        if not file or base is None or file not in (self._state().get("recordings") or {}):
             return None
-        path = Path(file)
-        if not path.is_absolute() or ".." in path.parts or not path.is_file():
-            return None
-        return path
+        return open_inside(Path(file), base)
 
     def task_log(self, name: str, stream: str) -> dict[str, Any] | None:
         """The end of the last run's stdout or stderr of a task; None for an unknown task."""

@@ -1,18 +1,22 @@
 """The daemon's HTTP API (Starlette): health, metrics, status, events, recordings, actions, dashboard.
 
-``daemon.service`` serves :func:`create_app` on the control socket (``state/daemon.sock``, whose file
-permissions are the access control) and, when configured, on TCP. The app knows nothing of the daemon's
-insides: it talks to a :class:`Controller` (``daemon.service.Daemon`` with its ``daemon.webapi``
-mixin). On TCP, anything that changes state needs the token in ``STREAMREC_API_TOKEN``
-(``Authorization: Bearer …``); without a token configured, TCP is read-only. Every JSON answer passes
-through ``Controller.redact`` on its way out, so no secret (URL credentials, secret query values,
-values of secret-looking variables, the API token) leaves in a response.
+``daemon.service`` serves :func:`create_app` on the control socket (``state/daemon.sock``, mode 0600
+in a 0700 directory) and, when configured, on TCP. The app knows nothing of the daemon's insides: it
+talks to a :class:`Controller` (``daemon.service.Daemon`` with its ``daemon.webapi`` mixin). Who may
+act is decided by ``web.access``: on the socket the daemon's own user and root (the peer's uid, read
+by ``web.server`` from ``SO_PEERCRED``, arrives in the scope under :data:`PEER_UID`); anyone else, on
+the socket or on TCP, needs ``Authorization: Bearer <STREAMREC_API_TOKEN>``, and may only read when no
+token is configured. On TCP every request must carry a ``Host`` naming the listener (421 otherwise).
+Every JSON answer passes through ``Controller.redact`` on its way out, so no secret (URL
+credentials, secret query values, values of secret-looking variables, the API token) leaves in a
+response.
 
 Routes: ``/`` and ``/static/*`` (the dashboard, ``web.dashboard``); ``/healthz``, ``/readyz``,
 ``/metrics`` (``web.metrics``); ``GET /api/status`` (every declared object with its state),
 ``/api/live`` (the daemon's own view: recorders, timers), ``/api/events?since=SEQ&limit=N``,
-``/api/recordings[?channel=NAME]``, ``/api/recordings/download?file=PATH`` (only files the state
-log lists), ``/api/channels/{name}/thumbnail``, ``/api/tasks/{name}/log?stream=stdout|stderr``;
+``/api/recordings[?channel=NAME]``, ``/api/recordings/download?file=PATH`` (only regular files the
+state log lists, opened without following links, ``web.downloads``),
+``/api/channels/{name}/thumbnail``, ``/api/tasks/{name}/log?stream=stdout|stderr``;
 ``POST /api/reconcile``, ``/api/tasks/{name}/run[?with_deps=1]``, ``/api/tasks/{name}/stop``,
 ``/api/queues/{name}/start``, ``/api/queues/{name}/stop``, ``/api/shutdown``.
 """
@@ -20,21 +24,28 @@ log lists), ``/api/channels/{name}/thumbnail``, ``/api/tasks/{name}/log?stream=s
 from __future__ import annotations
 
 import asyncio
-import hmac
 import mimetypes
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamrec.errors import StreamrecError, TaskError
-from streamrec.web import dashboard
+from streamrec.web import access, dashboard
+from streamrec.web.downloads import Download
 from streamrec.web.metrics import CONTENT_TYPE, MetricsInput, render
 
+PEER_UID = "streamrec.peer_uid"
+"""The scope key under which ``web.server`` puts the socket peer's uid (absent on TCP)."""
 MAX_EVENTS = 1000
 """The most events one ``/api/events`` answer holds."""
 SECURITY_HEADERS = {
@@ -59,12 +70,13 @@ class Controller(Protocol):
     async def full_status(self) -> dict[str, Any]: ...
     def events(self, since: int | None, limit: int) -> dict[str, Any]: ...
     def recordings(self, channel: str | None) -> dict[str, Any]: ...
-    def recording_file(self, file: str) -> Path | None: ...
+    def recording_file(self, file: str) -> Download | None: ...
     async def thumbnail(self, channel: str) -> Path | None: ...
     def task_log(self, name: str, stream: str) -> dict[str, Any] | None: ...
     def metrics_input(self) -> MetricsInput: ...
     def redact(self, value: Any) -> Any: ...
     def ready(self) -> bool: ...
+    def not_ready(self) -> str | None: ...
     def request_shutdown(self, reason: str) -> None: ...
 
 
@@ -81,9 +93,43 @@ def _int_param(request: Request, name: str, default: int | None) -> int | None:
         raise StreamrecError(f"{name} must be a whole number, not {raw!r}") from None
 
 
-def create_app(controller: Controller, *, token: str | None, local: bool) -> Starlette:
-    """The API for one listener; ``local`` (the Unix socket) may change state without a token."""
-    access = "open" if local else ("token" if token else "read-only")
+class _HostCheck:
+    """ASGI middleware: a request whose ``Host`` does not name the listener is 421, unanswered."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[tuple[str, int | None]]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = next((v for k, v in scope["headers"] if k == b"host"), b"")
+            if not access.host_allowed(host.decode("latin-1"), self.allowed):
+                error = {"error": "misdirected request: this Host is not served here"}
+                await JSONResponse(error, status_code=421)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    controller: Controller,
+    *,
+    token: str | None,
+    local: bool,
+    listen: str | None = None,
+    allowed_hosts: tuple[str, ...] = (),
+    daemon_uid: int | None = None,
+) -> Starlette:
+    """The API for one listener: the control socket (``local``) or TCP on ``listen``.
+
+    On the socket the peer whose uid is ``daemon_uid`` (default: this process's) or root acts
+    without a token. On TCP, only ``Host`` values naming ``listen`` or in ``allowed_hosts`` are
+    answered (no check when ``listen`` is None, as for an app driven in-process).
+    """
+    owner = os.geteuid() if daemon_uid is None else daemon_uid
+
+    def peer(request: Request) -> int | None:
+        uid = request.scope.get(PEER_UID) if local else None
+        return uid if isinstance(uid, int) else None
 
     def reply(data: Any, status_code: int = 200) -> JSONResponse:
         return JSONResponse(controller.redact(data), status_code=status_code)
@@ -108,13 +154,15 @@ def create_app(controller: Controller, *, token: str | None, local: bool) -> Sta
 
     def guarded(handler: Handler) -> Handler:
         async def check(request: Request) -> Response:
-            if not local:
-                if not token:
-                    message = "read-only: set STREAMREC_API_TOKEN to allow actions over TCP"
-                    return reply({"error": message}, 403)
-                given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-                if not hmac.compare_digest(given.encode(), token.encode()):
-                    return reply({"error": "a valid bearer token is needed"}, 401)
+            refused = access.may_act(
+                local=local,
+                peer_uid=peer(request),
+                daemon_uid=owner,
+                token=token,
+                authorization=request.headers.get("authorization"),
+            )
+            if refused is not None:
+                return reply({"error": refused.message}, refused.status)
             return await handler(request)
 
         return errors(check)
@@ -135,7 +183,8 @@ def create_app(controller: Controller, *, token: str | None, local: bool) -> Sta
 
     async def readyz(_: Request) -> Response:
         ok = controller.ready()
-        return reply({"ready": ok}, 200 if ok else 503)
+        why = None if ok else controller.not_ready()
+        return reply({"ready": ok, **({"reason": why} if why else {})}, 200 if ok else 503)
 
     async def metrics_text(_: Request) -> Response:
         body = await asyncio.to_thread(render, controller.metrics_input())
@@ -143,8 +192,11 @@ def create_app(controller: Controller, *, token: str | None, local: bool) -> Sta
 
     # --- reading -----------------------------------------------------------------------------
 
-    async def status(_: Request) -> Response:
-        return await reply_large({**await controller.full_status(), "api": {"actions": access}})
+    async def status(request: Request) -> Response:
+        actions = access.actions_label(
+            local=local, peer_uid=peer(request), daemon_uid=owner, token=token
+        )
+        return await reply_large({**await controller.full_status(), "api": {"actions": actions}})
 
     async def live(_: Request) -> Response:
         return await reply_large(controller.status())
@@ -157,13 +209,10 @@ def create_app(controller: Controller, *, token: str | None, local: bool) -> Sta
         return await reply_large(controller.recordings(request.query_params.get("channel") or None))
 
     async def download(request: Request) -> Response:
-        path = controller.recording_file(request.query_params.get("file", ""))
-        if path is None:
+        found = controller.recording_file(request.query_params.get("file", ""))
+        if found is None:
             return not_found("recording (only files the state log lists can be downloaded)")
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if path.suffix == ".ts":
-            media_type = "video/mp2t"
-        return FileResponse(path, media_type=media_type, filename=path.name)
+        return _stream(found)
 
     async def thumbnail(request: Request) -> Response:
         path = await controller.thumbnail(request.path_params["name"])
@@ -203,6 +252,9 @@ def create_app(controller: Controller, *, token: str | None, local: bool) -> Sta
         controller.request_shutdown("asked over the API (streamrec stop)")
         return reply({"stopping": True})
 
+    middleware = []
+    if not local and listen is not None:
+        middleware.append(Middleware(_HostCheck, access.allowed_hosts(listen, allowed_hosts)))
     routes = [
         Route("/", static),
         Route("/static/{name}", static),
@@ -223,4 +275,24 @@ def create_app(controller: Controller, *, token: str | None, local: bool) -> Sta
         Route("/api/queues/{name:path}/stop", guarded(queue_stop), methods=["POST"]),
         Route("/api/shutdown", guarded(shutdown), methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _stream(found: Download) -> Response:
+    """The opened recording as an attachment, read from its descriptor in a worker thread."""
+    media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+    if found.name.endswith(".ts"):
+        media_type = "video/mp2t"
+    quoted = quote(found.name)
+    disposition = (
+        f'attachment; filename="{found.name}"'
+        if quoted == found.name
+        else f"attachment; filename*=utf-8''{quoted}"
+    )
+    headers = {"Content-Length": str(found.size), "Content-Disposition": disposition}
+    return StreamingResponse(
+        found.chunks(),
+        media_type=media_type,
+        headers=headers,
+        background=BackgroundTask(found.close),
+    )

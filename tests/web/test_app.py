@@ -11,10 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from streamrec.core.redact import redact_value
 from streamrec.errors import TaskError
-from streamrec.web.control import create_app
+from streamrec.web.control import PEER_UID, create_app
+from streamrec.web.downloads import Download, open_inside
 from streamrec.web.metrics import Histogram, MetricsInput
 
 SECRET = "s3cr3t-value"
@@ -60,8 +62,8 @@ class FakeController:
     def recordings(self, channel: str | None) -> dict[str, Any]:
         return {"channels": {}, "count": 0, "bytes": 0}
 
-    def recording_file(self, file: str) -> Path | None:
-        return self.file if file == str(self.file) else None
+    def recording_file(self, file: str) -> Download | None:
+        return open_inside(self.file, self.file.parent) if file == str(self.file) else None
 
     async def thumbnail(self, channel: str) -> Path | None:
         return None
@@ -108,8 +110,35 @@ def fake(tmp_path: Path) -> FakeController:
     return FakeController(tmp_path)
 
 
-def client(fake: FakeController, *, token: str | None, local: bool) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=create_app(fake, token=token, local=local))
+DAEMON_UID = 1000
+"""The uid the apps below take as the daemon's own."""
+
+
+def client(
+    fake: FakeController,
+    *,
+    token: str | None,
+    local: bool,
+    peer: int | None = DAEMON_UID,
+    listen: str | None = None,
+    allowed_hosts: tuple[str, ...] = (),
+) -> httpx.AsyncClient:
+    """A client of the app; on the socket (``local``) its requests come from uid ``peer``."""
+    app = create_app(
+        fake,
+        token=token,
+        local=local,
+        listen=listen,
+        allowed_hosts=allowed_hosts,
+        daemon_uid=DAEMON_UID,
+    )
+
+    async def from_peer(scope: Scope, receive: Receive, send: Send) -> None:
+        if local:
+            scope[PEER_UID] = peer  # as web.server puts it
+        await app(scope, receive, send)
+
+    transport = httpx.ASGITransport(app=from_peer)
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
@@ -212,3 +241,51 @@ async def test_metrics_render_the_fold_and_the_daemon_counters(fake: FakeControl
     assert [line for line in expected if line not in lines] == []
     assert "streamrec_channel_last_segment_age_seconds{" not in text  # no segment yet
     assert 'streamrec_channel_state{channel="c",state="recording"}' not in text  # only the current
+
+
+async def test_only_the_bearer_scheme_carries_the_token(fake: FakeController) -> None:
+    """A bare token, Basic, or a Bearer prefix glued to the token are 401; ``Bearer tok`` runs."""
+    async with client(fake, token="tok", local=False) as http:
+        for header in ("tok", "Basic tok", "Basic dG9rOg==", "Bearertok", "Token tok", "Bearer"):
+            refused = await http.post("/api/tasks/t/run", headers={"Authorization": header})
+            assert refused.status_code == 401, header
+        assert fake.calls == []
+        ok = await http.post("/api/tasks/t/run", headers={"Authorization": "bearer tok"})
+        assert ok.status_code == 200 and fake.calls == [("run", ("t", False))]
+
+
+async def test_on_the_socket_only_the_daemons_user_and_root_act_freely(
+    fake: FakeController,
+) -> None:
+    """Another uid on the socket is read-only without a token and needs the Bearer token with one."""
+    for peer in (DAEMON_UID, 0):
+        async with client(fake, token=None, local=True, peer=peer) as http:
+            assert (await http.post("/api/shutdown")).status_code == 200
+            assert (await http.get("/api/status")).json()["api"] == {"actions": "open"}
+    for peer in (65534, None):
+        async with client(fake, token=None, local=True, peer=peer) as http:
+            refused = await http.post("/api/shutdown")
+            assert refused.status_code == 403 and "daemon's user or root" in refused.json()["error"]
+            assert (await http.get("/api/status")).json()["api"] == {"actions": "read-only"}
+    async with client(fake, token="tok", local=True, peer=65534) as http:
+        assert (await http.post("/api/reconcile")).status_code == 401
+        ok = await http.post("/api/reconcile", headers={"Authorization": "Bearer tok"})
+        assert ok.status_code == 200
+    assert [name for name, _ in fake.calls] == ["shutdown", "shutdown", "reconcile"]
+
+
+async def test_tcp_answers_only_a_host_that_names_it(fake: FakeController) -> None:
+    """A foreign Host is 421 on every route; the listen address, loopback names and allowed hosts pass."""
+    async with client(
+        fake, token=None, local=False, listen="0.0.0.0:8080", allowed_hosts=("rec.lan",)
+    ) as http:
+        for host in ("evil.example:8080", "evil.example", "localhost:9999", "", "rec.lan.evil"):
+            for path in ("/healthz", "/api/status", "/"):
+                answer = await http.get(path, headers={"Host": host})
+                assert answer.status_code == 421, (host, path)
+            assert "misdirected" in answer.json()["error"]
+        for host in ("127.0.0.1:8080", "localhost:8080", "0.0.0.0:8080", "rec.lan", "REC.lan:443"):
+            assert (await http.get("/healthz", headers={"Host": host})).status_code == 200, host
+    async with client(fake, token=None, local=False, listen="192.0.2.7:80") as http:
+        assert (await http.get("/healthz", headers={"Host": "192.0.2.7"})).status_code == 200
+        assert (await http.get("/healthz", headers={"Host": "localhost"})).status_code == 421

@@ -1,0 +1,73 @@
+"""Opening a recording for download without following links: one descriptor, checked, then served.
+
+``daemon.webapi`` calls :func:`open_inside` for a file the state log lists; ``web.control`` streams
+the :class:`Download` it returns and closes it. The file is opened once, by name, with
+``O_NOFOLLOW`` (a symlink put in place of a recording is refused) and ``O_NONBLOCK`` (a FIFO put in
+its place does not hang the open); the opened descriptor is then checked with ``fstat``: only a
+regular file, whose resolved path lies inside the recordings directory and is the very file that was
+opened (same device and inode), is served. Anything else is closed and reported as absent.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 256 * 1024
+"""How much one read of a download takes."""
+
+
+@dataclass
+class Download:
+    """An opened, checked recording: its descriptor, name and size when opened."""
+
+    fd: int
+    name: str
+    size: int
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file's bytes from the start, ``CHUNK`` at a time; the descriptor is closed after."""
+        try:
+            offset = 0
+            while True:
+                data = os.pread(self.fd, CHUNK, offset)
+                if not data:
+                    return
+                offset += len(data)
+                yield data
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the descriptor (once)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def open_inside(path: Path, base: Path) -> Download | None:
+    """``path`` opened for reading if it is a regular file inside ``base`` (no link); else None."""
+    if not path.is_absolute() or ".." in path.parts:
+        return None
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # gone, a symlink (ELOOP), no permission: absent for the client
+        return None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise LookupError(path)
+        resolved = path.resolve()
+        if not resolved.is_relative_to(base.resolve()):
+            raise LookupError(path)
+        named = resolved.lstat()
+        if (named.st_dev, named.st_ino) != (opened.st_dev, opened.st_ino):
+            raise LookupError(path)  # the path was swapped after the open
+    except (OSError, LookupError):
+        os.close(fd)
+        return None
+    return Download(fd, path.name, opened.st_size)
