@@ -121,11 +121,16 @@ def _split_extinf(body: str) -> tuple[dict[str, str], str]:
 
 
 def _title_from_url(url: str) -> str:
-    path = unquote(urlsplit(url).path).rstrip("/")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # "http://[bad": no usable parts, but the line is still an entry
+        return "channel"
+    path = unquote(parts.path).rstrip("/")
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     if stem.lower() in {"", "index", "playlist", "master", "live", "stream", "chunklist"}:
         parent = path.rsplit("/", 2)
-        stem = parent[-2] if len(parent) > 2 and parent[-2] else urlsplit(url).hostname or "channel"
+        stem = parent[-2] if len(parent) > 2 and parent[-2] else host or "channel"
     return stem
 
 
