@@ -77,6 +77,7 @@ def record_channel(
     storage = Storage(
         recordings_dir,
         min_free_space=settings.min_free_space,
+        on_low_space=settings.on_low_space,
         emit=emit,
         files=files_from_state(journal.state().get("recordings", {})),
     )

@@ -236,6 +236,7 @@ class Daemon(GitMode, Control, WebApi):
         self.storage = Storage(
             recordings,
             min_free_space=settings.min_free_space,
+            on_low_space=settings.on_low_space,
             emit=self.emit,
             files=files_from_state(self.journal.state().get("recordings") or {}),
         )
@@ -463,6 +464,7 @@ class Daemon(GitMode, Control, WebApi):
             self.channels.zone = self.scheduler.zone
             self.channels.max_concurrent = settings.max_concurrent_recordings
             self.storage.min_free_space = settings.min_free_space
+            self.storage.on_low_space = settings.on_low_space
             outcomes["settings/settings"] = "changed"
         self.runner.update(config.tasks, config.queues, settings.max_parallel_tasks)
         self.loaded = loaded

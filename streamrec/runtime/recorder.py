@@ -23,8 +23,11 @@ still while the file grows with mistimed media; a fresh ffmpeg records it correc
 ffmpeg exiting by itself (source down, ended, timed out) is just the end of a run. Then
 ``recording.reconnecting`` and a retry: at once after a run that recorded something, else after
 jittered exponential backoff (``core.backoff``) — which is also the offline polling of a channel
-whose source is not live. Before each start and after each file, retention runs (``runtime.storage``);
-below ``min_free_space`` with nothing deletable, recording stops cleanly with that reason.
+whose source is not live. Before each start and once a second while ffmpeg writes,
+``Storage.check`` looks at free space (``runtime.storage``; retention runs after each file): below
+``min_free_space`` plus the headroom, with no room made by ``on_low_space``, ffmpeg is stopped
+while there is still room (the file finalized), ``recording.stopped`` says why, and the recorder
+waits (state ``waiting for space``, a look every few seconds) until there is room, then records on.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from loguru import logger
 from streamrec.core.backoff import Backoff
 from streamrec.core.filenames import EXTENSIONS, safe_component
 from streamrec.core.redact import redact_text, redact_url
-from streamrec.core.retention import Limits
+from streamrec.core.retention import Limits, approx_size
 from streamrec.errors import RecorderError
 from streamrec.runtime.child import FfmpegChild
 from streamrec.runtime.ffmpeg import build_command, escape_pattern, is_hls, trim_to
@@ -56,7 +59,6 @@ from streamrec.runtime.finishing import Finisher, iso
 from streamrec.runtime.resolvers import hls_target_duration, make_resolver
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
-from streamrec.spec.units import format_size
 
 Emit = Callable[..., Any]
 """``emit(type, **fields)``: where events go (``Journal.append``, or a list in tests)."""
@@ -69,6 +71,8 @@ Resolve = Callable[[str], Awaitable[str]]
 
 PARTIAL_DIR = ".partial"
 TICK = 1.0
+SPACE_RECHECK = 3.0
+"""Seconds between looks at free space while recording is stopped for it."""
 MIN_ADVANCE = 0.5
 """Media seconds a run must gain to count as progress (a clamped timestamp gains microseconds)."""
 _OUT_TIME = re.compile(rb"^out_time_us=(\d+)", re.MULTILINE)
@@ -215,8 +219,8 @@ class Recorder:
         while True:
             if reason := self._stopping():
                 return reason
-            if not self.storage.enforce():
-                return self._disk_full_reason()
+            if await self._wait_for_space():
+                continue  # space is back (or a stop was asked): look again from the top
             try:
                 url = await self._resolve(self.channel.url)
             except RecorderError as exc:
@@ -265,11 +269,38 @@ class Recorder:
         missing = self._clock() - self.finisher.last_end
         return -max(3, math.ceil(missing / target) + 1)
 
-    def _disk_full_reason(self) -> str:
-        return (
-            f"disk full: {format_size(self.storage.free())} free, below min_free_space "
-            f"{format_size(self.storage.min_free_space)} with nothing left to delete"
-        )
+    async def _wait_for_space(self) -> bool:
+        """Below min_free_space: ``recording.stopped`` with the reason, then state ``waiting for
+        space``, checking every :data:`SPACE_RECHECK` seconds until there is room (True: it waited)
+        or a stop or the duration comes. With room at once, False and nothing happens."""
+        room = self.storage.check()
+        if room.ok:
+            return False
+        self.state = "waiting for space"
+        logger.warning(
+            "{}: recording stopped: {}; recording resumes by itself once there is room "
+            "(checked every {:g}s)", self.label, room.reason, SPACE_RECHECK,
+        )  # fmt: skip
+        self._emit("recording.stopped", channel=self.name, reason=room.reason)
+        if self.finisher.last_end is not None:
+            self._gap_cause = room.reason
+        loop = asyncio.get_running_loop()
+        while not self._stopping():
+            wait = SPACE_RECHECK
+            if self._deadline is not None:
+                wait = max(0.0, min(wait, self._deadline - loop.time()))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), wait)
+            if self._stopping():
+                break
+            room = self.storage.check()
+            if room.ok:
+                logger.info(
+                    "{}: {} free again (needed {}): recording resumes",
+                    self.label, approx_size(room.free), approx_size(room.needed),
+                )  # fmt: skip
+                break
+        return True
 
     async def _run_ffmpeg(self, url: str) -> _Outcome:
         loop = asyncio.get_running_loop()
@@ -287,7 +318,6 @@ class Recorder:
             asyncio.create_task(child.read_stderr(self._on_stderr)),
         ]
         outcome: _Outcome | None = None
-        next_disk_check = loop.time() + 5.0
         stop_asked: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
         try:
             while not child.exit.done():
@@ -308,15 +338,10 @@ class Recorder:
                     await child.stop(min(1.0, self.stop_step))
                     outcome = _Outcome(run.anchor is not None, stall)
                     break
-                if now >= next_disk_check:
-                    next_disk_check = now + 5.0
-                    if self.storage.free() < self.storage.min_free_space and not (
-                        self.storage.enforce()
-                    ):
-                        reason = self._disk_full_reason()
-                        await child.stop(self.stop_step)
-                        outcome = _Outcome(True, reason, final=True)
-                        break
+                if not (room := self.storage.check()).ok:  # every tick: never reach ENOSPC
+                    await child.stop(self.stop_step)
+                    outcome = _Outcome(run.anchor is not None, room.reason)
+                    break
             try:
                 await asyncio.wait_for(asyncio.gather(*readers), 10)
             except asyncio.TimeoutError:

@@ -2,11 +2,15 @@
 
 One :class:`Storage` is shared by every recorder of a process (the daemon's, or the one of
 ``streamrec record``). Recorders call :meth:`Storage.add` for each finished file,
-:meth:`Storage.set_processed` when its hooks finish, and :meth:`Storage.enforce` after each file and
-before each start of ffmpeg; a False from ``enforce`` means "below ``min_free_space`` with nothing
-left to delete": the recorder stops cleanly. The CLI seeds the catalog from the state log
-(:func:`files_from_state`). Decisions are made by ``core.retention``; every deletion is logged to
-the state log as ``retention.deleted`` and to the log.
+:meth:`Storage.set_processed` when its hooks finish, :meth:`Storage.enforce` after each file, and
+:meth:`Storage.check` before each start of ffmpeg and once a second while ffmpeg writes (also
+while they wait for space). ``check`` is one ``statvfs`` while free space is above
+``min_free_space`` plus the headroom (``core.retention.FillRate``, fed here from every check);
+below it, it runs retention with the ``on_low_space`` policy and answers a :class:`Room`: ``ok``
+False, with the reason, means "stop recording (or stay stopped), the file finalized". The CLI seeds
+the catalog from the state log (:func:`files_from_state`). Decisions are made by
+``core.retention``; every deletion is logged to the state log as ``retention.deleted`` with its
+reason and to the log.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
-from streamrec.core.retention import Limits, StoredFile, decide
+from streamrec.core.retention import FillRate, Limits, StoredFile, decide, low_space_reason
+from streamrec.spec.model import LowSpacePolicy
 from streamrec.spec.units import format_size
 
 Emit = Callable[..., Any]
@@ -56,6 +62,16 @@ def files_from_state(recordings: Mapping[str, Mapping[str, Any]]) -> list[Stored
     return files
 
 
+@dataclass(frozen=True)
+class Room:
+    """The answer of :meth:`Storage.check`: may recording go on, and if not, why."""
+
+    ok: bool
+    free: int
+    needed: int
+    reason: str = ""
+
+
 class Storage:
     """The files of ``recordings_dir`` that streamrec recorded, and the rules that delete them."""
 
@@ -65,6 +81,7 @@ class Storage:
         *,
         min_free_space: int,
         emit: Emit,
+        on_low_space: LowSpacePolicy = "stop",
         limits: Mapping[str, Limits] | None = None,
         files: Iterable[StoredFile] = (),
         disk_free: Callable[[Path], int] | None = None,
@@ -72,11 +89,14 @@ class Storage:
     ) -> None:
         self.recordings_dir = recordings_dir
         self.min_free_space = min_free_space
+        self.on_low_space: LowSpacePolicy = on_low_space
         self.limits: dict[str, Limits] = dict(limits or {})
         self._emit = emit
         self._files = {f.path: f for f in files}
         self._disk_free = disk_free or (lambda p: shutil.disk_usage(p).free)
         self._clock = clock
+        self._rate = FillRate()
+        self._freed = 0  # bytes deleted so far: added back for the fill rate
 
     def files(self, channel: str | None = None) -> list[StoredFile]:
         """The catalogued files (of one channel), oldest first."""
@@ -98,24 +118,35 @@ class Storage:
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
         return self._disk_free(self.recordings_dir)
 
-    def enforce(self) -> bool:
-        """Apply retention now; False if free space stays below ``min_free_space``."""
+    def check(self) -> Room:
+        """Is there room to record? Cheap (one ``statvfs``) unless free space is short."""
+        free = self.free()
+        self._rate.observe(self._clock(), free - self._freed)
+        headroom = self._rate.headroom()
+        if free >= self.min_free_space + headroom:
+            return Room(True, free, self.min_free_space + headroom)
+        return self.enforce()
+
+    def enforce(self) -> Room:
+        """Apply retention now (with the ``on_low_space`` policy); is there room afterwards?"""
+        headroom = self._rate.headroom()
         decision = decide(
             self._files.values(),
             now=self._clock(),
             limits=self.limits,
             free=self.free(),
             min_free=self.min_free_space,
+            policy=self.on_low_space,
+            headroom=headroom,
         )
-        for deletion in decision.deletions:
-            self.delete(deletion.file.path, deletion.reason)
-        if not decision.room:
-            logger.warning(
-                "free space {} is below min_free_space {} and nothing more may be deleted",
-                format_size(decision.free_after),
-                format_size(self.min_free_space),
-            )
-        return decision.room
+        deleted = sum(self.delete(d.file.path, d.reason) for d in decision.deletions)
+        if decision.room:
+            return Room(True, decision.free_after, decision.needed)
+        free = self.free()
+        if free >= decision.needed:  # a file was bigger on disk than the catalog said
+            return Room(True, free, decision.needed)
+        reason = low_space_reason(free, self.min_free_space, headroom, self.on_low_space, deleted)
+        return Room(False, free, decision.needed, reason)
 
     def delete(self, path: str, reason: str) -> bool:
         """Delete one file, log it, forget it; False if it was gone already."""
@@ -129,6 +160,7 @@ class Storage:
             return False
         channel = f.channel if f else None
         logger.info("retention: deleted {} ({}): {}", path, format_size(size), reason)
+        self._freed += size
         self._emit("retention.deleted", channel=channel, file=path, bytes=size, reason=reason)
         self._prune_dirs(Path(path).parent)
         return True

@@ -128,12 +128,13 @@ def test_max_size_deletes_oldest_first_counting_undeletable_files() -> None:
     assert [d.file.path for d in decision.deletions] == ["f1", "f2", "f3"]
 
 
-def test_min_free_space_deletes_across_channels_and_reports_no_room() -> None:
-    """Below min_free_space the oldest deletable files of any channel go; if not enough, no room."""
+def test_delete_oldest_deletes_across_channels_and_reports_no_room() -> None:
+    """With delete_oldest, the oldest deletable files of any channel go; if not enough, no room."""
     files = [_file("a1", 1, ch="a"), _file("b1", 2, ch="b"), _file("b2", 3, processed=False)]
-    enough = decide(files, now=10, limits={}, free=50, min_free=200)
+    enough = decide(files, now=10, limits={}, free=50, min_free=200, policy="delete_oldest")
     assert [d.file.path for d in enough.deletions] == ["a1", "b1"] and enough.room
-    short = decide(files, now=10, limits={}, free=50, min_free=1000)
+    assert all("on_low_space: delete_oldest" in d.reason for d in enough.deletions)
+    short = decide(files, now=10, limits={}, free=50, min_free=1000, policy="delete_oldest")
     assert not short.room and "b2" not in [d.file.path for d in short.deletions]
 
 
@@ -142,6 +143,6 @@ def test_protected_files_are_never_chosen() -> None:
     files = [_file("keep", 0)]
     decision = decide(
         files, now=10**6, limits={"a": Limits(max_age=1, max_size=1)}, free=0, min_free=10,
-        protected=frozenset({"keep"}),
+        policy="delete_oldest", protected=frozenset({"keep"}),
     )  # fmt: skip
     assert decision.deletions == [] and not decision.room

@@ -240,13 +240,14 @@ async def test_files_whose_hooks_are_pending_are_never_deleted(tmp_path: Path) -
 
     events = Events()
     storage = Storage(
-        tmp_path, min_free_space=2**62, emit=events, limits={"a": Limits(max_age=1, max_size=1)}
-    )
+        tmp_path, min_free_space=2**62, emit=events, on_low_space="delete_oldest",
+        limits={"a": Limits(max_age=1, max_size=1)},
+    )  # fmt: skip
     for i, processed in enumerate([False, True]):
         path = tmp_path / f"f{i}.ts"
         path.write_bytes(b"x" * 10)
         storage.add(StoredFile(str(path), "a", 0, 1, 10, processed))
-    assert storage.enforce() is False
+    assert storage.enforce().ok is False
     assert [d["file"] for d in events.of("retention.deleted")] == [str(tmp_path / "f1.ts")]
     assert (tmp_path / "f0.ts").exists()
 
