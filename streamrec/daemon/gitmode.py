@@ -2,7 +2,8 @@
 
 The live checkout of ``runtime.gitsync.GitSource`` (a symlink swapped per accepted commit) is the
 daemon's config directory; every ``interval`` the repository is fetched in a worker thread, a new
-commit that validates is applied with a reconcile, and one that does not is logged as
+commit that validates (in the worker process of ``daemon.configload``, with its deadline) is
+applied with a reconcile, and one that does not is logged as
 ``config.rejected`` with its commit while the last good commit keeps running. Relative settings
 paths resolve against the daemon's working directory, never inside a checkout.
 """
@@ -19,9 +20,9 @@ from typing import Any
 from loguru import logger
 
 from streamrec.core.redact import redact_text
+from streamrec.daemon.configload import ConfigLoader
 from streamrec.errors import StreamrecError
 from streamrec.runtime.gitsync import GitSource
-from streamrec.spec.loading import load_config
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class GitMode:
     config_dir: Path
     stop_event: asyncio.Event
     _rejected_at_start: tuple[str, list[str]] | None
+    _loader: ConfigLoader
 
     def emit(self, type_: str, /, **fields: Any) -> dict[str, Any]:  # pragma: no cover
         raise NotImplementedError
@@ -73,8 +75,8 @@ class GitMode:
         source = self.git_source
         assert source is not None
         try:
-            result = await asyncio.to_thread(
-                source.sync, lambda path: load_config(path, self.environ, base_dir=self.base)
+            result = await asyncio.to_thread(  # each commit is loaded in the loader's worker
+                source.sync, lambda path: self._loader.load_blocking(path, self.environ, self.base)
             )
         except StreamrecError as exc:  # git failed: the live commit keeps running
             logger.warning("git: {}; the live commit keeps running", exc)

@@ -34,11 +34,11 @@ from typing import IO, Any
 from loguru import logger
 
 from streamrec.core import planning
-from streamrec.core.definitions import redact_definition
 from streamrec.core.redact import redact_text
 from streamrec.core.sharding import SINGLE, Shard
 from streamrec.daemon.catchup import catch_up
 from streamrec.daemon.channels import ChannelSet
+from streamrec.daemon.configload import SLOW_REASON, ConfigLoader, Planned, SlowConfigError
 from streamrec.daemon.control import Control
 from streamrec.daemon.gitmode import GitMode, GitOptions
 from streamrec.daemon.recovery import recover
@@ -53,7 +53,7 @@ from streamrec.runtime.scheduling import Scheduler
 from streamrec.runtime.storage import Storage, files_from_state
 from streamrec.runtime.tasks import TaskRunner
 from streamrec.runtime.watching import watch_config
-from streamrec.spec.loading import LoadedConfig, load_config
+from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.model import Channel, Config, Http, Queue, Task
 from streamrec.spec.sources import config_files
 from streamrec.state.applied import read_applied, write_applied
@@ -129,6 +129,7 @@ class Daemon(GitMode, Control, WebApi):
         misfire_grace: float = 60.0,
         shard: Shard = SINGLE,
         git: GitOptions | None = None,
+        loader: ConfigLoader | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.environ = dict(os.environ if environ is None else environ)
@@ -137,6 +138,8 @@ class Daemon(GitMode, Control, WebApi):
         self._changes = changes
         self.shard = shard
         self.git = git
+        self._loader = loader or ConfigLoader()
+        """Loads and plans the config in a worker process with a deadline (never on the loop)."""
         self.git_source: GitSource | None = None
         self._rejected_at_start: tuple[str, list[str]] | None = None
         self.base: Path | None = None
@@ -165,7 +168,7 @@ class Daemon(GitMode, Control, WebApi):
         try:
             if self.git is not None:
                 await self._git_start()
-            initial: LoadedConfig | None = self._load()
+            initial: LoadedConfig | None = (await self._load()).loaded
             initial_error: ConfigError | None = None
         except ConfigError as exc:
             initial, initial_error = None, exc
@@ -179,6 +182,7 @@ class Daemon(GitMode, Control, WebApi):
             return await self._run(initial, initial_error)
         finally:
             lock.release()
+            self._loader.close()
 
     async def _run(self, initial: LoadedConfig | None, error: ConfigError | None) -> int:
         settings = initial.config.settings if initial else Config().settings
@@ -338,8 +342,8 @@ class Daemon(GitMode, Control, WebApi):
         self.journal.close()
         logger.info("stopped in {:.1f}s", took)
 
-    def _load(self) -> LoadedConfig:
-        return load_config(self.config_dir, self.environ, base_dir=self.base)
+    async def _load(self) -> Planned:
+        return await self._loader.load(self.config_dir, self.environ, self.base)
 
     def owns(self, kind: str, name: str) -> bool:
         """Whether this daemon (its shard) schedules the task or queue ``name``."""
@@ -395,12 +399,12 @@ class Daemon(GitMode, Control, WebApi):
         async with self._reconcile_lock:
             started = time.monotonic()
             try:
-                loaded = self._load()
+                planned = await self._load()
+            except SlowConfigError as exc:
+                return self._reject([str(p) for p in exc.problems], SLOW_REASON)
             except ConfigError as exc:
                 return self._reject([str(p) for p in exc.problems], reason)
-            want = planning.desired(
-                loaded.config, lambda k, d: redact_definition(k, d, loaded.secrets)
-            )
+            loaded, want = planned.loaded, planned.want
             if planning.removes_everything(want, self.current) and not (
                 allow_empty or self.allow_empty
             ):

@@ -1,0 +1,181 @@
+"""Loading and planning a config in a worker process, with a deadline: never on the daemon's loop.
+
+``daemon.service`` awaits :meth:`ConfigLoader.load` wherever it loads the config directory (at
+start and on every reconcile). Reading, validating and planning a directory is pure CPU work that a
+hostile or broken file could stretch (``spec.limits`` bounds it, but a 8 MiB file still takes
+seconds); on the event loop that would stall the API, segment finishing, ffmpeg supervision and
+SIGTERM. So it runs in one long-lived worker process (a ``ProcessPoolExecutor`` of one, started by
+a forkserver that has imported the loader already, so a reconcile pays only for pickling the
+result). A load that takes longer than :data:`LOAD_DEADLINE` is given up: the worker is killed, the
+executor is replaced on the next load, and :class:`SlowConfigError` is raised, which the daemon logs
+as ``config.rejected`` with the reason :data:`SLOW_REASON` while the last good config keeps
+running. A worker that dies (killed, out of memory) is replaced the same way.
+
+The worker function is a seam: tests pass a slow one with a small deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+import pickle
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from loguru import logger
+
+from streamrec.core import planning
+from streamrec.core.definitions import redact_definition
+from streamrec.errors import ConfigError, Problem
+from streamrec.spec.loading import LoadedConfig, load_config
+
+LOAD_DEADLINE = 20.0
+"""Seconds a load and plan may take in the worker before the config is rejected as too slow."""
+SLOW_REASON = "too slow to load"
+"""The ``reason`` of the ``config.rejected`` event when the deadline passed."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A loaded config and its desired state: what the worker sends back."""
+
+    loaded: LoadedConfig
+    want: planning.Desired
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The worker's answer for a config that does not load: every located problem."""
+
+    problems: tuple[Problem, ...]
+
+
+Job = Callable[[Path, Mapping[str, str], Path | None], "Planned | Refused"]
+"""What runs in the worker: ``(directory, environ, base_dir)`` -> the outcome."""
+
+
+class SlowConfigError(ConfigError):
+    """Loading did not finish within the deadline; the worker was killed."""
+
+
+def load_and_plan(
+    directory: Path, environ: Mapping[str, str], base: Path | None
+) -> Planned | Refused:
+    """Load ``directory`` and compute its desired state (runs in the worker process)."""
+    try:
+        loaded = load_config(directory, environ, base_dir=base)
+    except ConfigError as exc:
+        return Refused(tuple(exc.problems))
+    secrets = loaded.secrets
+    want = planning.desired(loaded.config, lambda k, d: redact_definition(k, d, secrets))
+    return Planned(loaded, want)
+
+
+class ConfigLoader:
+    """One worker process for loads, replaced when it is killed or dies."""
+
+    def __init__(
+        self,
+        job: Job = load_and_plan,
+        deadline: float = LOAD_DEADLINE,
+        method: str = "forkserver",
+    ) -> None:
+        self.job = job
+        self.deadline = deadline
+        self._context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            self._context.set_forkserver_preload([__name__])
+        self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    async def load(self, directory: Path, environ: Mapping[str, str], base: Path | None) -> Planned:
+        """The loaded and planned config; :class:`ConfigError` with every problem otherwise."""
+        try:
+            # starting a worker waits for the forkserver's imports: in a thread, not on the loop
+            future = await asyncio.to_thread(self._submit, directory, environ, base)
+            outcome = await asyncio.wait_for(asyncio.wrap_future(future), self.deadline)
+        except asyncio.TimeoutError:
+            await asyncio.to_thread(self._kill, "the load passed its deadline")
+            raise self._slow(directory) from None
+        except (BrokenProcessPool, pickle.PicklingError, OSError) as exc:
+            await asyncio.to_thread(self._kill, f"the worker failed ({exc})")
+            raise self._failed(directory, exc) from None
+        return _unpack(outcome)
+
+    def load_blocking(
+        self, directory: Path, environ: Mapping[str, str], base: Path | None
+    ) -> LoadedConfig:
+        """:meth:`load` for a worker thread (``run --git`` validates commits in one)."""
+        try:
+            outcome = self._submit(directory, environ, base).result(self.deadline)
+        except concurrent.futures.TimeoutError:
+            self._kill("the load passed its deadline")
+            raise self._slow(directory) from None
+        except (BrokenProcessPool, pickle.PicklingError, OSError) as exc:
+            self._kill(f"the worker failed ({exc})")
+            raise self._failed(directory, exc) from None
+        return _unpack(outcome).loaded
+
+    def _submit(
+        self, directory: Path, environ: Mapping[str, str], base: Path | None
+    ) -> concurrent.futures.Future[Planned | Refused]:
+        with self._lock:
+            if self._executor is None:
+                self._executor = concurrent.futures.ProcessPoolExecutor(
+                    max_workers=1, mp_context=self._context
+                )
+            return self._executor.submit(self.job, directory, dict(environ), base)
+
+    def _slow(self, directory: Path) -> SlowConfigError:
+        return SlowConfigError(
+            [
+                Problem(
+                    str(directory),
+                    0,
+                    0,
+                    f"loading the config took longer than {self.deadline:g} s; the loader was "
+                    "stopped and the last good config keeps running",
+                )
+            ]
+        )
+
+    def _failed(self, directory: Path, exc: BaseException) -> ConfigError:
+        return ConfigError(
+            [
+                Problem(
+                    str(directory),
+                    0,
+                    0,
+                    f"the config loader process failed ({exc or type(exc).__name__}); it is "
+                    "started again for the next load, the last good config keeps running",
+                )
+            ]
+        )
+
+    def _kill(self, why: str) -> None:
+        """Kill the worker and forget its executor (the next load starts a fresh one)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        # the executor has no public way to kill a busy worker: its process table is the one way
+        processes = list((executor._processes or {}).values())
+        if why:
+            logger.warning("config loader: {}; killing its worker", why)
+        for process in processes:
+            process.kill()
+        executor.shutdown(wait=True, cancel_futures=True)  # quick: its worker is gone
+
+    def close(self) -> None:
+        """Stop the worker (at daemon shutdown); a load after this starts a new one."""
+        self._kill("")
+
+
+def _unpack(outcome: Planned | Refused) -> Planned:
+    if isinstance(outcome, Refused):
+        raise ConfigError(list(outcome.problems))
+    return outcome
