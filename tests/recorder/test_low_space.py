@@ -164,7 +164,7 @@ def _low_space_stops(events: Events) -> list[dict[str, object]]:
 
 async def _record_until_low_space(recorder: Recorder, events: Events) -> asyncio.Task[str]:
     task = asyncio.create_task(recorder.run())
-    await _until(events, _low_space_stops, 40)
+    await _until(events, _low_space_stops, 30)
     return task
 
 
@@ -243,4 +243,22 @@ async def test_recording_resumes_by_itself_once_space_is_freed(
     recorder.stop()
     await task
     assert any("low disk space" in g["cause"] for g in events.of("recording.gap"))
+    assert_all_playable(events)
+
+
+@pytest.mark.slow
+async def test_the_headroom_stops_ffmpeg_before_enospc_even_with_min_free_space_zero(
+    hls: HlsTestSource, make_recorder: MakeRecorder, events: Events, recordings: Path,
+    ffmpeg_said: list[str],
+) -> None:  # fmt: skip
+    """With min_free_space 0, the fill-rate headroom alone stops ffmpeg before the disk is full."""
+    _fill(recordings, ROOM)
+    storage = Storage(recordings, min_free_space=0, emit=events)
+    recorder = make_recorder(hls.url, storage=storage)
+    task = await _record_until_low_space(recorder, events)
+    recorder.stop()
+    await task
+    assert "headroom" in str(_low_space_stops(events)[0]["reason"])
+    assert not [line for line in ffmpeg_said if ENOSPC in line]
+    assert _free(recordings) > 0
     assert_all_playable(events)
