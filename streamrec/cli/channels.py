@@ -158,7 +158,7 @@ def channel_list(
             "name": name,
             "category": channel.category,
             "enabled": channel.enabled,
-            "url": redact_url(channel.url, loaded.secrets),
+            "url": globals_.redactor.text(channel.url),
             "declared_at": loaded.origins.get(("channels", name)),
         }
         for name, channel in loaded.config.channels.items()
@@ -205,7 +205,11 @@ def category_list(output: OutputOption = Output.text) -> None:
     loaded = load()
     counts = Counter(channel.category for channel in loaded.config.channels.values())
     rows: list[dict[str, Any]] = [
-        {"name": name, "channels": counts.get(name, 0), "description": category.description}
+        {
+            "name": name,
+            "channels": counts.get(name, 0),
+            "description": globals_.redactor.value(category.description),
+        }
         for name, category in loaded.config.categories.items()
     ]
     if output is Output.json:
