@@ -29,11 +29,12 @@ class Download:
     size: int
 
     def chunks(self) -> Iterator[bytes]:
-        """The file's bytes from the start, ``CHUNK`` at a time; the descriptor is closed after."""
+        """The file's first ``size`` bytes (the length announced), ``CHUNK`` at a time; the
+        descriptor is closed after."""
         try:
             offset = 0
-            while True:
-                data = os.pread(self.fd, CHUNK, offset)
+            while offset < self.size:
+                data = os.pread(self.fd, min(CHUNK, self.size - offset), offset)
                 if not data:
                     return
                 offset += len(data)
