@@ -32,6 +32,7 @@ from streamrec.core.filenames import safe_component
 from streamrec.core.windows import active_interval, next_change
 from streamrec.runtime.recorder import Recorder
 from streamrec.spec.model import Channel
+from streamrec.state.private import private_dir, write_private
 
 RETRY_AFTER_FAILURE = 30.0
 """Seconds before a channel whose recorder ended by itself (disk full, crash) is looked at again."""
@@ -101,6 +102,7 @@ class ChannelSet:
         self.clock = clock
         self.channels: dict[str, Channel] = {}
         self.running: dict[str, _Running] = {}
+        self._pid_records: dict[str, dict[str, Any]] = {}
         self.decisions: dict[str, Decision] = {}
         self._lock = asyncio.Lock()
 
@@ -224,15 +226,26 @@ class ChannelSet:
         if not isinstance(channel, str):
             return
         if event.get("type") == "recording.started" and event.get("pid"):
-            path = self._pid_file(channel)
-            path.parent.mkdir(parents=True, exist_ok=True)
             record = {"pid": event["pid"], "channel": channel, "daemon": os.getpid()}
-            path.write_text(json.dumps(record), encoding="utf-8")
+            self._pid_records[channel] = record
+            self._write_pid(channel, record)
+
+    def write_pid_files(self) -> None:
+        """Write the pid files of running recorders again (the state dir was recreated)."""
+        for channel, record in self._pid_records.items():
+            if channel in self.running:
+                self._write_pid(channel, record)
+
+    def _write_pid(self, channel: str, record: dict[str, Any]) -> None:
+        path = self._pid_file(channel)
+        private_dir(path.parent)
+        write_private(path, json.dumps(record).encode())
 
     def _pid_file(self, name: str) -> Path:
         return self.pids_dir / f"channel-{safe_component(name)}" / "ffmpeg.json"
 
     def _clear_pid(self, name: str) -> None:
+        self._pid_records.pop(name, None)
         self._pid_file(name).unlink(missing_ok=True)
 
     def states(self) -> dict[str, dict[str, Any]]:

@@ -1,5 +1,8 @@
 """What the HTTP API asks of the daemon: on-demand runs, stops, readiness, status (a mixin).
 
+Ready means a config is loaded, the daemon is not stopping and the state log can be written
+(``daemon.statekeeper``): a daemon that records but cannot log what it records is not ready.
+
 ``web.control`` calls these through its ``Controller`` protocol; runs go through the daemon's one
 task runner, so a run asked for over the socket and a scheduled one never overlap beyond what the
 task's ``concurrency`` allows.
@@ -16,6 +19,7 @@ from typing import Any
 from streamrec.core.planning import Applied
 from streamrec.core.sharding import Shard
 from streamrec.daemon.channels import ChannelSet
+from streamrec.daemon.statekeeper import StateKeeper
 from streamrec.runtime.graph import run_queue, run_with_deps
 from streamrec.runtime.scheduling import Scheduler
 from streamrec.runtime.tasks import RunResult, TaskRunner
@@ -36,6 +40,7 @@ class Control:
     config_dir: Path
     ffmpeg: str
     shard: Shard
+    keeper: StateKeeper
 
     def _git_status(self) -> dict[str, Any] | None:  # pragma: no cover - GitMode provides it
         raise NotImplementedError
@@ -63,7 +68,15 @@ class Control:
         return {"stopped": await self.runner.stop_queue(name, reason="stopped by streamrec")}
 
     def ready(self) -> bool:
-        return self.loaded is not None and not self.stop_event.is_set()
+        return self.not_ready() is None
+
+    def not_ready(self) -> str | None:
+        """Why the daemon is not ready (``/readyz`` says 503 with it), or None when it is."""
+        if self.stop_event.is_set():
+            return "the daemon is stopping"
+        if self.loaded is None:
+            return "no config loaded yet (a config that does not load is logged as rejected)"
+        return self.keeper.problem()
 
     def status(self) -> dict[str, Any]:
         jobs = {key: self.scheduler.next_fire(key) for key in sorted(self.scheduler.job_keys())}

@@ -42,6 +42,7 @@ from streamrec.daemon.configload import SLOW_REASON, ConfigLoader, Planned, Slow
 from streamrec.daemon.control import Control
 from streamrec.daemon.gitmode import GitMode, GitOptions
 from streamrec.daemon.recovery import recover
+from streamrec.daemon.statekeeper import StateKeeper
 from streamrec.daemon.webapi import WebApi
 from streamrec.errors import ConfigError, DaemonError, StreamrecError, TaskError
 from streamrec.runtime.ffmpeg import find_ffmpeg
@@ -60,6 +61,7 @@ from streamrec.state.applied import read_applied, write_applied
 from streamrec.state.journal import Journal
 from streamrec.state.location import state_root
 from streamrec.state.paths import StatePaths
+from streamrec.state.private import open_private, write_private
 from streamrec.version import __version__
 from streamrec.web.control import create_app
 from streamrec.web.server import ApiServer, SocketError
@@ -92,7 +94,7 @@ class DaemonLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        handle = self.path.open("a+")
+        handle = os.fdopen(open_private(self.path, os.O_RDWR | os.O_CREAT), "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -108,6 +110,19 @@ class DaemonLock:
         handle.write(str(os.getpid()))
         handle.flush()
         self._handle = handle
+
+    def reacquire(self) -> None:
+        """Lock the lock file again when the state dir was recreated (the one held is gone)."""
+        held = self._handle
+        with contextlib.suppress(OSError):
+            if held is not None and os.fstat(held.fileno()).st_ino == self.path.stat().st_ino:
+                return
+        self._handle = None
+        try:
+            self.acquire()
+        finally:
+            if held is not None:
+                held.close()
 
     def release(self) -> None:
         if self._handle is not None:
@@ -160,6 +175,8 @@ class Daemon(GitMode, Control, WebApi):
         self.storage: Storage
         self.ffmpeg = ""
         self._servers: list[ApiServer] = []
+        self._info: dict[str, Any] = {}
+        self.keeper: StateKeeper
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -176,7 +193,7 @@ class Daemon(GitMode, Control, WebApi):
         self.paths = StatePaths.at(
             root or state_root(self.config_dir, initial, self.environ)
         ).ensure()
-        lock = DaemonLock(self.paths)
+        lock = self.daemon_lock = DaemonLock(self.paths)
         lock.acquire()
         try:
             return await self._run(initial, initial_error)
@@ -187,6 +204,17 @@ class Daemon(GitMode, Control, WebApi):
     async def _run(self, initial: LoadedConfig | None, error: ConfigError | None) -> int:
         settings = initial.config.settings if initial else Config().settings
         self.journal = Journal(self.paths.root, fsync=settings.state_fsync)
+        self.keeper = StateKeeper(
+            self.paths,
+            self.journal,
+            [
+                self.daemon_lock.reacquire,
+                self._write_info,
+                lambda: self.channels.write_pid_files(),
+                self._write_applied,
+                self._rebind_socket,
+            ],
+        )
         last_alive = _last_alive(self.journal)
         await recover(self.paths, self.journal)
         self.journal.append("daemon.started", pid=os.getpid(), version=__version__)
@@ -198,6 +226,7 @@ class Daemon(GitMode, Control, WebApi):
             )
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reconcile, "SIGHUP")
         await self._serve(initial)
+        self._spawn(self.keeper.run(self.stop_event), "state keeper")
         self.scheduler.start()
         seen = fingerprint(self.config_dir)
         if error is not None:
@@ -224,7 +253,7 @@ class Daemon(GitMode, Control, WebApi):
         self.runner = TaskRunner(
             {},
             layout=self.paths,
-            journal=self.journal,
+            journal=self.keeper,
             base_dir=base,
             max_parallel=settings.max_parallel_tasks,
             environ=self.environ,
@@ -257,7 +286,7 @@ class Daemon(GitMode, Control, WebApi):
 
     def emit(self, type_: str, /, **fields: Any) -> dict[str, Any]:
         """Append to the state log (every component's events pass here)."""
-        event = self.journal.append(type_, **fields)
+        event = self.keeper.append(type_, **fields)
         self.channels.observe(event)
         return event
 
@@ -266,7 +295,9 @@ class Daemon(GitMode, Control, WebApi):
         if len(str(socket_path).encode()) > 100:
             logger.warning("state dir path too long for a Unix socket; control API disabled")
             return
-        app = create_app(self, token=self.environ.get("STREAMREC_API_TOKEN"), local=True)
+        app = self._socket_app = create_app(
+            self, token=self.environ.get("STREAMREC_API_TOKEN"), local=True
+        )
         server = ApiServer(app, uds=socket_path)
         try:
             await server.start()
@@ -304,7 +335,28 @@ class Daemon(GitMode, Control, WebApi):
             else:
                 self._servers.append(tcp)
                 info["listen"] = listen
-        (self.paths.root / INFO_NAME).write_text(json.dumps(info), encoding="utf-8")
+        self._info = info
+        self._write_info()
+
+    def _write_info(self) -> None:
+        """``daemon.json``: how ``streamrec`` commands find this daemon (written again if lost)."""
+        if self._info:
+            write_private(self.paths.root / INFO_NAME, json.dumps(self._info).encode())
+
+    def _write_applied(self) -> None:
+        """``applied.json`` from what runs (after the state dir was recreated)."""
+        if self.current.revision is not None:
+            write_applied(self.paths.applied, self.current, {"git": git_info(self.config_dir)})
+
+    async def _rebind_socket(self) -> None:
+        """Serve the control socket again: the state dir was recreated and the old one is gone."""
+        for index, server in enumerate(self._servers):
+            if server.uds is not None:
+                await server.stop()
+                del self._servers[index]
+                fresh = ApiServer(self._socket_app, uds=server.uds)
+                await fresh.start()
+                self._servers.insert(index, fresh)
 
     async def _watch(self) -> None:
         changes = self._changes or watch_config(self.config_dir, self.stop_event, poll=self.poll)
@@ -338,7 +390,7 @@ class Daemon(GitMode, Control, WebApi):
             await server.stop()
         (self.paths.root / INFO_NAME).unlink(missing_ok=True)
         took = time.monotonic() - started
-        self.journal.append("daemon.stopped", reason=self.stop_reason, took=round(took, 3))
+        self.keeper.append("daemon.stopped", reason=self.stop_reason, took=round(took, 3))
         self.journal.close()
         logger.info("stopped in {:.1f}s", took)
 

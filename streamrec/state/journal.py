@@ -176,16 +176,17 @@ class Journal:
     def reopen(self) -> dict[str, Any] | None:
         """Recreate a vanished state directory now; the ``state.recreated`` event, if one was due.
 
-        The daemon's state keeper calls it when it sees the directory gone; an append does the
-        same on its own. Raises StateError when the directory cannot be made again.
+        The daemon's state keeper calls it every second; an append does the same on its own.
+        Raises StateError when the directory or the log cannot be opened.
         """
         try:
             recreated, _ = self._write([])
         except StateError as exc:
             self.failure = str(exc)
             raise
-        self.failure = None
-        return recreated
+        if recreated is not None:
+            self.failure = None
+        return recreated  # otherwise a write failure stands until a write succeeds
 
     def _write(
         self, events: list[tuple[str, dict[str, Any]]]
