@@ -8,10 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from conftest import Cli
 
 STREAMREC = [sys.executable, "-m", "streamrec"]
 TOKEN = "tok-9d81f2e6a4"
@@ -49,7 +49,7 @@ channels:
 """
 
 
-def _shown(cli: Cli, *args: str, env: dict[str, str]) -> str:
+def _shown(cli: Callable[..., tuple[int, str, str]], *args: str, env: dict[str, str]) -> str:
     code, out, err = cli(*args, env=env)
     return f"$ streamrec {' '.join(args)} -> {code}\n{out}{err}"
 
