@@ -70,6 +70,7 @@ def run_outages(source: HlsTestSource, total: float, log: list[tuple[float, floa
     began = time.monotonic()
     for kind, at, seconds in OUTAGES:
         time.sleep(max(0.0, began + total * at - time.monotonic()))
+        source.between_segments()
         say(f"outage: {kind} for {seconds:g} s")
         start = time.time()
         if kind == "encoder restart":
@@ -172,6 +173,7 @@ def bench_fidelity(seconds: float) -> None:
     thread = threading.Thread(target=run_outages, args=(source, seconds, outages))
     thread.start()
     recorder = asyncio.run(streamrec_record(url, work / "streamrec", seconds, events))
+    until = time.time() - 3.0  # the last segments: nobody had time to record them
     thread.join()
     for proc in others.values():
         stop_group(proc)
@@ -184,7 +186,7 @@ def bench_fidelity(seconds: float) -> None:
         "ffmpeg restart loop": sorted((work / "loop-ffmpeg").glob("*.ts")),
         "streamlink loop": sorted((work / "loop-streamlink").glob("*.ts")),
     }
-    total = sum(len(seg.packets) for seg in published if seg.mtime >= began)
+    total = sum(len(seg.packets) for seg in published if began <= seg.mtime < until)
     print(f"\nFidelity over {seconds:g} s: {total} video packets published while recording")
     kinds = [kind for kind, _, _ in OUTAGES]
     print(f"{'recorder':<22}{'coverage':>9}{'dup':>5}{'foreign':>8}  longest gap per outage (s)")
@@ -195,7 +197,7 @@ def bench_fidelity(seconds: float) -> None:
         if name not in others and name != "streamrec":
             continue
         recorded = [h for path in paths for h in packet_hashes(FFMPEG, path)]
-        cov = frame_coverage(published, recorded, outages, began)
+        cov = frame_coverage(published, recorded, outages, began, until)
         gaps = "  ".join(f"{kind} {gap:.1f}" for kind, gap in zip(kinds, cov.gaps, strict=True))
         print(f"{name:<22}{cov.ratio:>9.4f}{cov.duplicated:>5}{cov.foreign:>8}  {gaps}")
     probes = [t for t, kind, _ in events if kind == "recording.reconnecting"]

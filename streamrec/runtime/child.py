@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import sys
 from collections import deque
@@ -31,6 +32,8 @@ from loguru import logger
 
 from streamrec.errors import RecorderError
 
+_LEVEL = re.compile(r"^(?:\[[^\]]* @ [^\]]*\] )?(\[(\w+)\] )")
+_CHATTY = frozenset({"info", "verbose", "debug", "trace"})
 _PR_SET_PDEATHSIG = 1
 _prctl: Callable[..., int] | None = None
 if sys.platform.startswith("linux"):  # pragma: no branch - streamrec records on Linux
@@ -109,13 +112,23 @@ class FfmpegChild:
         return cls(proc, readers[0], readers[1], label)
 
     async def read_stderr(self, on_line: Callable[[str], None]) -> None:
-        """Pass each stderr line to ``on_line`` (and keep the last few) until ffmpeg closes it."""
+        """Pass each stderr line to ``on_line`` until ffmpeg closes it; keep the last problems.
+
+        With ``-loglevel level+info`` each line carries its level (``[hls @ 0x..] [info] ...``):
+        the tag is dropped, and only lines above ``info`` go into :attr:`stderr_tail`, the
+        reason given when a run ends.
+        """
         assert self.proc.stderr is not None
         while line := await self.proc.stderr.readline():
             text = line.decode("utf-8", "replace").rstrip()
-            if text:
+            if not text:
+                continue
+            level = _LEVEL.search(text)
+            if level is not None:
+                text = text[: level.start(1)] + text[level.end(1) :]
+            if level is None or level.group(2) not in _CHATTY:
                 self.stderr_tail.append(text)
-                on_line(text)
+            on_line(text)
 
     @property
     def exited(self) -> bool:

@@ -8,6 +8,7 @@ The command is an argument list, never shell text. Its parts:
 - input options per protocol so that ffmpeg gives up on a dead source by itself (DESIGN §6):
   ``-rw_timeout`` for HTTP/RTMP, ``-m3u8_hold_counters`` for HLS playlists, ``-timeout`` and TCP
   for RTSP; then the channel's ``input_args``;
+- ``-live_start_index`` for HLS: where in the playlist to start (the recorder decides);
 - ``-c copy`` into ffmpeg's segment muxer, always (``segment: none`` is one very long segment), with
   ``-reset_timestamps 1`` so each file starts at 0 and plays on its own;
 - the segment list as CSV on a passed file descriptor (``-segment_list pipe:N``): one line the
@@ -135,14 +136,17 @@ def build_command(
     """The full argument list: ffmpeg reads ``url`` and writes files named ``output_pattern``.
 
     ``output_pattern`` contains ``%06d`` for the file number; a ``%`` elsewhere in it must be
-    written ``%%`` (see :func:`escape_pattern`). ``live_start_index`` (HLS only) starts that many
-    segments back from the live edge instead of ffmpeg's 3: the recorder goes back as far as the
-    gap it is closing.
+    written ``%%`` (see :func:`escape_pattern`). ``live_start_index`` (HLS only) is the listed
+    segment to start at, 0 the oldest, negative from the newest (ffmpeg's default is -3): the
+    recorder starts right after the last segment it recorded (``core.reconnecting``). ffmpeg logs
+    at ``info`` with level tags, so each segment it opens ("Opening '...' for reading") is seen;
+    ``runtime.child`` keeps only warnings and errors as the reason a run ended.
     """
     return [
-        ffmpeg, "-hide_banner", "-nostats", "-loglevel", "warning", "-n",
+        ffmpeg, "-hide_banner", "-nostats", "-loglevel", "level+info", "-n",
         *input_options(url, options.stall_timeout),
-        *(["-live_start_index", str(live_start_index)] if live_start_index and is_hls(url) else []),
+        *(["-live_start_index", str(live_start_index)]
+          if live_start_index is not None and is_hls(url) else []),
         *options.input_args,
         "-i", url,
         *output_options(options),

@@ -36,13 +36,13 @@ import asyncio
 import contextlib
 import csv
 import fcntl
-import math
 import random
 import re
 import time
 import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +50,16 @@ from loguru import logger
 
 from streamrec.core.backoff import Backoff
 from streamrec.core.filenames import EXTENSIONS, safe_component
+from streamrec.core.reconnecting import Playlist, first_start_index, next_step, start_index
 from streamrec.core.redact import redact_text, redact_url
 from streamrec.core.retention import Limits, approx_size
+from streamrec.core.windows import active_interval
 from streamrec.errors import RecorderError
 from streamrec.runtime.child import FfmpegChild
 from streamrec.runtime.ffmpeg import build_command, escape_pattern, is_hls, trim_to
 from streamrec.runtime.finishing import Finisher, iso
-from streamrec.runtime.resolvers import hls_target_duration, make_resolver
+from streamrec.runtime.probing import can_probe, probe
+from streamrec.runtime.resolvers import make_resolver
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
 
@@ -76,6 +79,9 @@ SPACE_RECHECK = 3.0
 MIN_ADVANCE = 0.5
 """Media seconds a run must gain to count as progress (a clamped timestamp gains microseconds)."""
 _OUT_TIME = re.compile(rb"^out_time_us=(\d+)", re.MULTILINE)
+_OPENING = re.compile(r"Opening '(.+)' for reading$")
+LAST_SEGMENT = "last_segment"
+"""In the partial directory: the URI of the HLS segment ffmpeg opened last, kept across crashes."""
 """Seconds between two looks at a running ffmpeg (progress comes once a second anyway)."""
 
 
@@ -141,6 +147,11 @@ class Recorder:
         self._run_hook = run_hook
         self._command: Command = command or self._default_command
         self._live_start: int | None = None
+        self._last_segment: str | None = None  # the HLS segment ffmpeg opened last (absolute URI)
+        self._down_since: float | None = None  # loop time a source that was live went down
+        self._ready: tuple[str, Playlist | None] | None = None  # a probe saw new media here
+        self._hls_run = False
+        self._expected: str | None = None  # the segment a run should open first
         self._resolve = resolve or make_resolver(channel.resolver, channel.quality)
         self.startup_grace = startup_grace or max(15.0, channel.stall_timeout)
         self.stop_step = stop_step
@@ -221,8 +232,9 @@ class Recorder:
                 return reason
             if await self._wait_for_space():
                 continue  # space is back (or a stop was asked): look again from the top
+            url = self._ready[0] if self._ready is not None else None
             try:
-                url = await self._resolve(self.channel.url)
+                url = url or await self._resolve(self.channel.url)
             except RecorderError as exc:
                 outcome = _Outcome(False, str(exc))
             else:
@@ -235,21 +247,57 @@ class Recorder:
                 return reason
             failures = 0 if outcome.productive else failures + 1
             attempt = 1 if outcome.productive else attempt + 1
-            delay = self._backoff.delay(failures, self._rand()) if failures else 0.0
+            loop = asyncio.get_running_loop()
+            if outcome.productive:
+                self._down_since = loop.time() if url and can_probe(url) else None
+            options = self.channel.reconnect
+            step = next_step(
+                self._backoff, options.fast, options.fast_for, down_since=self._down_since,
+                now=loop.time(), failures=failures, rand=self._rand(),
+            )  # fmt: skip
+            delay = step.delay
             if self._deadline is not None:
-                delay = max(0.0, min(delay, self._deadline - asyncio.get_running_loop().time()))
+                delay = max(0.0, min(delay, self._deadline - loop.time()))
             self.state = "reconnecting"
+            how = f"probing every {options.fast:g}s" if step.action == "probe" else "retrying"
             logger.info(
-                "{}: {}; retrying in {:.1f}s (attempt {})",
-                self.label, outcome.reason, delay, attempt,
+                "{}: {}; {} in {:.1f}s (attempt {})",
+                self.label, outcome.reason, how, delay, attempt,
             )  # fmt: skip
             self._emit(
                 "recording.reconnecting",
                 channel=self.name, attempt=attempt, delay=round(delay, 2),
-                reason=outcome.reason,
+                reason=outcome.reason, **({"probing": options.fast} if step.action == "probe" else {}),
             )  # fmt: skip
+            if step.action == "probe" and url:
+                await self._probe_until_new(url)
+                continue
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
+
+    async def _probe_until_new(self, url: str) -> None:
+        """Probe every ``reconnect.fast`` until new media is listed, the fast phase ends, or stop.
+
+        New media: an HLS playlist listing a segment after the last one recorded (or no longer
+        listing it), or any answer from another HTTP source. The playlist seen is kept for the
+        next start (``self._ready``), so ffmpeg starts exactly after the last segment recorded.
+        """
+        loop = asyncio.get_running_loop()
+        options = self.channel.reconnect
+        while self._stopping() is None and self._down_since is not None:
+            if loop.time() - self._down_since >= options.fast_for:
+                return
+            seen = await probe(url)
+            playlist = seen.playlist
+            if seen.answered and (
+                playlist is None
+                or playlist.master
+                or start_index(playlist, self._last_segment) is not None
+            ):
+                self._ready = (url, playlist)
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), options.fast)
 
     def _default_command(self, url: str, pattern: str, seg_fd: int, prog_fd: int) -> list[str]:
         return build_command(
@@ -257,17 +305,47 @@ class Recorder:
             live_start_index=self._live_start,
         )  # fmt: skip
 
-    async def _hls_reach_back(self, url: str) -> int | None:
-        """After an outage, start an HLS run as far back as the gap (ffmpeg's default is 3)."""
-        if self._gap_cause is None or self.finisher.last_end is None or not is_hls(url):
+    async def _hls_start(self, url: str) -> tuple[bool, int | None]:
+        """Where an HLS run starts: (anything new to record?, ``-live_start_index``).
+
+        Right after the last segment recorded (this run's or, on a first start, the one a
+        previous recorder of this channel wrote down before it was killed), else at the oldest
+        listed segment that ends after the channel's window opened (with ``padding.before``),
+        else at the live edge.
+        """
+        ready, self._ready = self._ready, None
+        if not (is_hls(url) and can_probe(url)):
+            return True, None
+        playlist = (
+            ready[1] if ready is not None and ready[0] == url else (await probe(url)).playlist
+        )
+        if playlist is None or playlist.master or not playlist.segments:
+            return True, None
+        if self._last_segment is not None:
+            index = start_index(playlist, self._last_segment)
+        else:
+            index = first_start_index(playlist, self._recorded_before(), self._reach_back())
+        if index is not None:
+            self._expected = playlist.segments[index].uri
+        return index is not None, index
+
+    def _reach_back(self) -> float:
+        """Seconds before now the channel asks for on a first start: since its window opened."""
+        if not self.channel.schedule:
+            return 0.0
+        now = self._clock()
+        interval = active_interval(
+            self.channel.schedule, self.channel.padding, self.zone,
+            datetime.fromtimestamp(now, timezone.utc),
+        )  # fmt: skip
+        return max(0.0, now - interval.start.timestamp()) if interval is not None else 0.0
+
+    def _recorded_before(self) -> str | None:
+        """The last segment a previous recorder of this channel opened (it may have been killed)."""
+        try:
+            return (self.partial_dir / LAST_SEGMENT).read_text().strip() or None
+        except OSError:
             return None
-        if not url.lower().startswith(("http://", "https://")):
-            return None
-        target = await asyncio.to_thread(hls_target_duration, url)
-        if not target:
-            return None
-        missing = self._clock() - self.finisher.last_end
-        return -max(3, math.ceil(missing / target) + 1)
 
     async def _wait_for_space(self) -> bool:
         """Below min_free_space: ``recording.stopped`` with the reason, then state ``waiting for
@@ -305,7 +383,12 @@ class Recorder:
     async def _run_ffmpeg(self, url: str) -> _Outcome:
         loop = asyncio.get_running_loop()
         run_id = str(int(self._clock() * 1000))
-        self._live_start = await self._hls_reach_back(url)
+        fresh, self._live_start = await self._hls_start(url)
+        if not fresh:
+            return _Outcome(False, "no new segment listed since the last one recorded")
+        self._hls_run = is_hls(url)
+        if self._live_start is None:
+            self._expected = None
         pattern = escape_pattern(str(self.partial_dir)) + f"/{run_id}_%06d.{self.ext}"
         child = await FfmpegChild.spawn(
             lambda seg, prog: self._command(url, pattern, seg, prog), label=self.label
@@ -372,6 +455,21 @@ class Recorder:
 
     def _on_stderr(self, line: str) -> None:
         logger.debug("{}: ffmpeg: {}", self.label, redact_text(line, self.secrets))
+        opened = _OPENING.search(line) if self._hls_run else None
+        if opened is not None and not is_hls(opened.group(1)):
+            self._last_segment = opened.group(1)
+            if self._expected is not None and self._expected != self._last_segment:
+                logger.warning(
+                    "{}: ffmpeg started at {} instead of {}: the playlist moved on while it "
+                    "started, so the segments between them are missing",
+                    self.label, redact_url(self._last_segment, self.secrets),
+                    redact_url(self._expected, self.secrets),
+                )  # fmt: skip
+            self._expected = None
+            tmp = self.partial_dir / f"{LAST_SEGMENT}.tmp"
+            with contextlib.suppress(OSError):
+                tmp.write_text(self._last_segment)
+                tmp.replace(self.partial_dir / LAST_SEGMENT)
 
     def _current_partial(self, run: _Run) -> Path:
         return self.partial_dir / f"{run.run_id}_{run.closed:06d}.{self.ext}"

@@ -26,6 +26,7 @@ Nothing here listens anywhere but 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -79,6 +80,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.send_error(404, "stream offline")
             return
         super().do_GET()
+
+    def handle(self) -> None:
+        """A client that hangs up mid-answer (a recorder stopped) is not an error."""
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().handle()
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
@@ -245,6 +251,18 @@ class HlsTestSource:
             tmp.write_text(text.rstrip("\n") + "\n#EXT-X-ENDLIST\n")
             tmp.replace(playlist)
 
+    def between_segments(self) -> None:
+        """Wait until half a segment after the latest one was published (outages start there,
+        so none starts in the instant a segment appears)."""
+        try:
+            latest = (self.directory / PLAYLIST).stat().st_mtime
+        except OSError:
+            return
+        moment = latest + self.segment_time / 2
+        while moment < time.time():
+            moment += self.segment_time
+        time.sleep(moment - time.time())
+
     def published(self, since: float = 0.0) -> list[PublishedSegment]:
         """Every kept segment finished at or after ``since`` (epoch seconds), in publishing order.
 
@@ -323,9 +341,10 @@ def frame_coverage(
     recorded: Sequence[str],
     outages: Sequence[tuple[float, float]],
     since: float,
+    until: float = float("inf"),
     fps: int = 25,
 ) -> Coverage:
-    """Compare a recorder's packets with the segments published from ``since`` on.
+    """Compare a recorder's packets with the segments published from ``since`` to ``until``.
 
     ``outages`` are (start, end) epoch seconds; the gap of one is the longest run of published
     packets missing on disk among the segments finished from 5 s before it to 5 s before the
@@ -333,7 +352,9 @@ def frame_coverage(
     """
     every = {h for seg in published for h in seg.packets}
     have = set(recorded)
-    timeline = [(seg.mtime, h) for seg in published if seg.mtime >= since for h in seg.packets]
+    timeline = [
+        (seg.mtime, h) for seg in published if since <= seg.mtime < until for h in seg.packets
+    ]
     found = sum(1 for _, h in timeline if h in have)
     gaps = []
     for index, (start, _) in enumerate(outages):

@@ -110,10 +110,13 @@ class Strict(BaseModel):
 
 
 class Reconnect(Strict):
-    """Jittered exponential backoff while a channel's source is down."""
+    """While a source that was live is down: a cheap probe every ``fast`` for ``fast_for``
+    (``0s`` turns it off), then jittered exponential backoff from ``initial`` to ``max``."""
 
     initial: Duration = 2.0
     max: Duration = 300.0
+    fast: OptionalDuration = 0.5
+    fast_for: OptionalDuration = 120.0
 
 
 class Retention(Strict):

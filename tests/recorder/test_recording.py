@@ -94,8 +94,8 @@ async def test_a_frozen_source_is_detected_as_a_stall_and_restarted(
 async def test_a_source_gone_for_good_is_retried_with_growing_capped_delays(
     hls: HlsTestSource, make_recorder: MakeRecorder, events: Events
 ) -> None:
-    """After the source disappears, attempts back off exponentially up to reconnect.max."""
-    recorder = make_recorder(hls.url, reconnect={"initial": "0.5s", "max": "2s"})
+    """With the fast probing off, attempts back off exponentially up to reconnect.max."""
+    recorder = make_recorder(hls.url, reconnect={"initial": "0.5s", "max": "2s", "fast": "0s"})
     task = asyncio.create_task(recorder.run())
     await asyncio.sleep(3)
     hls.stop()
