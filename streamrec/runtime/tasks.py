@@ -41,7 +41,13 @@ from streamrec.core.definitions import definition_hash
 from streamrec.core.redact import Redactor, env_secrets
 from streamrec.core.taskstates import Trigger, retry_delay, unmet_dependencies
 from streamrec.errors import DependenceError, TaskError
-from streamrec.runtime.processes import ShellProcess, exit_words, read_tail, shell_exit_code
+from streamrec.runtime.processes import (
+    ShellProcess,
+    exit_words,
+    open_private,
+    read_tail,
+    shell_exit_code,
+)
 from streamrec.runtime.taskfiles import (
     PidFile,
     RunFiles,
@@ -426,7 +432,8 @@ class TaskRunner:
                 finally:
                     active.proc = None
         if proc is None:
-            with stderr.open("a", encoding="utf-8") as err:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+            with os.fdopen(open_private(stderr, flags), "a", encoding="utf-8") as err:
                 err.write(f"streamrec: {why}\n")
             return self._finished(common, "failed", None, started_at, 0.0, why + then), True
         code = proc.returncode
