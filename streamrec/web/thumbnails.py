@@ -9,7 +9,10 @@ segment; making a channel's new thumbnail removes its older ones. The cache is p
 rest of the state directory (``state.private``: 0700 directories, 0600 files).
 
 ffmpeg runs from an argument list in its own session with a time limit (killed after it), never
-through a shell, and two requests for the same file share one ffmpeg run.
+through a shell, and two requests for the same file share one ffmpeg run. The recording is opened
+first the way a download is (``web.downloads.open_inside``: no symlink, a regular file inside the
+recordings directory) and ffmpeg reads that very descriptor (``/dev/fd/N``), so a recording replaced
+by a link to another file is never decoded.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from loguru import logger
 
 from streamrec.core.filenames import safe_component
 from streamrec.state.private import FILE_MODE, private_dir
+from streamrec.web.downloads import open_inside
 
 WIDTH = 320
 TIMEOUT = 20.0
@@ -34,11 +38,18 @@ class Thumbnails:
     """The thumbnail cache under ``directory``; ``ffmpeg()`` gives the binary to run."""
 
     def __init__(
-        self, directory: Path, ffmpeg: Callable[[], str], *, timeout: float = TIMEOUT
+        self,
+        directory: Path,
+        ffmpeg: Callable[[], str],
+        *,
+        timeout: float = TIMEOUT,
+        recordings_dir: Path | None = None,
     ) -> None:
         self.directory = directory
         self.ffmpeg = ffmpeg
         self.timeout = timeout
+        self.recordings_dir = recordings_dir
+        """Only files inside it are decoded (None: inside the file's own directory)."""
         self._pending: dict[Path, asyncio.Task[bool]] = {}
 
     def path_for(self, channel: str, source: Path) -> Path | None:
@@ -66,10 +77,20 @@ class Thumbnails:
         return target if ok else None
 
     async def _make(self, source: Path, target: Path) -> bool:
+        opened = open_inside(source, self.recordings_dir or source.parent)
+        if opened is None:
+            logger.warning("thumbnail of {}: not a regular file inside the recordings", source)
+            return False
+        try:
+            return await self._decode(source, opened.fd, target)
+        finally:
+            opened.close()
+
+    async def _decode(self, source: Path, fd: int, target: Path) -> bool:
         private_dir(target.parent)
         partial = target.with_suffix(".part.jpg")
         argv = [
-            self.ffmpeg(), "-nostdin", "-v", "error", "-sseof", "-3", "-i", str(source),
+            self.ffmpeg(), "-nostdin", "-v", "error", "-sseof", "-3", "-i", f"/dev/fd/{fd}",
             "-map", "0:v:0", "-vf", f"scale={WIDTH}:-2", "-q:v", "5",
             "-update", "1", "-f", "image2", "-y", str(partial),
         ]  # fmt: skip
@@ -79,6 +100,7 @@ class Thumbnails:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
+            pass_fds=(fd,),
         )
         try:
             _, err = await asyncio.wait_for(proc.communicate(), self.timeout)
