@@ -18,7 +18,7 @@ import difflib
 import os
 import stat
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,26 @@ class Sources:
     secrets: set[str] = field(default_factory=set)
     limits: Limits = DEFAULT_LIMITS
     bytes_read: int = 0
+
+
+class _Layered(Mapping[str, str]):
+    """The environment over ``.env``, looked up by name only: loading reads no variable that the
+    config does not name (copying the whole environment would read every one)."""
+
+    def __init__(self, first: Mapping[str, str], second: Mapping[str, str]) -> None:
+        self._maps = (first, second)
+
+    def __getitem__(self, name: str) -> str:
+        for layer in self._maps:
+            if name in layer:
+                return layer[name]
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({name: None for layer in self._maps for name in layer})
+
+    def __len__(self) -> int:
+        return len(set().union(*self._maps))
 
 
 def config_files(directory: Path) -> list[Path]:
@@ -146,7 +166,7 @@ def read_sources(
         problem = "no such directory" if not directory.exists() else "not a directory"
         sources.problems.append(Problem(str(directory), 0, 0, f"config: {problem}"))
         return sources
-    env = {**read_env_file(directory), **environ}
+    env = _Layered(environ, read_env_file(directory))
     sources.files = config_files(directory)
     if not sources.files:
         sources.problems.append(

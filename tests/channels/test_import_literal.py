@@ -96,7 +96,9 @@ def served(playlist: Path) -> Iterator[str]:
 
 
 def _check_imported(directory: Path, written: Path) -> None:
-    config = load_config(directory, dict(ENVIRON)).config
+    loader_environ = RecordingEnviron(dict(ENVIRON))
+    config = load_config(directory, loader_environ).config
+    assert not set(loader_environ.read) & set(NAMED), loader_environ.read
     first = config.channels["news-streamrec-api-token-a-b-unset-a"]
     assert first.url == URL
     assert first.description == TITLE
