@@ -151,8 +151,10 @@ class GitSource:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """One process at a time works in the work directory."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        """One process at a time works in the work directory (private: 0700, like the state dir)."""
+        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.workdir.stat().st_mode & 0o077:
+            self.workdir.chmod(0o700)  # made before, or under a umask that kept group/other bits
         with (self.workdir / "lock").open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield

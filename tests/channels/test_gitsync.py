@@ -173,3 +173,12 @@ def test_a_missing_git_and_an_option_like_url_are_refused(tmp_path):
         GitSource("/x.git", None, tmp_path / "git", git=[str(tmp_path / "no-git")]).update()
     with pytest.raises(GitSyncError, match="not a repository URL"):
         GitSource("--upload-pack=touch /tmp/x", None, tmp_path / "git")
+
+
+def test_the_work_directory_is_private_even_if_it_was_made_open(tmp_path, remote, commit):
+    """The clone and checkouts live in a 0700 directory, tightened when an earlier one was 0755."""
+    commit({"channels.yaml": GOOD})
+    (tmp_path / "git").mkdir(mode=0o755)
+    (tmp_path / "git").chmod(0o755)
+    GitSource(str(remote), None, tmp_path / "git").update()
+    assert (tmp_path / "git").stat().st_mode & 0o777 == 0o700
