@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -33,6 +33,7 @@ from streamrec.cli.client import daemon_client
 from streamrec.cli.config import Output, OutputOption, desired_of
 from streamrec.core.printable import printable, printable_or
 from streamrec.errors import ConfigError, DaemonError
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.spec.model import Config
 from streamrec.spec.units import format_duration, format_size
@@ -187,7 +188,7 @@ def status(output: OutputOption = Output.text) -> None:
         globals_.redactor = redactor_of(loaded)
     except ConfigError as exc:
         loaded = _last_applied(exc)
-    now = datetime.now(timezone.utc)
+    now = SYSTEM_CLOCK.now()
     data = globals_.redactor.value(status_data(loaded, now))
     if output is Output.json:
         console.print_json(data=data)

@@ -1,11 +1,13 @@
 """Recording windows: when a scheduled channel should be recording, as UTC intervals.
 
-Pure: every function takes ``now`` (or a range) and a time zone. The daemon asks
-:func:`active_interval` whether a channel should record right now (so a daemon started inside a window
-records the rest of it) and :func:`next_change` when to look again; ``status`` shows
-:func:`upcoming` intervals.
+Pure: every function takes ``now`` (or a range) and a time zone. The daemon (``daemon.channels``)
+asks :func:`active_interval` whether a channel should record right now (so a daemon started inside a
+window records the rest of it) and :class:`WindowTiming` when to look again; ``status`` shows
+:func:`upcoming` intervals. :class:`WindowTiming` answers like every other schedule
+(``core.schedule.Timing``): the next change after an instant, the changes between two.
 
-Local times are turned into instants with these rules, across DST:
+Local times are turned into instants by ``core.schedule`` (the one engine), with these rules across
+DST:
 
 - a local time that does not exist (inside a spring-forward gap) means the first valid minute after
   the gap: a window starting at 02:30 on the night clocks jump from 02:00 to 03:00 starts at 03:00;
@@ -21,8 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
+from streamrec.core.schedule import MAX_FIRES, cron_fires, to_instant
 from streamrec.spec.model import WEEKDAYS, AtWindow, CronWindow, Padding, WeeklyWindow, Window
 
 _MAX_CRON_FIRES = 5000
@@ -42,27 +43,6 @@ class Interval:
     @property
     def seconds(self) -> float:
         return (self.end - self.start).total_seconds()
-
-
-def to_instant(local: datetime, zone: ZoneInfo) -> datetime:
-    """A naive local wall-clock time as a UTC instant, by the DST rules of this module."""
-    first = local.replace(tzinfo=zone, fold=0)
-    instant = first.astimezone(timezone.utc)
-    if instant.astimezone(zone).replace(tzinfo=None) == local:
-        return instant  # exists (if twice, fold=0 picked the first occurrence)
-    # inside a gap: the first valid minute is the transition itself, between the two readings
-    low = local.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
-    high = instant
-    if low > high:
-        low, high = high, low
-    after = (high + timedelta(hours=1)).astimezone(zone).utcoffset()
-    while high - low > timedelta(seconds=1):
-        mid = low + (high - low) / 2
-        if mid.astimezone(zone).utcoffset() == after:
-            high = mid
-        else:
-            low = mid
-    return high.replace(microsecond=0)
 
 
 def _weekly(
@@ -88,19 +68,11 @@ def _local_span(day: date, start: time, end: time, zone: ZoneInfo) -> Interval:
 
 def _cron(window: CronWindow, zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[Interval]:
     length = timedelta(seconds=window.duration)
-    # naive local times: croniter then never produces a wall-clock time twice
-    cursor = (start - length).astimezone(zone).replace(tzinfo=None) - timedelta(minutes=1)
-    stop = end.astimezone(zone).replace(tzinfo=None) + timedelta(hours=2)
-    fires = croniter(window.cron, cursor)
-    seen: set[datetime] = set()
-    for _ in range(_MAX_CRON_FIRES):
-        local: datetime = fires.get_next(datetime)
-        if local > stop:
+    # a fire at or before start - length ends before start; one at or after end starts after it
+    for count, instant in enumerate(cron_fires(window.cron, zone, start - length)):
+        if instant >= end or count >= _MAX_CRON_FIRES:
             return
-        instant = to_instant(local, zone)
-        if instant not in seen:
-            seen.add(instant)
-            yield Interval(instant, instant + length)
+        yield Interval(instant, instant + length)
 
 
 def _at(window: AtWindow, zone: ZoneInfo) -> Interval:
@@ -179,19 +151,42 @@ def next_change(
 
     Beyond ``horizon`` nothing is promised: the caller asks again at ``now + horizon``.
     """
-    for interval in upcoming(schedule, padding, zone, now, count=2, horizon=horizon):
-        if interval.start > now:
-            return interval.start
-        if interval.end > now:
-            return interval.end
-    return None
+    changes = WindowTiming(tuple(schedule), padding, zone).between(now, now + horizon, limit=1)
+    return changes[0] if changes else None
 
 
-def next_cron(expression: str, zone: ZoneInfo, now: datetime) -> datetime:
-    """The next fire time of a cron expression after ``now`` (UTC), by the same DST rules."""
-    local = now.astimezone(zone).replace(tzinfo=None)
-    fires = croniter(expression, local)
-    while True:
-        candidate = to_instant(fires.get_next(datetime), zone)
-        if candidate > now:
-            return candidate
+_SEARCH = 50
+"""How many horizons :meth:`WindowTiming.next_after` looks through (about 13 months)."""
+
+
+@dataclass(frozen=True)
+class WindowTiming:
+    """A channel's windows as a :class:`~streamrec.core.schedule.Timing`.
+
+    Its fire times are the changes: each start and end of a merged, padded interval, when recording
+    should start or stop. ``daemon.channels`` arms its window timer at :meth:`next_after`.
+    """
+
+    windows: tuple[Window, ...]
+    padding: Padding
+    zone: ZoneInfo
+
+    def next_after(self, instant: datetime) -> datetime | None:
+        start = instant
+        for _ in range(_SEARCH):
+            found = self.between(start, start + _HORIZON, limit=1)
+            if found:
+                return found[0]
+            start += _HORIZON
+        return None
+
+    def between(self, start: datetime, end: datetime, limit: int = MAX_FIRES) -> list[datetime]:
+        # looked up one horizon further: an interval still going on at the end of a query has an
+        # end there that is not real, so only changes well inside the query are trusted
+        changes = sorted(
+            edge
+            for span in intervals(self.windows, self.padding, self.zone, start, end + _HORIZON)
+            for edge in (span.start, span.end)
+            if start < edge <= end
+        )
+        return changes[:limit]

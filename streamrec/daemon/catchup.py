@@ -1,10 +1,12 @@
 """Runs missed while no daemon was running: run once if recent enough, else say so.
 
-Called once by ``daemon.service`` after the first reconcile. The misfire policy, stated:
+Called once by ``daemon.service`` after the first reconcile, with the config, the moment the previous
+daemon was last alive, the clock, and the daemon's ``emit`` and ``fire``; it knows nothing else of the
+daemon. The misfire policy, stated:
 
-- For each task and queue with a cron schedule, the fire times between the moment the previous daemon
-  was last alive and now are the missed runs (an ``every:`` interval counts as missed when its last
-  run is older than one interval).
+- For each task and queue this daemon schedules, the missed runs are its fire times (cron, ``every:``
+  and jitter by the one engine, ``core.schedule``, as the daemon's timers fire them) after the
+  moment the previous daemon was last alive, up to now.
 - If the latest missed run is at most ``grace`` old (default 60 s), it runs now, once; any older
   missed runs are coalesced into it and logged as one ``schedule.missed`` with their count.
 - Otherwise nothing runs and one ``schedule.missed`` says which run was missed, by how much, and why.
@@ -14,62 +16,76 @@ No previous daemon (a fresh state directory), no missed runs: nothing to say.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from loguru import logger
 
-from streamrec.runtime.scheduling import missed_fires
-from streamrec.spec.model import Config, Every
+from streamrec.core.clock import Clock
+from streamrec.core.schedule import Timing, schedule_key, timing_of
+from streamrec.spec.model import Config
 from streamrec.spec.units import format_duration
 
-if TYPE_CHECKING:  # pragma: no cover
-    from streamrec.daemon.service import Daemon
+Emit = Callable[..., Any]
+"""``emit("schedule.missed", **fields)``: appends an event to the state log."""
+Fire = Callable[[str, datetime], None]
+"""``fire(key, when)``: runs the task or queue of ``key`` now, for its fire time ``when``."""
+
+_LIMIT = 10_000
+"""The most missed fire times listed per object (a minutely cron down for a week)."""
+_TAIL = timedelta(days=1)
+"""When more runs were missed than the engine lists, the latest is looked for in this last stretch."""
 
 
-def _since(entry: dict[str, Any] | None) -> datetime | None:
-    started = (entry or {}).get("started_at")
-    if isinstance(started, str):
-        try:
-            return datetime.fromisoformat(started.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
+def _missed(timing: Timing, since: datetime, now: datetime) -> tuple[list[datetime], datetime]:
+    """The missed fire times (the oldest ones, if very many) and the latest of all."""
+    fires = timing.between(since, now, limit=_LIMIT)
+    latest = fires[-1] if fires else since
+    if len(fires) == _LIMIT:  # the list stops short of now: the latest is near the end
+        tail = timing.between(max(since, now - _TAIL), now)
+        latest = tail[-1] if tail else latest
+    return fires, latest
 
 
-def catch_up(daemon: Daemon, config: Config, last_alive: datetime | None, grace: float) -> None:
-    """Run or report what was missed while no daemon ran (see the module docstring)."""
+def catch_up(
+    config: Config,
+    last_alive: datetime | None,
+    *,
+    clock: Clock,
+    grace: float,
+    emit: Emit,
+    fire: Fire,
+    schedules: Callable[[str], bool],
+) -> None:
+    """Run or report what was missed while no daemon ran (see the module docstring).
+
+    ``schedules(key)`` says whether this daemon schedules the task or queue of ``key``
+    (``task/NAME``, ``queue/NAME``): applied by it and owned by its shard.
+    """
     if last_alive is None:
         return
-    now = datetime.now(timezone.utc)
-    state = daemon.journal.state()
+    now = clock.now()
     zone = config.settings.timezone
-    objects: list[tuple[str, str, Any]] = [
-        *(("task", n, t.schedule) for n, t in config.tasks.items()),
-        *(("queue", n, q.schedule) for n, q in config.queues.items()),
+    objects = [
+        *(("task", n, t.schedule, t.jitter) for n, t in config.tasks.items()),
+        *(("queue", n, q.schedule, q.jitter) for n, q in config.queues.items()),
     ]
-    for kind, name, schedule in objects:
-        if schedule is None or schedule == "once":
+    for kind, name, schedule, jitter in objects:
+        key = schedule_key(kind, name)
+        timing = timing_of(key, schedule, jitter, zone)
+        if timing is None or not schedules(key):
             continue
-        if f"{kind}/{name}" not in daemon.current.hashes or not daemon.owns(kind, name):
-            continue
-        if isinstance(schedule, Every):
-            entry = (state.get(f"{kind}s") or {}).get(name)
-            last = _since(entry) or last_alive
-            due = last + timedelta(seconds=schedule.every)
-            fires = [due] if last_alive < due <= now else []
-        else:
-            fires = missed_fires(schedule, zone, last_alive, now)
+        fires, latest = _missed(timing, last_alive, now)
         if not fires:
             continue
-        latest = fires[-1]
         late = (now - latest).total_seconds()
         if late <= grace:
             logger.info(
                 "{} {!r}: running the run missed at {} ({:.0f}s ago)", kind, name, latest, late
             )
             if len(fires) > 1:
-                daemon.emit(
+                emit(
                     "schedule.missed",
                     kind=kind,
                     name=name,
@@ -77,9 +93,9 @@ def catch_up(daemon: Daemon, config: Config, last_alive: datetime | None, grace:
                     count=len(fires) - 1,
                     reason="daemon was not running; coalesced into one catch-up run",
                 )
-            daemon.fire(f"{kind}/{name}", latest)
+            fire(key, latest)
         else:
-            daemon.emit(
+            emit(
                 "schedule.missed",
                 kind=kind,
                 name=name,

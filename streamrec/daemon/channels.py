@@ -5,7 +5,8 @@
 or closes (a timer set through ``runtime.scheduling``). Whether a channel should record is decided by
 :func:`should_record` from its definition, the time and the shard: enabled, owned by this daemon,
 and either unscheduled or inside a window (``core.windows``; a daemon started inside a window records
-the rest of it). A recorder whose definition changed is stopped (its file finalized) and started
+the rest of it); the window timer is armed at the windows' next change, the same engine's answer
+that ``status`` shows. A recorder whose definition changed is stopped (its file finalized) and started
 again; every other recorder is left alone.
 
 Each running recorder also has a pid file (``state/pids/channel-<name>/ffmpeg.json``, written when
@@ -21,15 +22,17 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from loguru import logger
 
+from streamrec.core.clock import Clock
 from streamrec.core.filenames import safe_component
-from streamrec.core.windows import active_interval, next_change
+from streamrec.core.windows import WindowTiming, active_interval
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.runtime.recorder import Recorder
 from streamrec.spec.model import Channel
 from streamrec.state.private import private_dir, write_private
@@ -57,7 +60,7 @@ def should_record(channel: Channel, zone: ZoneInfo, now: datetime, owned: bool =
     if not channel.schedule:
         return Decision(True, why="always on")
     interval = active_interval(channel.schedule, channel.padding, zone, now)
-    change = next_change(channel.schedule, channel.padding, zone, now)
+    change = WindowTiming(tuple(channel.schedule), channel.padding, zone).next_after(now)
     if interval is not None:
         return Decision(True, until=interval.end, recheck=change, why="inside a window")
     return Decision(False, recheck=change or now + timedelta(days=7), why="outside its windows")
@@ -89,7 +92,7 @@ class ChannelSet:
         zone: str = "UTC",
         max_concurrent: int = 50,
         owns: Callable[[str], bool] = lambda _name: True,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.make_recorder = make_recorder
         self.set_timer = set_timer
@@ -150,7 +153,7 @@ class ChannelSet:
         channel = self.channels.get(name)
         if channel is None:
             return "unchanged"
-        now = self.clock()
+        now = self.clock.now()
         decision = should_record(channel, self.zone, now, self.owns(name))
         self.decisions[name] = decision
         if decision.recheck is not None:
@@ -176,7 +179,7 @@ class ChannelSet:
         recorder = self.make_recorder(name, channel)
         duration = None
         if decision.until is not None:
-            duration = max(1.0, (decision.until - self.clock()).total_seconds())
+            duration = max(1.0, (decision.until - self.clock.now()).total_seconds())
         task = asyncio.create_task(self._record(name, recorder, duration), name=f"record {name}")
         self.running[name] = _Running(recorder, task, channel)
         logger.info("channel {!r}: recording ({})", name, decision.why)
@@ -194,7 +197,7 @@ class ChannelSet:
             del self.running[name]
             if reason != "duration reached":
                 # ended by itself (disk full, crash): do not spin; look again in a while
-                retry = self.clock() + timedelta(seconds=RETRY_AFTER_FAILURE)
+                retry = self.clock.now() + timedelta(seconds=RETRY_AFTER_FAILURE)
                 self.set_timer(self.timer_key(name), retry)
             else:
                 asyncio.get_running_loop().call_soon(

@@ -45,6 +45,7 @@ from streamrec.daemon.recovery import recover
 from streamrec.daemon.statekeeper import StateKeeper
 from streamrec.daemon.webapi import WebApi
 from streamrec.errors import ConfigError, DaemonError, StreamrecError, TaskError
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.gitinfo import git_info
 from streamrec.runtime.gitsync import GitSource
@@ -234,7 +235,15 @@ class Daemon(GitMode, Control, WebApi):
         else:
             await self.reconcile("start")
             assert self.loaded is not None
-            catch_up(self, self.loaded.config, last_alive, self.misfire_grace)
+            catch_up(
+                self.loaded.config,
+                last_alive,
+                clock=SYSTEM_CLOCK,
+                grace=self.misfire_grace,
+                emit=self.emit,
+                fire=self.fire,
+                schedules=lambda key: key in self.current.hashes and self.owns(*key.split("/", 1)),
+            )
         watcher = asyncio.create_task(
             self._git_loop() if self.git is not None else self._watch(), name="watch config"
         )

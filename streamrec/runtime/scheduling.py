@@ -1,98 +1,75 @@
 """Timed triggers for the daemon: task and queue schedules, and channel window changes.
 
-A thin wrapper around APScheduler 3 (the only module that imports it). APScheduler only says *when*;
-what happens is the daemon's callback, which hands the work to the task runner and returns at once,
-so APScheduler never sees a job overlap (overlap is the task's concurrency policy's business).
+A thin wrapper around APScheduler 3 (the only module that imports it). APScheduler is only the timer
+that wakes the event loop: *when* a schedule fires is asked of ``core.schedule`` (the one engine,
+which ``status`` and the catch-up ask too), through a trigger that hands APScheduler the engine's
+next fire after the previous one. What happens is the daemon's callback, which hands the work to the
+task runner and returns at once, so APScheduler never sees a job overlap (overlap is the task's
+concurrency policy's business). ``daemon.service`` builds the :class:`Scheduler`; ``daemon.channels``
+sets its window timers with :meth:`Scheduler.at`.
 
 Decisions made here, deliberately (APScheduler's defaults skip missed runs silently):
 
 - ``misfire_grace_time`` is the daemon's grace (default 60 s): a fire that is late by less (a busy
   event loop, a suspended machine) still runs; a later one is reported to ``on_missed`` (the daemon
   logs ``schedule.missed``). ``coalesce`` folds a backlog into one run.
-- Crons are evaluated in ``settings.timezone``; a cron time inside a DST gap fires when the gap ends
-  (APScheduler's behaviour), a repeated hour fires once.
-- Jitter is deterministic: each job is shifted by a fixed offset in ``[0, jitter)`` derived from its
-  key, so a fleet of tasks with the same cron spreads out, and restarts keep the same times.
-- Runs missed while the daemon was down are the daemon's business (see ``missed_fires``), since the
-  job store is in memory by design: the state log is the record.
+- The first fire of a job is the engine's next fire after the injected clock's ``now``; each later
+  one is the next after the previous fire, so a chain of fire times never depends on when APScheduler
+  woke up. Crons in ``settings.timezone``, ``every:`` grids, DST and jitter are the engine's rules.
+- Runs missed while the daemon was down are ``daemon.catchup``'s business, since the job store is in
+  memory by design: the state log is the record.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
-from croniter import croniter
 from loguru import logger
 
+from streamrec.core.clock import Clock
+from streamrec.core.schedule import Timing, timing_of
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.spec.model import Every
 
 Fire = Callable[[str, datetime], None]
 """Called with the job key and the scheduled fire time (UTC)."""
 
 
-def jitter_offset(key: str, jitter: float) -> float:
-    """A stable offset in ``[0, jitter)`` seconds for ``key``."""
-    if jitter <= 0:
-        return 0.0
-    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
-    return (digest / 2**64) * jitter
+class _Asking(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
+    """A trigger whose fire times are the engine's: the next after the previous one (or ``now``)."""
 
-
-class _Shifted(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
-    """Another trigger, every fire time moved later by a fixed offset."""
-
-    def __init__(self, inner: BaseTrigger, offset: float) -> None:
-        self.inner = inner
-        self.offset = timedelta(seconds=offset)
+    def __init__(self, timing: Timing, clock: Clock) -> None:
+        self.timing = timing
+        self.clock = clock
 
     def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime | None:
-        prev = previous - self.offset if previous is not None else None
-        nxt: datetime | None = self.inner.get_next_fire_time(prev, now - self.offset)
-        return nxt + self.offset if nxt is not None else None
+        # APScheduler's ``now`` is its own clock reading; the first fire is after the injected one
+        return self.timing.next_after(previous if previous is not None else self.clock.now())
 
     def __str__(self) -> str:
-        return f"{self.inner} + {self.offset.total_seconds():.0f}s"
-
-
-def _trigger(schedule: str | Every, zone: tzinfo, key: str, jitter: float) -> BaseTrigger:
-    trigger: BaseTrigger
-    if isinstance(schedule, Every):
-        trigger = IntervalTrigger(seconds=schedule.every, timezone=zone)
-    else:
-        trigger = CronTrigger.from_crontab(_crontab(schedule), timezone=zone)
-    offset = jitter_offset(key, jitter)
-    return _Shifted(trigger, offset) if offset else trigger
-
-
-_NICKNAMES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-
-
-def _crontab(expression: str) -> str:
-    return _NICKNAMES.get(expression, expression)
+        return f"asking {self.timing}"
 
 
 class Scheduler:
     """Keyed jobs on the running event loop; replacing a key replaces its job."""
 
-    def __init__(self, zone: str, fire: Fire, on_missed: Fire, grace: float = 60.0) -> None:
+    def __init__(
+        self,
+        zone: str,
+        fire: Fire,
+        on_missed: Fire,
+        grace: float = 60.0,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.zone = ZoneInfo(zone)
+        self.clock = clock
         self._fire = fire
         self._on_missed = on_missed
         self._scheduler = AsyncIOScheduler(
@@ -114,9 +91,13 @@ class Scheduler:
 
     def schedule(self, key: str, schedule: str | Every, jitter: float = 0.0) -> None:
         """Run ``fire(key, …)`` on a cron expression or an interval; replaces any job of ``key``."""
+        timing = timing_of(key, schedule, jitter, self.zone)
+        if timing is None:  # ``once`` has no times; the daemon runs it after each apply
+            self.remove(key)
+            return
         self._scheduler.add_job(
             self._fire_now,
-            _trigger(schedule, self.zone, key, jitter),
+            _Asking(timing, self.clock),
             args=[key],
             id=key,
             replace_existing=True,
@@ -136,7 +117,7 @@ class Scheduler:
 
     async def _fire_now(self, key: str) -> None:
         # a coroutine function: AsyncIOScheduler runs it on the event loop, not in a thread
-        self._fire(key, datetime.now(timezone.utc).replace(microsecond=0))
+        self._fire(key, self.clock.now().replace(microsecond=0))
 
     async def _fire_at(self, key: str, when: datetime) -> None:
         self._fire(key, when)
@@ -160,25 +141,3 @@ class Scheduler:
         when: datetime = event.scheduled_run_time
         logger.warning("schedule: {} missed its run at {}", event.job_id, when)
         self._on_missed(event.job_id, when.astimezone(timezone.utc))
-
-
-def missed_fires(
-    schedule: str | Every, zone: str, since: datetime, now: datetime, limit: int = 1000
-) -> list[datetime]:
-    """Cron fire times in ``(since, now]`` (UTC): what a daemon that was down missed.
-
-    Interval schedules have no fixed times; the daemon treats an interval whose last run is older
-    than one interval as one missed fire (see the daemon), so this returns [] for them.
-    """
-    if isinstance(schedule, Every):
-        return []
-    local_zone = ZoneInfo(zone)
-    cursor = since.astimezone(local_zone)
-    fires = croniter(_crontab(schedule), cursor)
-    found: list[datetime] = []
-    for _ in range(limit):
-        when: datetime = fires.get_next(datetime)
-        if when > now:
-            break
-        found.append(when.astimezone(timezone.utc))
-    return found

@@ -11,7 +11,8 @@ left out, even when the log remembers them; objects the log never mentions get t
 Each channel gets, beside its fold entry (state, since, file, bytes, bitrate, last segment, counters,
 gaps): its category, whether it has a schedule, the gaps that ended in the last 24 hours, its next
 three windows, and the daemon's live view of it under ``daemon``. Tasks and queues get their
-schedule and next fire time (cron and ``every`` schedules; ``once`` has none).
+schedule and next fire time (cron and ``every`` schedules with their jitter; ``once`` has none),
+asked of ``core.schedule``, the engine whose times the daemon's timers fire at.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from streamrec.core.windows import next_cron, upcoming
-from streamrec.spec.model import Config, Every
+from streamrec.core.schedule import schedule_key, timing_of
+from streamrec.core.windows import upcoming
+from streamrec.spec.model import Config, Queue, Task
 
 GAP_WINDOW = timedelta(hours=24)
 """Gaps that ended within this long before now are listed as ``gaps_24h``."""
@@ -43,14 +45,11 @@ def recent_gaps(entry: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
     return [g for g in entry.get("gaps") or [] if (parse_ts(g.get("end")) or now) >= since]
 
 
-def next_fire(schedule: Any, entry: dict[str, Any], zone: ZoneInfo, now: datetime) -> str | None:
+def next_fire(kind: str, name: str, obj: Task | Queue, zone: ZoneInfo, now: datetime) -> str | None:
     """When a task's or queue's schedule fires next (ISO 8601), None for ``once`` and no schedule."""
-    if schedule is None or schedule == "once":
-        return None
-    if isinstance(schedule, Every):
-        last = parse_ts(entry.get("started_at"))
-        return (max(now, last + timedelta(seconds=schedule.every)) if last else now).isoformat()
-    return next_cron(str(schedule), zone, now).isoformat()
+    timing = timing_of(schedule_key(kind, name), obj.schedule, obj.jitter, zone)
+    when = timing.next_after(now) if timing is not None else None
+    return when.isoformat() if when is not None else None
 
 
 def build_status(
@@ -92,7 +91,7 @@ def build_status(
         entry = dict(folded_tasks.get(name) or {})
         entry.setdefault("status", "created")
         entry["schedule"] = task.model_dump(mode="json")["schedule"]
-        entry["next_fire"] = next_fire(task.schedule, entry, zone, now)
+        entry["next_fire"] = next_fire("task", name, task, zone, now)
         entry["depends_on"] = list(task.depends_on)
         tasks[name] = entry
     folded_queues = state.get("queues") or {}
@@ -101,7 +100,7 @@ def build_status(
         entry = dict(folded_queues.get(name) or {})
         entry.setdefault("status", "created")
         entry["tasks"] = list(queue.tasks)
-        entry["next_fire"] = next_fire(queue.schedule, entry, zone, now)
+        entry["next_fire"] = next_fire("queue", name, queue, zone, now)
         queues[name] = entry
     folded_config = state.get("config") or {}
     return {

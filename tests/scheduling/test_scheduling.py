@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from streamrec.runtime.scheduling import Scheduler, jitter_offset, missed_fires
+from streamrec.core.schedule import jitter_offset, timing_of
+from streamrec.runtime.scheduling import Scheduler
 from streamrec.spec.model import Every
 
 UTC = timezone.utc
@@ -24,9 +25,22 @@ def test_missed_fires_lists_cron_times_in_the_zone():
     """Cron fire times between two instants are listed in UTC, evaluated in the settings zone."""
     since = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
     now = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
-    fires = missed_fires("30 3 * * *", "Europe/Istanbul", since, now)
-    assert fires == [datetime(2026, 12, 1, 0, 30, tzinfo=UTC)]  # 03:30 at UTC+3
-    assert missed_fires(Every(every=60), "UTC", since, now) == []
+    cron = timing_of("task/t", "30 3 * * *", 0, "Europe/Istanbul")
+    assert cron is not None
+    assert cron.between(since, now) == [datetime(2026, 12, 1, 0, 30, tzinfo=UTC)]  # 03:30 at UTC+3
+
+
+def test_every_fires_on_a_grid_anchored_at_the_epoch():
+    """`every: 6h` fires at 00, 06, 12 and 18 UTC whatever the zone, and jitter shifts the grid."""
+    since = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    now = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
+    every = timing_of("task/t", Every(every=6 * 3600), 0, "Europe/Istanbul")
+    assert every is not None
+    assert every.between(since, now) == [since + timedelta(hours=h) for h in (6, 12, 18, 24)]
+    shifted = timing_of("task/t", Every(every=6 * 3600), 600, "UTC")
+    assert shifted is not None
+    offset = timedelta(seconds=jitter_offset("task/t", 600))
+    assert shifted.next_after(since) == since + offset
 
 
 async def test_interval_jobs_and_one_off_timers_fire_on_the_event_loop():
