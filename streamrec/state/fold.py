@@ -1,10 +1,12 @@
 """The fold: current state from the event log, one reducer per event type.
 
-``fold(state, events)`` is pure: it copies ``state`` (or starts from :func:`empty_state`), applies
-each event through the reducer registered for its ``type`` in :data:`REDUCERS`, and returns a new,
-JSON-serialisable dict. Adding an event type is one function and one table entry. Unknown types
-are ignored but still advance ``seq``; an event whose fields do not fit its reducer is skipped with
-a warning, so one bad event never hides the rest. ``Journal.state()`` folds the tail onto the
+``fold(state, events)`` is pure: it copies ``state`` (or starts from :func:`empty_state`), reads
+each event as it was logged (a JSON dict) into its typed record (``core.events.from_json``),
+applies it through the reducer registered for its class in :data:`REDUCERS`, and returns a new,
+JSON-serialisable dict. Every registered event type has a reducer (a test holds it), so adding a
+type is one record, one function and one table entry. Unknown types are ignored but still advance
+``seq``; an event whose fields do not fit its type or its reducer is skipped with a warning, so
+one bad event never hides the rest. ``Journal.state()`` folds the tail onto the
 snapshot with :func:`fold_into` (the in-place variant, on a dict it owns); ``status``, the HTTP API
 and the daemon's startup recovery read the result.
 
@@ -12,20 +14,28 @@ The result stays bounded: gaps are capped at :data:`MAX_GAPS` per channel, and `
 only files still on disk (``retention.deleted`` removes them). Counters: ``segments``,
 ``reconnects`` and ``stalls`` count events per channel over the whole history; ``runs`` counts
 distinct runs of a task, ``failures`` its failed attempts. ``since`` is the ``ts`` of the event that
-set the current state.
+set the current state. A task's ``status`` shows its latest event, a skip included, while
+``last_run`` keeps the last real run (``core.runs.RunOutcome.entry``) apart from later skips, so
+readiness asks that run; ``last_skipped`` notes the latest skip of a task or a queue.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from loguru import logger
 
-Event = dict[str, Any]
+from streamrec.core import events as ev
+from streamrec.core.files import recording_entry
+
+LoggedEvent = dict[str, Any]
+"""An event as the log holds it, before it is read into its record."""
 State = dict[str, Any]
-Reducer = Callable[[State, Event], None]
+Reducer = Callable[[State, Any, str, int], None]
+"""``(state, record, ts, seq)``: updates ``state`` in place from one event of its class."""
 
 MAX_GAPS = 50
 """How many gaps each channel keeps (the latest ones)."""
@@ -84,43 +94,42 @@ def _queue(state: State, name: str) -> dict[str, Any]:
     return _entry(state, "queues", name)
 
 
-# --- config and daemon -----------------------------------------------------------------------
+# --- config, daemon and the state dir ---------------------------------------------------------
 
 
-def _config_applied(state: State, ev: Event) -> None:
+def _config_applied(state: State, e: ev.ConfigApplied, ts: str, seq: int) -> None:
     state["config"]["applied"] = {
-        "revision": ev.get("revision"), "git": ev.get("git"), "ts": ev["ts"],
-        "seq": ev["seq"], "diff": ev.get("diff"),
+        "revision": e.revision, "git": e.git, "ts": ts, "seq": seq, "diff": e.diff,
     }  # fmt: skip
     state["config"]["rejected"] = None  # a later good apply supersedes an earlier rejection
 
 
-def _config_rejected(state: State, ev: Event) -> None:
-    rejected: dict[str, Any] = {"ts": ev["ts"], "seq": ev["seq"], "errors": list(ev["errors"])}
-    for key in ("revision", "commit", "reason"):
-        if ev.get(key) is not None:
-            rejected[key] = ev[key]
+def _config_rejected(state: State, e: ev.ConfigRejected, ts: str, seq: int) -> None:
+    rejected: dict[str, Any] = {"ts": ts, "seq": seq, "errors": list(e.errors)}
+    for key, value in (("revision", e.revision), ("commit", e.commit), ("reason", e.reason)):
+        if value is not None:
+            rejected[key] = value
     state["config"]["rejected"] = rejected
 
 
-def _daemon_started(state: State, ev: Event) -> None:
+def _daemon_started(state: State, e: ev.DaemonStarted, ts: str, seq: int) -> None:
     state["daemon"] = {
-        "state": "running", "pid": ev.get("pid"), "version": ev.get("version"),
-        "started_at": ev["ts"], "stopped_at": None, "reason": None,
+        "state": "running", "pid": e.pid, "version": e.version,
+        "started_at": ts, "stopped_at": None, "reason": None,
     }  # fmt: skip
 
 
-def _daemon_stopped(state: State, ev: Event) -> None:
+def _daemon_stopped(state: State, e: ev.DaemonStopped, ts: str, seq: int) -> None:
     daemon = state["daemon"]
     daemon.setdefault("pid", None)
     daemon.setdefault("version", None)
     daemon.setdefault("started_at", None)
-    daemon.update(state="stopped", stopped_at=ev["ts"], reason=ev.get("reason"))
+    daemon.update(state="stopped", stopped_at=ts, reason=e.reason)
 
 
-def _daemon_recovered(state: State, ev: Event) -> None:
+def _daemon_recovered(state: State, e: ev.DaemonRecovered, ts: str, seq: int) -> None:
     """Runs the previous daemon left behind become ``interrupted`` (unless a newer run exists)."""
-    for item in ev.get("interrupted") or []:
+    for item in e.interrupted or []:
         kind, name, run = item["kind"], item["name"], item.get("run")
         if kind == "task":
             entry, key = _task(state, name), "status"
@@ -133,190 +142,204 @@ def _daemon_recovered(state: State, ev: Event) -> None:
             continue
         if run is not None and entry.get("run") not in (None, run):
             continue
-        entry.update(
-            {key: "interrupted", "since": ev["ts"], "reason": "daemon stopped while running"}
-        )
+        entry.update({key: "interrupted", "since": ts, "reason": "daemon stopped while running"})
         if kind != "channel":
-            entry["ended_at"] = ev["ts"]
+            entry["ended_at"] = ts
+
+
+def _state_dir_event(
+    state: State, e: ev.StateRecreated | ev.StateWritable, ts: str, seq: int
+) -> None:
+    """The state dir's own events change no object: the log keeps them, ``history`` shows them."""
 
 
 # --- tasks and queues ------------------------------------------------------------------------
 
 
-def _task_started(state: State, ev: Event) -> None:
-    task = _task(state, ev["task"])
-    if ev.get("run") is None or task["run"] != ev.get("run"):
+def _task_started(state: State, e: ev.TaskStarted, ts: str, seq: int) -> None:
+    task = _task(state, e.task)
+    if e.run is None or task["run"] != e.run:
         task["runs"] += 1  # a retry (same run, next attempt) is not a new run
     task.update(
-        status="running", since=ev["ts"], run=ev.get("run"), attempt=ev.get("attempt"),
-        trigger=ev.get("trigger"), definition=ev.get("definition"), started_at=ev["ts"],
-        ended_at=None, exit_code=None, reason=None, pid=ev.get("pid"),
-        stdout_log=ev.get("stdout_log"), stderr_log=ev.get("stderr_log"),
+        status="running", since=ts, run=e.run, attempt=e.attempt, trigger=e.trigger,
+        definition=e.definition, started_at=ts, ended_at=None, exit_code=None, reason=None,
+        pid=e.pid, stdout_log=e.stdout_log, stderr_log=e.stderr_log,
     )  # fmt: skip
 
 
-def _task_finished(state: State, ev: Event) -> None:
-    task = _task(state, ev["task"])
-    if task["run"] != ev.get("run"):
+def _task_finished(state: State, e: ev.TaskFinished, ts: str, seq: int) -> None:
+    run = e.outcome
+    task = _task(state, run.task)
+    if task["run"] != run.run:
         task["runs"] += 1  # a finish whose start was not seen (e.g. compacted away mid-run)
-    status = ev["status"]
-    if status == "failed":
+    if run.status == "failed":
         task["failures"] += 1
+    if run.ended_at is None:
+        run = dataclasses.replace(run, ended_at=ts)
+    if run.definition is None:
+        run = dataclasses.replace(run, definition=task["definition"])
     task.update(
-        status=status, since=ev["ts"], run=ev.get("run"), attempt=ev.get("attempt"),
-        exit_code=ev.get("exit_code"), started_at=ev.get("started_at", task["started_at"]),
-        ended_at=ev.get("ended_at", ev["ts"]), last_duration=ev.get("duration"),
-        reason=ev.get("reason"), pid=None,
-        definition=ev.get("definition", task["definition"]),
-        stdout_log=ev.get("stdout_log"), stderr_log=ev.get("stderr_log"),
-        stdout_tail=ev.get("stdout_tail"), stderr_tail=ev.get("stderr_tail"),
+        status=run.status, since=ts, run=run.run, attempt=run.attempt, exit_code=run.exit_code,
+        started_at=run.started_at, ended_at=run.ended_at, last_duration=run.duration,
+        reason=run.reason, pid=None, definition=run.definition,
+        stdout_log=run.stdout_log, stderr_log=run.stderr_log,
+        stdout_tail=run.stdout_tail, stderr_tail=run.stderr_tail,
     )  # fmt: skip
+    task["last_run"] = run.entry()
 
 
-def _task_skipped(state: State, ev: Event) -> None:
+def _task_skipped(state: State, e: ev.TaskSkipped, ts: str, seq: int) -> None:
     """A skip never hides a run in progress: it is noted in ``last_skipped`` either way."""
-    task = _task(state, ev["task"])
-    skip = {"ts": ev["ts"], "reason": ev.get("reason"), "trigger": ev.get("trigger")}
-    task["last_skipped"] = skip
+    task = _task(state, e.task)
+    task["last_skipped"] = {"ts": ts, "reason": e.reason, "trigger": e.trigger}
     if task["status"] == "running":
         return
-    task.update(status="skipped", since=ev["ts"], reason=ev.get("reason"))
-    task["trigger"] = ev.get("trigger")
-    if ev.get("definition") is not None:
-        task["definition"] = ev["definition"]
+    task.update(status="skipped", since=ts, reason=e.reason)
+    task["trigger"] = e.trigger
+    if e.definition is not None:
+        task["definition"] = e.definition
 
 
-def _queue_started(state: State, ev: Event) -> None:
-    _queue(state, ev["queue"]).update(
-        status="running", since=ev["ts"], run=ev.get("run"), started_at=ev["ts"],
-        ended_at=None, order=list(ev.get("order") or []), results={},
-        trigger=ev.get("trigger"), reason=None,
+def _queue_started(state: State, e: ev.QueueStarted, ts: str, seq: int) -> None:
+    _queue(state, e.queue).update(
+        status="running", since=ts, run=e.run, started_at=ts, ended_at=None,
+        order=list(e.order or []), results={}, trigger=e.trigger, reason=None,
     )  # fmt: skip
 
 
-def _queue_finished(state: State, ev: Event) -> None:
-    _queue(state, ev["queue"]).update(
-        status=ev["status"], since=ev["ts"], run=ev.get("run"), ended_at=ev["ts"],
-        results=dict(ev.get("results") or {}),
+def _queue_finished(state: State, e: ev.QueueFinished, ts: str, seq: int) -> None:
+    _queue(state, e.queue).update(
+        status=e.status, since=ts, run=e.run, ended_at=ts, results=dict(e.results or {}),
     )  # fmt: skip
+
+
+def _queue_skipped(state: State, e: ev.QueueSkipped, ts: str, seq: int) -> None:
+    """A second start of a running queue: noted in ``last_skipped``; the run goes on as shown."""
+    skip = {"ts": ts, "reason": e.reason, "trigger": e.trigger}
+    _queue(state, e.queue)["last_skipped"] = skip
 
 
 # --- recordings ------------------------------------------------------------------------------
 
 
-def _recording_started(state: State, ev: Event) -> None:
-    _channel(state, ev["channel"]).update(
-        state="recording", since=ev["ts"], file=ev.get("file"), pid=ev.get("pid"), reason=None
+def _recording_started(state: State, e: ev.RecordingStarted, ts: str, seq: int) -> None:
+    _channel(state, e.channel).update(
+        state="recording", since=ts, file=e.file, pid=e.pid, reason=None
     )
 
 
-def _recording_segment(state: State, ev: Event) -> None:
-    channel = _channel(state, ev["channel"])
-    size, duration = ev.get("bytes") or 0, ev.get("duration")
-    segment = {
-        "file": ev["file"], "start": ev.get("start"), "end": ev.get("end"),
-        "duration": duration, "bytes": size,
-    }  # fmt: skip
+def _recording_segment(state: State, e: ev.RecordingSegment, ts: str, seq: int) -> None:
+    channel = _channel(state, e.channel)
+    size, duration = e.bytes or 0, e.duration
+    segment = {"file": e.file, "start": e.start, "end": e.end, "duration": duration, "bytes": size}
     channel["last_segment"] = segment
     channel["segments"] += 1
     channel["bytes"] += size
     if duration:
         channel["bitrate"] = round(size * 8 / duration)
-    state["recordings"][ev["file"]] = {
-        "channel": ev["channel"], "start": segment["start"], "end": segment["end"],
-        "duration": duration, "bytes": size, "hooks": ev.get("hooks") or "none",
-    }  # fmt: skip
-
-
-def _recording_stalled(state: State, ev: Event) -> None:
-    channel = _channel(state, ev["channel"])
-    channel.update(state="stalled", since=ev["ts"], reason=ev.get("reason"))
-    channel["stalls"] += 1
-
-
-def _recording_reconnecting(state: State, ev: Event) -> None:
-    channel = _channel(state, ev["channel"])
-    channel.update(state="reconnecting", since=ev["ts"], reason=ev.get("reason"), pid=None)
-    channel["attempt"] = ev.get("attempt")
-    channel["reconnects"] += 1
-
-
-def _recording_gap(state: State, ev: Event) -> None:
-    gaps: list[Any] = _channel(state, ev["channel"])["gaps"]
-    gaps.append({"start": ev.get("start"), "end": ev.get("end"), "cause": ev.get("cause")})
-    del gaps[:-MAX_GAPS]
-
-
-def _recording_stopped(state: State, ev: Event) -> None:
-    # nothing is being written any more: the current file is gone (last_segment says what was)
-    _channel(state, ev["channel"]).update(
-        state="stopped", since=ev["ts"], reason=ev.get("reason"), pid=None, file=None
+    state["recordings"][e.file] = recording_entry(
+        e.channel, e.start, e.end, duration, size, e.hooks
     )
 
 
-def _recording_processed(state: State, ev: Event) -> None:
-    recording = state["recordings"].get(ev["file"])
+def _recording_stalled(state: State, e: ev.RecordingStalled, ts: str, seq: int) -> None:
+    channel = _channel(state, e.channel)
+    channel.update(state="stalled", since=ts, reason=e.reason)
+    channel["stalls"] += 1
+
+
+def _recording_reconnecting(state: State, e: ev.RecordingReconnecting, ts: str, seq: int) -> None:
+    channel = _channel(state, e.channel)
+    channel.update(state="reconnecting", since=ts, reason=e.reason, pid=None)
+    channel["attempt"] = e.attempt
+    channel["reconnects"] += 1
+
+
+def _recording_gap(state: State, e: ev.RecordingGap, ts: str, seq: int) -> None:
+    gaps: list[Any] = _channel(state, e.channel)["gaps"]
+    gaps.append({"start": e.start, "end": e.end, "cause": e.cause})
+    del gaps[:-MAX_GAPS]
+
+
+def _recording_stopped(state: State, e: ev.RecordingStopped, ts: str, seq: int) -> None:
+    # nothing is being written any more: the current file is gone (last_segment says what was)
+    _channel(state, e.channel).update(
+        state="stopped", since=ts, reason=e.reason, pid=None, file=None
+    )
+
+
+def _recording_skipped(state: State, e: ev.RecordingSkipped, ts: str, seq: int) -> None:
+    """A channel not started for lack of a slot keeps its state; the daemon retries on its own
+    and its live view says why it waits, so the fold notes nothing."""
+
+
+def _recording_processed(state: State, e: ev.RecordingProcessed, ts: str, seq: int) -> None:
+    recording = state["recordings"].get(e.file)
     if recording is not None:
-        recording["hooks"] = ev["status"]
+        recording["hooks"] = e.status
 
 
-def _retention_deleted(state: State, ev: Event) -> None:
-    state["recordings"].pop(ev["file"], None)
+def _retention_deleted(state: State, e: ev.RetentionDeleted, ts: str, seq: int) -> None:
+    state["recordings"].pop(e.file, None)
 
 
-def _schedule_missed(state: State, ev: Event) -> None:
+def _schedule_missed(state: State, e: ev.ScheduleMissed, ts: str, seq: int) -> None:
     """A missed fire is noted on its object without changing its status."""
-    kind, name = ev["kind"], ev["name"]
-    getter = {"task": _task, "queue": _queue, "channel": _channel}.get(kind)
+    getter = {"task": _task, "queue": _queue, "channel": _channel}.get(e.kind)
     if getter is not None:
-        missed = {"ts": ev["ts"], "fire_time": ev.get("fire_time"), "reason": ev.get("reason")}
-        getter(state, name)["last_missed"] = missed
+        missed = {"ts": ts, "fire_time": e.fire_time, "reason": e.reason}
+        getter(state, e.name)["last_missed"] = missed
 
 
-REDUCERS: dict[str, Reducer] = {
-    "config.applied": _config_applied,
-    "config.rejected": _config_rejected,
-    "daemon.started": _daemon_started,
-    "daemon.stopped": _daemon_stopped,
-    "daemon.recovered": _daemon_recovered,
-    "task.started": _task_started,
-    "task.finished": _task_finished,
-    "task.skipped": _task_skipped,
-    "queue.started": _queue_started,
-    "queue.finished": _queue_finished,
-    "recording.started": _recording_started,
-    "recording.segment": _recording_segment,
-    "recording.stalled": _recording_stalled,
-    "recording.reconnecting": _recording_reconnecting,
-    "recording.gap": _recording_gap,
-    "recording.stopped": _recording_stopped,
-    "recording.processed": _recording_processed,
-    "retention.deleted": _retention_deleted,
-    "schedule.missed": _schedule_missed,
+REDUCERS: dict[type[ev.Event], Reducer] = {
+    ev.ConfigApplied: _config_applied,
+    ev.ConfigRejected: _config_rejected,
+    ev.DaemonStarted: _daemon_started,
+    ev.DaemonStopped: _daemon_stopped,
+    ev.DaemonRecovered: _daemon_recovered,
+    ev.StateRecreated: _state_dir_event,
+    ev.StateWritable: _state_dir_event,
+    ev.TaskStarted: _task_started,
+    ev.TaskFinished: _task_finished,
+    ev.TaskSkipped: _task_skipped,
+    ev.QueueStarted: _queue_started,
+    ev.QueueFinished: _queue_finished,
+    ev.QueueSkipped: _queue_skipped,
+    ev.RecordingStarted: _recording_started,
+    ev.RecordingSegment: _recording_segment,
+    ev.RecordingStalled: _recording_stalled,
+    ev.RecordingReconnecting: _recording_reconnecting,
+    ev.RecordingGap: _recording_gap,
+    ev.RecordingStopped: _recording_stopped,
+    ev.RecordingSkipped: _recording_skipped,
+    ev.RecordingProcessed: _recording_processed,
+    ev.RetentionDeleted: _retention_deleted,
+    ev.ScheduleMissed: _schedule_missed,
 }
-"""One reducer per event type; each updates the state in place from one event."""
+"""One reducer per event class; each updates the state in place from one event."""
 
 
-def fold_into(state: State, events: Iterable[Event]) -> State:
-    """Apply ``events`` to ``state`` in place and return it (the caller owns ``state``)."""
-    reducers = REDUCERS
+def fold_into(state: State, events: Iterable[LoggedEvent]) -> State:
+    """Apply ``events`` (as logged) to ``state`` in place and return it (the caller owns it)."""
+    reducers, read = REDUCERS, ev.from_json
     for event in events:
-        reducer = reducers.get(event.get("type"))  # type: ignore[arg-type]  # None finds nothing
-        if reducer is not None:
-            try:
-                reducer(state, event)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                logger.warning(
-                    "state log: event seq {} ({}) does not fit its type and is skipped: {!r}",
-                    event.get("seq"), event.get("type"), exc,
-                )  # fmt: skip
+        try:
+            logged = read(event)
+            reducer = reducers.get(type(logged.event))
+            if reducer is not None:
+                reducer(state, logged.event, logged.ts, logged.seq)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            logger.warning(
+                "state log: event seq {} ({}) does not fit its type and is skipped: {!r}",
+                event.get("seq"), event.get("type"), exc,
+            )  # fmt: skip
         seq = event.get("seq")
         if isinstance(seq, int) and seq > state["seq"]:
             state["seq"] = seq
     return state
 
 
-def fold(state: State | None, events: Iterable[Event]) -> State:
+def fold(state: State | None, events: Iterable[LoggedEvent]) -> State:
     """The state after ``events``, starting from ``state`` (``None``: from nothing). Pure."""
     start = empty_state() if state is None else copy.deepcopy(state)
     return fold_into(start, events)

@@ -10,7 +10,10 @@ Writing (``state.writer``). ``append``/``extend`` take the lock, find the last s
 from the file's end again only when its inode or size changed under us), cut off a torn tail if a
 writer died mid-line (its bytes are kept in ``archive/torn-<seq>.bin``, with a warning), and write
 the new lines with one ``write()`` on an ``O_APPEND`` descriptor. Each event is ``{"seq", "ts", "type", **fields}``: ``seq``
-strictly increasing across all writers, ``ts`` UTC ISO 8601 with milliseconds and ``Z``. If the
+strictly increasing across all writers, ``ts`` UTC ISO 8601 with milliseconds and ``Z``
+(``core.timestamps.format_ts``, the time read from the journal's ``Clock``). An event is a typed
+record (``core.events``); the legacy form ``append("type", **fields)`` builds the record from the
+registry, so a wrong field name raises. If the
 write or the fsync fails (ENOSPC, EIO), the file is truncated back to where it was and StateError
 says so: the log stays valid and the caller knows the event was not recorded.
 
@@ -49,6 +52,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
@@ -57,35 +61,46 @@ from typing import Any, get_args
 
 from loguru import logger
 
+from streamrec.core.clock import Clock
+from streamrec.core.events import Event, StateRecreated, build, to_json
+from streamrec.core.timestamps import format_ts
 from streamrec.errors import StateError
 from streamrec.state import lines, snapshot
 from streamrec.state.current import FoldCache, folded_seq
 from streamrec.state.paths import StatePaths
 from streamrec.state.writer import FSYNC_INTERVAL, FsyncPolicy, TailWriter
 
-__all__ = ["FSYNC_INTERVAL", "FsyncPolicy", "Journal", "format_ts", "utc_now"]
+__all__ = ["FSYNC_INTERVAL", "FsyncPolicy", "Journal", "format_ts"]
 
-_RESERVED = frozenset({"seq", "ts", "type"})
-
-
-def utc_now() -> datetime:
-    """The default clock of a journal."""
-    return datetime.now(timezone.utc)
+PendingEvent = Event | tuple[str, dict[str, Any]]
+"""What ``extend`` takes: a record, or (legacy) a type name and its fields."""
 
 
-def format_ts(moment: datetime) -> str:
-    """``2026-05-01T20:00:00.123Z``: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+class _WallClock:
+    """The default clock of a journal made without one: the system's wall time.
+
+    The same as ``runtime.clock.SYSTEM_CLOCK``, which ``state`` may not import (``runtime`` and
+    ``state`` are one layer, independent of each other); the front ends pass that one.
+    """
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def time(self) -> float:
+        return time.time()
 
 
-def _recreated(paths: StatePaths, last: int, kept: int) -> dict[str, Any]:
-    """The fields of ``state.recreated``: what the log held before it vanished."""
-    return {
-        "state_dir": str(paths.root),
-        "previous_seq": last,
-        "lost_events": last - kept,
-        "reason": "the state directory or its log was removed while streamrec was running",
-    }
+_WALL_CLOCK = _WallClock()
+
+
+def _recreated(paths: StatePaths, last: int, kept: int) -> StateRecreated:
+    """``state.recreated``: what the log held before it vanished."""
+    return StateRecreated(
+        state_dir=str(paths.root),
+        previous_seq=last,
+        lost_events=last - kept,
+        reason="the state directory or its log was removed while streamrec was running",
+    )
 
 
 @contextmanager
@@ -102,7 +117,8 @@ class Journal:
 
     ``write`` is the seam every byte written passes through (``os.write``; a test passes one that
     fails with ENOSPC), ``sync`` the one every fsync of the tail passes through (``os.fsync``).
-    ``clock`` gives the time stamped on events. ``checkpoint`` is called with a step name after
+    ``clock`` gives the time stamped on events: a ``Clock`` (the front ends pass
+    ``SYSTEM_CLOCK``), or, as before clocks were objects, a function returning an aware datetime. ``checkpoint`` is called with a step name after
     each step of a compaction (``snapshot``, ``archive``, ``tail``; a test crashes there).
     """
 
@@ -114,7 +130,7 @@ class Journal:
         compact_after: int | None = 100_000,
         write: Callable[[int, bytes], int] = os.write,
         sync: Callable[[int], None] = os.fsync,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock | Callable[[], datetime] | None = None,
         checkpoint: Callable[[str], None] | None = None,
     ) -> None:
         if fsync not in get_args(FsyncPolicy):
@@ -122,7 +138,11 @@ class Journal:
         self.paths = StatePaths.at(Path(root))
         self.fsync: FsyncPolicy = fsync
         self.compact_after = compact_after
-        self._clock, self._checkpoint = clock, checkpoint
+        if clock is None:
+            clock = _WALL_CLOCK
+        # a bare ``now`` function is the form callers used before clocks were objects
+        self._now: Callable[[], datetime] = clock if callable(clock) else clock.now
+        self._checkpoint = checkpoint
         self._writer = TailWriter(self.paths, fsync, write, sync)
         self._folds, self._pid = FoldCache(self.paths), os.getpid()
         self.failure: str | None = None
@@ -146,27 +166,27 @@ class Journal:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def append(self, type: str, /, **fields: Any) -> dict[str, Any]:
-        """Write one event ``{"seq", "ts", "type", **fields}`` and return it.
+    def append(self, event: Event | str, /, **fields: Any) -> dict[str, Any]:
+        """Write one event and return it as written: ``{"seq", "ts", "type", **fields}``.
 
-        Safe across threads and processes. Raises StateError if it could not be written (the log
-        is left as it was).
+        ``event`` is a record; a type name with keyword fields (the legacy form) is turned into
+        one by ``core.events.build``, which raises for a field the type does not have. Safe across
+        threads and processes. Raises StateError if it could not be written (the log is left as
+        it was).
         """
-        return self.extend([(type, fields)])[0]
+        if isinstance(event, Event):
+            if fields:
+                raise TypeError("append takes a record or a type name with fields, not both")
+            return self.extend([event])[0]
+        return self.extend([(event, fields)])[0]
 
-    def extend(self, events: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    def extend(self, events: Sequence[PendingEvent]) -> list[dict[str, Any]]:
         """Write several events under one lock and one ``write()``; returns them with seq and ts."""
-        for kind, fields in events:
-            if not isinstance(kind, str) or not kind:
-                raise ValueError(f"an event type must be a non-empty string, not {kind!r}")
-            if fields.keys() & _RESERVED:
-                raise ValueError(
-                    f"event fields may not be named {sorted(fields.keys() & _RESERVED)}"
-                )
-        if not events:
+        records = [e if isinstance(e, Event) else build(e[0], e[1]) for e in events]
+        if not records:
             return []
         try:
-            _, written = self._write(list(events))
+            _, written = self._write(records)
         except StateError as exc:
             self.failure = str(exc)
             raise
@@ -188,23 +208,21 @@ class Journal:
             self.failure = None
         return recreated  # otherwise a write failure stands until a write succeeds
 
-    def _write(
-        self, events: list[tuple[str, dict[str, Any]]]
-    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    def _write(self, events: list[Event]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """Write ``events``, after a ``state.recreated`` if the log was lost; both, as written."""
         writer = self._writer
         with writer.locked(), _os_errors(f"cannot append to the state log {self.paths.events}"):
             fd, size = writer.open_tail()
             lost = writer.lost
             if lost is not None:
-                events = [("state.recreated", _recreated(self.paths, *lost)), *events]
+                events = [_recreated(self.paths, *lost), *events]
             if not events:
                 return None, []
-            ts, seq = format_ts(self._clock()), writer.last_seq
+            ts, seq = format_ts(self._now()), writer.last_seq
             written = []
-            for kind, fields in events:
+            for event in events:
                 seq += 1
-                written.append({"seq": seq, "ts": ts, "type": kind, **fields})
+                written.append(to_json(event, seq=seq, ts=ts))
             data = b"".join(lines.encode(event) for event in written)
             writer.write(fd, size, data, seq, len(written))
             if lost is not None:

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streamrec.core.clock import FakeClock
 from streamrec.errors import StateError
 from streamrec.state.journal import Journal
 
@@ -34,10 +35,18 @@ HOSTILE = [
 ]
 
 
-def ticking_clock(start: datetime) -> Any:
-    """A clock that advances by 1.5 ms on each call."""
-    moments = (start + timedelta(microseconds=1500 * i) for i in range(10**9))
-    return lambda: next(moments)
+class TickingClock(FakeClock):
+    """A clock that advances by 1.5 ms each time it is read."""
+
+    def now(self) -> datetime:
+        moment = super().now()
+        self.advance(timedelta(microseconds=1500))
+        return moment
+
+
+def ticking_clock(start: datetime) -> TickingClock:
+    """A clock starting at ``start`` that advances by 1.5 ms on each read."""
+    return TickingClock(start)
 
 
 def test_each_event_gets_the_next_seq_and_a_utc_millisecond_timestamp(root: Path) -> None:
@@ -73,7 +82,7 @@ def test_a_fresh_journal_on_an_existing_log_continues_its_seq(root: Path) -> Non
 @pytest.mark.parametrize("value", HOSTILE)
 def test_a_hostile_string_stays_inside_its_one_line(journal: Journal, value: str) -> None:
     """No field value can add a line to the file or change another field."""
-    journal.append("task.finished", task=value, stdout_tail=value, **{value: value})
+    journal.append("x.hostile", task=value, stdout_tail=value, **{value: value})
     journal.append("after")
     data = (journal.paths.events).read_bytes()
     assert data.count(b"\n") == 2

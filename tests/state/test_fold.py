@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streamrec.core.events import EVENT_TYPES
 from streamrec.state.fold import MAX_GAPS, REDUCERS, empty_state, fold
 
 
@@ -323,14 +324,17 @@ def test_a_missed_schedule_is_noted_on_its_object() -> None:
     assert state["queues"]["nightly"]["last_missed"]["reason"] == "r"
 
 
-def test_every_documented_event_type_has_a_reducer() -> None:
-    """The table covers the event types the design lists, and nothing is registered twice."""
-    assert set(REDUCERS) == {
+def test_every_registered_event_type_has_a_reducer() -> None:
+    """Each type in the registry has exactly one reducer, and the table holds nothing else."""
+    assert {cls.type for cls in REDUCERS} == set(EVENT_TYPES)
+    assert all(EVENT_TYPES[cls.type] is cls for cls in REDUCERS)
+    assert set(EVENT_TYPES) >= {
         "config.applied", "config.rejected", "daemon.started", "daemon.stopped", "daemon.recovered",
         "task.started", "task.finished", "task.skipped", "queue.started", "queue.finished",
         "recording.started", "recording.segment", "recording.stalled", "recording.reconnecting",
         "recording.gap", "recording.stopped", "recording.processed", "retention.deleted",
-        "schedule.missed",
+        "schedule.missed", "queue.skipped", "recording.skipped", "state.recreated",
+        "state.writable",
     }  # fmt: skip
 
 
