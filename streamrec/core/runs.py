@@ -21,9 +21,9 @@ class RunOutcome:
 
     task: str
     status: str
-    trigger: str | None = None
+    trigger: str = ""
     run: int | None = None
-    attempt: int | None = 0
+    attempt: int = 0
     definition: str | None = None
     exit_code: int | None = None
     started_at: str | None = None
@@ -32,8 +32,8 @@ class RunOutcome:
     reason: str | None = None
     stdout_log: str | None = None
     stderr_log: str | None = None
-    stdout_tail: str | None = ""
-    stderr_tail: str | None = ""
+    stdout_tail: str = ""
+    stderr_tail: str = ""
 
     @property
     def ok(self) -> bool:

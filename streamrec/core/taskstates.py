@@ -4,7 +4,8 @@ The vocabulary every part shares (the runner writes these words into the state l
 and the API show them) and the pure decisions the runner takes before it starts anything:
 
 - :func:`unmet_dependencies`: a task is ready when each dependency's latest run, for that
-  dependency's *current* definition, completed. Read from the fold of the state log.
+  dependency's *current* definition, completed. Read from the fold of the state log (a later
+  skip does not count: the fold's ``last_run`` says how the last real run ended).
 - :func:`once_due`: ``schedule: once`` tasks whose current definition has never run.
 - :func:`retry_delay`: the backoff before attempt ``n`` (doubling).
 - :func:`safe_name`: a task or queue name as a file name (names may be hostile: ``../x``).
@@ -81,7 +82,11 @@ def dependency_state(
     if status == "completed":
         return None
     if status == "skipped":
-        # the fold shows a skip over the run before it; a skip is not a run, so ask that run
+        # the fold shows a skip over the run before it; a skip is not a run, so ask that run,
+        # which the fold keeps as ``last_run`` (a snapshot from before it: the fields it left)
+        last = entry.get("last_run")
+        if isinstance(last, Mapping):
+            return None if last.get("status") == "completed" else "skipped"
         return None if entry.get("exit_code") == 0 and entry.get("ended_at") else "skipped"
     return str(status or "never run")
 

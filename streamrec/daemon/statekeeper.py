@@ -32,6 +32,7 @@ from typing import Any
 
 from loguru import logger
 
+from streamrec.core.events import Event, build
 from streamrec.errors import StateError
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
@@ -88,13 +89,14 @@ class StateKeeper:
 
     # --- the event log of the daemon's components --------------------------------------------
 
-    def append(self, type: str, /, **fields: Any) -> dict[str, Any]:
+    def append(self, type: Event | str, /, **fields: Any) -> dict[str, Any]:
         """Append to the journal; when it fails, log, count and go on (the event has no seq)."""
         try:
             event = self.journal.append(type, **fields)
         except StateError as exc:
-            self._failed(exc, type)
-            return {"type": type, **fields}
+            record = type if isinstance(type, Event) else build(type, fields)
+            self._failed(exc, record.type_name())
+            return {"type": record.type_name(), **record.fields_json()}
         self._succeeded()
         return event
 

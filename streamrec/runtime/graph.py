@@ -26,7 +26,9 @@ from typing import Literal
 
 from loguru import logger
 
+from streamrec.core.events import QueueFinished, QueueSkipped, QueueStarted
 from streamrec.core.ordering import Deps, ReadySet, blocked_by, missing_dependencies, queue_order
+from streamrec.core.runs import RunOutcome
 from streamrec.core.taskstates import Trigger, dependency_state, once_due
 from streamrec.errors import TaskError
 from streamrec.runtime.taskfiles import (
@@ -37,7 +39,7 @@ from streamrec.runtime.taskfiles import (
     new_record,
     stop_requested,
 )
-from streamrec.runtime.tasks import QueueHandle, RunResult, TaskRunner, now_iso
+from streamrec.runtime.tasks import QueueHandle, TaskRunner
 
 
 def task_deps(runner: TaskRunner) -> dict[str, Sequence[str]]:
@@ -54,7 +56,7 @@ async def run_graph(
     check_deps: bool = False,
     include_deps: bool = True,
     limit: int | None = None,
-) -> dict[str, RunResult]:
+) -> dict[str, RunOutcome]:
     """Run ``names`` and their dependencies as a DAG; a result for every task, in queue order.
 
     Without ``include_deps`` exactly ``names`` run: dependencies among them order the run, those
@@ -68,8 +70,8 @@ async def run_graph(
         members = set(names)
         order = [name for name in order if name in members]
     ready = ReadySet(order, deps)
-    results: dict[str, RunResult] = {}
-    running: dict[asyncio.Task[RunResult], str] = {}
+    results: dict[str, RunOutcome] = {}
+    running: dict[asyncio.Task[RunOutcome], str] = {}
     waiting: list[str] = []
     try:
         while ready.active:
@@ -107,14 +109,14 @@ async def _run_one(
     context: Mapping[str, str] | None,
     check_deps: bool,
     queue: str | None = None,
-) -> RunResult:
+) -> RunOutcome:
     """One run inside a graph or queue; an error becomes a result instead of ending the graph."""
     try:
         return await runner.run(
             name, trigger=trigger, context=context, check_deps=check_deps, queue=queue
         )
     except TaskError as exc:  # logged as task.skipped by the runner (dependency not completed)
-        return RunResult(task=name, status="skipped", trigger=trigger, reason=str(exc))
+        return RunOutcome(task=name, status="skipped", trigger=trigger, reason=str(exc))
 
 
 @dataclass
@@ -125,7 +127,7 @@ class QueueResult:
     status: str
     run: int | None = None
     order: list[str] = field(default_factory=list)
-    results: dict[str, RunResult] = field(default_factory=dict)
+    results: dict[str, RunOutcome] = field(default_factory=dict)
     started_at: str | None = None
     ended_at: str | None = None
     reason: str | None = None
@@ -174,7 +176,7 @@ async def run_sequence(
     files = RunFiles.of(runner.layout, "queue", queue)
     lock = RunLock(files.lock)
     if not lock.try_acquire():
-        runner.emit("queue.skipped", queue=queue, reason="already_running", trigger=trigger)
+        runner.emit(QueueSkipped(queue=queue, reason="already_running", trigger=trigger))
         logger.warning("queue {!r} is already running; this start is skipped", queue)
         return QueueResult(queue=queue, status="skipped", order=order, reason="already_running")
     try:
@@ -209,12 +211,12 @@ async def _sequence(
     preset: Mapping[str, str],
 ) -> QueueResult:
     queue, run = handle.name, handle.run
-    started_at = now_iso()
-    runner.emit("queue.started", queue=queue, run=run, order=order, trigger=trigger)
+    started_at = runner.stamp()
+    runner.emit(QueueStarted(queue=queue, run=run, order=order, trigger=trigger))
     logger.info("queue {!r} run {} started: {}", queue, run, " -> ".join(order))
     env = {**(context or {}), "STREAMREC_QUEUE": queue, "STREAMREC_QUEUE_RUN": str(run)}
     outcomes: dict[str, str] = {}
-    results: dict[str, RunResult] = {}
+    results: dict[str, RunOutcome] = {}
     stopped: str | None = None  # why the rest is skipped
     status = "completed"
     try:
@@ -248,11 +250,11 @@ async def _sequence(
         raise
     finally:
         summary = {name: outcomes.get(name, "canceled") for name in order}
-        runner.emit("queue.finished", queue=queue, run=run, status=status, results=summary)
+        runner.emit(QueueFinished(queue=queue, run=run, status=status, results=summary))
         logger.info("queue {!r} run {}: {}", queue, run, status)
     return QueueResult(
         queue=queue, status=status, run=run, order=order, results=results,
-        started_at=started_at, ended_at=now_iso(), reason=stopped,
+        started_at=started_at, ended_at=runner.stamp(), reason=stopped,
     )  # fmt: skip
 
 
@@ -262,7 +264,7 @@ async def run_with_deps(
     *,
     trigger: Trigger = "cli",
     context: Mapping[str, str] | None = None,
-) -> dict[str, RunResult]:
+) -> dict[str, RunOutcome]:
     """Run what ``name`` misses first (in parallel where independent), then ``name``."""
     runner.task(name)
     seen = runner.seen()
@@ -277,7 +279,7 @@ async def run_with_deps(
     )
 
 
-async def run_once_tasks(runner: TaskRunner) -> dict[str, RunResult]:
+async def run_once_tasks(runner: TaskRunner) -> dict[str, RunOutcome]:
     """Run the ``schedule: once`` tasks whose current definition has not run yet (on apply)."""
     due = once_due(runner.tasks, runner.seen())
     if not due:

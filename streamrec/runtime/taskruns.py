@@ -1,7 +1,7 @@
 """What a task run is made of, between the runner and its callers: results, handles, slots.
 
 The plain values :class:`~streamrec.runtime.tasks.TaskRunner` returns and keeps: a
-:class:`RunResult` per run, the :class:`QueueHandle` of a queue run (``runtime.graph`` fills it,
+``core.runs.RunOutcome`` per run (``RunResult`` is its former name), the :class:`QueueHandle` of a queue run (``runtime.graph`` fills it,
 ``stop_queue`` reads it), the :class:`Slots` that bound how many attempts run at once, and the
 :class:`EventLog` protocol the runner writes to (``state.journal.Journal`` and the API's in-memory
 log both fit it). Imported through ``runtime.tasks``, which re-exports them.
@@ -12,8 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
+
+from streamrec.core.clock import Clock
+from streamrec.core.events import Event
+from streamrec.core.runs import RunOutcome
+from streamrec.core.timestamps import format_ts
+from streamrec.runtime.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
     from streamrec.runtime.processes import ShellProcess
@@ -22,41 +27,20 @@ if TYPE_CHECKING:
 class EventLog(Protocol):
     """What the runner needs of the state log (``state.journal.Journal`` is one)."""
 
-    def append(self, type: str, /, **fields: Any) -> dict[str, Any]: ...
+    def append(self, event: Event | str, /, **fields: Any) -> dict[str, Any]: ...
     def state(self) -> dict[str, Any]: ...
 
 
 Observer = Callable[[dict[str, Any]], None]
+"""Shown each event as written (``{"seq", "ts", "type", **fields}``): the CLI and the API."""
+
+RunResult = RunOutcome
+"""The name callers used for :class:`~streamrec.core.runs.RunOutcome` before it moved to core."""
 
 
-def now_iso() -> str:
-    """The current UTC time as the state log writes it: ``2026-05-01T20:00:00.123Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-@dataclass
-class RunResult:
-    """How one run ended (or why it never started)."""
-
-    task: str
-    status: str
-    trigger: str
-    run: int | None = None
-    attempt: int = 0
-    exit_code: int | None = None
-    started_at: str | None = None
-    ended_at: str | None = None
-    duration: float | None = None
-    reason: str | None = None
-    stdout_log: str | None = None
-    stderr_log: str | None = None
-    stdout_tail: str = ""
-    stderr_tail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """True when the run completed."""
-        return self.status == "completed"
+def now_iso(clock: Clock = SYSTEM_CLOCK) -> str:
+    """The time of ``clock`` as the state log writes it: ``2026-05-01T20:00:00.123Z``."""
+    return format_ts(clock.now())
 
 
 @dataclass

@@ -37,10 +37,15 @@ from typing import Any
 
 from loguru import logger
 
+from streamrec.core.clock import Clock
 from streamrec.core.definitions import definition_hash
+from streamrec.core.events import Event, TaskFinished, TaskSkipped, TaskStarted
 from streamrec.core.redact import Redactor, env_secrets
+from streamrec.core.runs import RunOutcome
 from streamrec.core.taskstates import Trigger, retry_delay, unmet_dependencies
+from streamrec.core.timestamps import format_ts
 from streamrec.errors import DependenceError, TaskError
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.runtime.processes import (
     ShellProcess,
     exit_words,
@@ -93,6 +98,7 @@ class TaskRunner:
         stop_grace: float = 5.0,
         observer: Observer | None = None,
         redactor: Redactor | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.tasks: dict[str, Task] = dict(tasks)
         self.queues: dict[str, Queue] = dict(queues or {})
@@ -107,6 +113,8 @@ class TaskRunner:
         self.observer = observer
         self.redactor = redactor or Redactor.of(environ=self.environ)
         """Hides known secrets in output tails and reasons before they reach the state log."""
+        self.clock = clock
+        """The wall time stamped on outcomes (``started_at``, ``ended_at``)."""
         self.slots = Slots(max_parallel)
         self.active: dict[str, list[ActiveRun]] = {}
         self.queue_runs: dict[str, list[QueueHandle]] = {}
@@ -147,9 +155,13 @@ class TaskRunner:
             }
         return self._known_runs.get(name, 0)
 
-    def emit(self, type_: str, /, **fields: Any) -> dict[str, Any]:
-        """Append an event to the state log and show it to the observer."""
-        return self._observed(self.journal.append(type_, **fields))
+    def stamp(self) -> str:
+        """Now, as the state log writes times."""
+        return format_ts(self.clock.now())
+
+    def emit(self, event: Event) -> dict[str, Any]:
+        """Append an event to the state log and show it (as written) to the observer."""
+        return self._observed(self.journal.append(event))
 
     def _observed(self, event: dict[str, Any]) -> dict[str, Any]:
         type_ = event.get("type")
@@ -168,15 +180,15 @@ class TaskRunner:
             known = ", ".join(sorted(self.tasks)) or "none"
             raise TaskError(f"there is no task named {name!r} (tasks: {known})") from None
 
-    def skip(self, name: str, reason: str, trigger: str, detail: str) -> RunResult:
+    def skip(self, name: str, reason: str, trigger: str, detail: str) -> RunOutcome:
         """Record a run that will not happen, and why.
 
         The event carries no definition on purpose: the fold would put it over the definition
         of the last real run, and readiness asks which definition that run was for.
         """
-        self.emit("task.skipped", task=name, reason=reason, trigger=trigger, detail=detail)
+        self.emit(TaskSkipped(task=name, reason=reason, trigger=trigger, detail=detail))
         logger.info("task {!r} skipped ({}): {}", name, reason, detail)
-        return RunResult(task=name, status="skipped", trigger=trigger, reason=reason)
+        return RunOutcome(task=name, status="skipped", trigger=trigger, reason=reason)
 
     async def run(
         self,
@@ -186,11 +198,11 @@ class TaskRunner:
         context: Mapping[str, str] | None = None,
         check_deps: bool = True,
         queue: str | None = None,
-    ) -> RunResult:
+    ) -> RunOutcome:
         """Run task ``name`` once (with its retries) and return how it ended.
 
         Raises TaskError for an unknown task and DependenceError for an unmet dependency (after
-        logging the skip); every other outcome, skips included, is a :class:`RunResult`.
+        logging the skip); every other outcome, skips included, is a :class:`RunOutcome`.
         """
         task = self.task(name)
         if check_deps and task.depends_on:
@@ -238,12 +250,12 @@ class TaskRunner:
         trigger: Trigger,
         context: Mapping[str, str],
         queue: str | None,
-    ) -> RunResult:
+    ) -> RunOutcome:
         active = ActiveRun(run)
         self.active.setdefault(name, []).append(active)
         pid_file = PidFile(files, new_record(files, run, queue=queue))
         definition = definition_hash(task)
-        result: RunResult | None = None
+        result: RunOutcome | None = None
         attempts = task.retries.limit + 1
         try:
             for attempt in range(1, attempts + 1):
@@ -275,7 +287,7 @@ class TaskRunner:
             clear_record(files, run)
 
     def _cancel_event(
-        self, name: str, run: int, trigger: str, definition: str, last: RunResult | None
+        self, name: str, run: int, trigger: str, definition: str, last: RunOutcome | None
     ) -> None:
         """Record a run abandoned because its caller was canceled (shutdown, Ctrl-C)."""
         if last is None:
@@ -290,30 +302,22 @@ class TaskRunner:
         trigger: str,
         definition: str,
         reason: str | None,
-        last: RunResult | None,
-    ) -> RunResult:
+        last: RunOutcome | None,
+    ) -> RunOutcome:
         """A run stopped between attempts (or before its first): ``canceled``."""
-        reason = reason or "stopped by request"
-        attempt = last.attempt if last else 0
-        ended = now_iso()
-        self.emit(
-            "task.finished", task=name, run=run, attempt=attempt, status="canceled",
+        outcome = RunOutcome(
+            task=name, status="canceled", trigger=trigger, run=run,
+            attempt=last.attempt if last else 0, definition=definition,
             exit_code=last.exit_code if last else None,
-            started_at=last.started_at if last else None, ended_at=ended,
-            duration=last.duration if last else None,
+            started_at=last.started_at if last else None, ended_at=self.stamp(),
+            duration=last.duration if last else None, reason=reason or "stopped by request",
+            stdout_log=last.stdout_log if last else None,
+            stderr_log=last.stderr_log if last else None,
             stdout_tail=last.stdout_tail if last else "",
             stderr_tail=last.stderr_tail if last else "",
-            stdout_log=last.stdout_log if last else None,
-            stderr_log=last.stderr_log if last else None,
-            definition=definition, reason=reason, trigger=trigger,
         )  # fmt: skip
-        return RunResult(
-            task=name, status="canceled", trigger=trigger, run=run, attempt=attempt,
-            exit_code=last.exit_code if last else None, ended_at=ended, reason=reason,
-            started_at=last.started_at if last else None,
-            stdout_log=last.stdout_log if last else None,
-            stderr_log=last.stderr_log if last else None,
-        )  # fmt: skip
+        self.emit(TaskFinished(outcome=outcome))
+        return outcome
 
     async def _backoff(self, delay: float, active: ActiveRun, files: RunFiles) -> None:
         """Wait ``delay`` seconds, or less if a stop is asked (here, or by another process)."""
@@ -368,7 +372,7 @@ class TaskRunner:
         context: Mapping[str, str],
         retry_in: float | None,
         definition: str,
-    ) -> tuple[RunResult, bool] | None:
+    ) -> tuple[RunOutcome, bool] | None:
         """One attempt: wait for a slot, start, wait (with the timeout), end the group, record.
 
         Returns the result and whether a failure of this kind may be retried; None when the run
@@ -389,7 +393,7 @@ class TaskRunner:
         async with self.slots:
             if active.stop_reason is not None:
                 return None
-            started_at = now_iso()
+            started_at = self.stamp()
             try:
                 proc = await ShellProcess.start(
                     task.command,
@@ -408,7 +412,7 @@ class TaskRunner:
                 record.start_ticks = proc.start_ticks
                 record.stdout_log, record.stderr_log = str(stdout), str(stderr)
                 pid_file.write()
-                self.emit("task.started", pid=proc.pid, **common)
+                self.emit(TaskStarted(pid=proc.pid, **common))
                 logger.debug(
                     "task {!r} run {} attempt {} started (pid {})", name, run, attempt, proc.pid
                 )
@@ -468,7 +472,7 @@ class TaskRunner:
         duration: float,
         reason: str | None,
         proc: ShellProcess | None = None,
-    ) -> RunResult:
+    ) -> RunOutcome:
         """Write ``task.finished`` for one attempt and return it as a result."""
         if proc is not None:
             stdout_tail, stderr_tail = proc.tails(TAIL_BYTES)
@@ -480,21 +484,17 @@ class TaskRunner:
         redactor = self.redactor.with_secrets(env_secrets(task.env) if task else ())
         stdout_tail, stderr_tail = redactor.text(stdout_tail), redactor.text(stderr_tail)
         reason = None if reason is None else redactor.text(reason)
-        fields: dict[str, Any] = {
-            **common, "status": status, "exit_code": shell_exit_code(returncode),
-            "started_at": started_at, "ended_at": now_iso(), "duration": duration,
-            "stdout_tail": stdout_tail, "stderr_tail": stderr_tail, "reason": reason,
-        }  # fmt: skip
-        self.emit("task.finished", **fields)
+        outcome = RunOutcome(
+            **common, status=status, exit_code=shell_exit_code(returncode),
+            started_at=started_at, ended_at=self.stamp(), duration=duration,
+            stdout_tail=stdout_tail, stderr_tail=stderr_tail, reason=reason,
+        )  # fmt: skip
+        self.emit(TaskFinished(outcome=outcome))
         logger.info(
             "task {!r} run {} attempt {}: {}{}",
-            fields["task"], fields["run"], fields["attempt"], status,
-            f" ({reason})" if reason else "",
+            outcome.task, outcome.run, outcome.attempt, status, f" ({reason})" if reason else "",
         )  # fmt: skip
-        keep = ("task", "status", "trigger", "run", "attempt", "exit_code", "started_at")
-        more = ("ended_at", "duration", "reason", "stdout_log", "stderr_log")
-        tails = ("stdout_tail", "stderr_tail")
-        return RunResult(**{k: fields[k] for k in (*keep, *more, *tails)})
+        return outcome
 
     async def stop(
         self, name: str, reason: str = "stopped by request", grace: float | None = None
@@ -554,4 +554,12 @@ _HINTS = {
     127: " (command not found)",
 }
 
-__all__ = ["EventLog", "Observer", "QueueHandle", "RunResult", "TaskRunner", "now_iso"]
+__all__ = [
+    "EventLog",
+    "Observer",
+    "QueueHandle",
+    "RunOutcome",
+    "RunResult",
+    "TaskRunner",
+    "now_iso",
+]
