@@ -44,6 +44,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import ValidationError
 
+from streamrec.core.events import Event, build, to_json
 from streamrec.core.ordering import find_cycle, queue_order
 from streamrec.core.taskstates import display
 from streamrec.errors import CommandError, DependenceError, ProcessError, StatusError, TaskError
@@ -66,10 +67,11 @@ class MemoryJournal:
         self._state = empty_state()
         self._lock = threading.Lock()
 
-    def append(self, type_: str, /, **fields: Any) -> dict[str, Any]:
+    def append(self, type_: Event | str, /, **fields: Any) -> dict[str, Any]:
         """Keep one event ``{"seq", "ts", "type", **fields}`` and fold it."""
+        record = type_ if isinstance(type_, Event) else build(type_, fields)
         with self._lock:
-            event = {"seq": len(self.events) + 1, "ts": now_iso(), "type": type_, **fields}
+            event = to_json(record, seq=len(self.events) + 1, ts=now_iso())
             self.events.append(event)
             fold_into(self._state, [event])
         return event
