@@ -59,7 +59,7 @@ from streamrec.runtime.child import FfmpegChild
 from streamrec.runtime.ffmpeg import build_command, escape_pattern, is_hls, trim_to
 from streamrec.runtime.finishing import Finisher, iso
 from streamrec.runtime.probing import can_probe, probe
-from streamrec.runtime.resolvers import make_resolver
+from streamrec.runtime.resolvers import make_resolver, released
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
 
@@ -196,7 +196,7 @@ class Recorder:
         loop = asyncio.get_running_loop()
         self._deadline = None if duration is None else loop.time() + duration
         self.partial_dir.mkdir(parents=True, exist_ok=True)
-        with self._lock():
+        with self._lock(), released(self._resolve):  # a testsrc:// stream is given back
             await self.finisher.recover_orphans()
             try:
                 reason = await self._supervise()

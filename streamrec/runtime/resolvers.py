@@ -15,6 +15,12 @@ HTTP request here instead of a whole ffmpeg.
 - ``yt-dlp`` (optional extra ``yt-dlp``): likewise with ``yt_dlp``; ``quality`` is a yt-dlp format
   selector (``best`` by default), and the chosen format must carry audio and video in one URL.
 
+A ``testsrc://NAME[?size=WxH]`` URL, whatever the resolver, is the built-in test stream
+(``runtime.testsrc``): the resolver starts it on 127.0.0.1 (or shares the one already running for
+that URL) and hands ffmpeg its playlist URL. Each resolver :func:`make_resolver` returns is a
+:class:`SourceLease`, one per recorder: it holds the streams it started, and :func:`released`
+gives them back when the recorder's run ends (the last user stops the stream).
+
 This is the only module that imports streamlink or yt_dlp (with importlib: both are optional, and
 untyped to mypy either way); their exceptions are translated here.
 """
@@ -23,18 +29,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import importlib
 import re
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from streamrec.core.redact import redact_url
 from streamrec.errors import RecorderError
 from streamrec.runtime.ffmpeg import is_hls
+from streamrec.runtime.testsrc import SOURCES, TestSources, TestSrc, is_testsrc, parse
 
 Resolve = Callable[[str], Awaitable[str]]
 PROBE_TIMEOUT = 10.0
@@ -161,8 +169,7 @@ def _ytdlp_url(url: str, quality: str) -> str:
     return str(info["url"])
 
 
-def make_resolver(kind: str, quality: str = "best") -> Resolve:
-    """The resolver a channel asks for (``direct``, ``streamlink`` or ``yt-dlp``)."""
+def _resolver_of(kind: str, quality: str) -> Resolve:
     if kind == "direct":
         return resolve_direct
     if kind == "streamlink":
@@ -178,3 +185,47 @@ def make_resolver(kind: str, quality: str = "best") -> Resolve:
 
         return via_ytdlp
     raise RecorderError(f"unknown resolver {kind!r}")
+
+
+class SourceLease:
+    """A channel's resolver: ``testsrc://`` URLs leased from the built-in streams, others resolved.
+
+    Called like any :data:`Resolve`. The first ``testsrc://`` URL it resolves takes a lease on
+    that stream (starting it if no other recorder runs it); :meth:`release` gives it back.
+    """
+
+    def __init__(self, resolve: Resolve, sources: TestSources = SOURCES) -> None:
+        self._resolve = resolve
+        self._sources = sources
+        self._held: TestSrc | None = None
+
+    async def __call__(self, url: str) -> str:
+        if not is_testsrc(url):
+            return await self._resolve(url)
+        source = parse(url)
+        if self._held != source:
+            self.release()
+            self._sources.acquire(source)
+            self._held = source
+        return await asyncio.to_thread(self._sources.url, source)
+
+    def release(self) -> None:
+        """Give back the stream this resolver holds (the last user stops it)."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._sources.release(held)
+
+
+def make_resolver(kind: str, quality: str = "best") -> SourceLease:
+    """The resolver a channel asks for (``direct``, ``streamlink`` or ``yt-dlp``), one per recorder."""
+    return SourceLease(_resolver_of(kind, quality))
+
+
+@contextlib.contextmanager
+def released(resolve: Resolve) -> Iterator[None]:
+    """Release what ``resolve`` leased (a :class:`SourceLease`; others hold nothing) on exit."""
+    try:
+        yield
+    finally:
+        if isinstance(resolve, SourceLease):
+            resolve.release()
