@@ -76,3 +76,23 @@ def test_nothing_is_said_without_a_previous_daemon_or_for_new_tasks(tmp_path):
     daemon.catch_up(config_with("* * * * *"), now - timedelta(hours=1), grace=60)
     assert daemon.fired == []
     assert list(daemon.journal.read()) == []
+
+
+def test_missed_every_runs_are_the_epoch_grid_points_since_the_last_daemon(tmp_path):
+    """`every: 1h` down from 20:10 to 01:00:30 missed 21:00 to 01:00: the 01:00 run runs, four coalesced."""
+    now = datetime(2030, 3, 31, 1, 0, 30, tzinfo=timezone.utc)
+    daemon = FakeDaemon(tmp_path, ["task/t"], now)
+    daemon.catch_up(
+        config_with({"every": "1h"}), datetime(2030, 3, 30, 20, 10, tzinfo=timezone.utc), grace=60
+    )
+    assert daemon.fired == [("task/t", datetime(2030, 3, 31, 1, 0, tzinfo=timezone.utc))]
+    (missed,) = [e for e in daemon.journal.read() if e["type"] == "schedule.missed"]
+    assert missed["count"] == 4 and missed["fire_time"] == "2030-03-30T21:00:00+00:00"
+
+
+def test_the_latest_of_very_many_missed_runs_is_the_one_that_runs(tmp_path):
+    """Down for ten days under a minutely cron: the run of the last minute runs, not an old one."""
+    now = datetime(2030, 1, 11, 12, 0, 20, tzinfo=timezone.utc)
+    daemon = FakeDaemon(tmp_path, ["task/t"], now)
+    daemon.catch_up(config_with("* * * * *"), now - timedelta(days=10), grace=60)
+    assert daemon.fired == [("task/t", datetime(2030, 1, 11, 12, 0, tzinfo=timezone.utc))]
