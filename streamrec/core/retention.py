@@ -7,6 +7,7 @@ logs and stops recording.
 
 Rules:
 
+- files are ``core.files.FinishedFile`` records (``StoredFile`` is their former name here);
 - only *deletable* files are ever chosen: processed (their hooks finished, or they had none) and
   not protected; the file being written is never in the list at all (it lives in ``.partial``);
 - per channel ``max_age``: files that ended longer ago than that go;
@@ -26,20 +27,12 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from streamrec.core.files import FinishedFile
 from streamrec.spec.model import LowSpacePolicy
 from streamrec.spec.units import format_duration, format_size
 
-
-@dataclass(frozen=True)
-class StoredFile:
-    """One finished recording file as retention sees it (times are epoch seconds)."""
-
-    path: str
-    channel: str
-    start: float
-    end: float
-    bytes: int
-    processed: bool = True
+StoredFile = FinishedFile
+"""The name retention's callers used for :class:`~streamrec.core.files.FinishedFile`."""
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,8 @@ from loguru import logger
 
 from streamrec.core import events as ev
 from streamrec.core.files import recording_entry
+from streamrec.state.lines import LoggedEvent
 
-LoggedEvent = dict[str, Any]
-"""An event as the log holds it, before it is read into its record."""
 State = dict[str, Any]
 Reducer = Callable[[State, Any, str, int], None]
 """``(state, record, ts, seq)``: updates ``state`` in place from one event of its class."""

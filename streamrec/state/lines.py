@@ -23,7 +23,8 @@ from loguru import logger
 
 from streamrec.errors import StateError
 
-Event = dict[str, Any]
+LoggedEvent = dict[str, Any]
+"""One event as a line of the log holds it (``core.events.from_json`` reads it into its record)."""
 
 CHUNK = 1 << 22
 """Bytes read at a time when streaming a file (4 MiB)."""
@@ -35,7 +36,7 @@ _LOUD_WARNINGS = 5
 """Corrupt lines reported one by one per read; the rest are summed up in one warning."""
 
 
-def encode(event: Event) -> bytes:
+def encode(event: LoggedEvent) -> bytes:
     """One event as one UTF-8 JSON line ending in ``\\n``; raises StateError if not JSON-able."""
     try:
         text = json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -52,7 +53,7 @@ def encode(event: Event) -> bytes:
     return data + b"\n"
 
 
-def decode(line: bytes) -> Event | None:
+def decode(line: bytes) -> LoggedEvent | None:
     """The event on one line (without its newline), or None if the line is not a valid event."""
     try:
         event = json.loads(line)
@@ -74,7 +75,7 @@ class LineReader:
         self.fd, self.source, self.start, self.end = fd, source, start, start
         self.corrupt = 0
 
-    def __iter__(self) -> Iterator[Event]:
+    def __iter__(self) -> Iterator[LoggedEvent]:
         fd, loads, offset, carry, lineno = self.fd, json.loads, self.start, b"", 0
         while True:
             chunk = os.pread(fd, CHUNK, offset)

@@ -19,12 +19,9 @@ from __future__ import annotations
 import collections
 import os
 from collections.abc import Callable
-from typing import Any
 
-from streamrec.state.lines import LineReader
+from streamrec.state.lines import LineReader, LoggedEvent
 from streamrec.state.paths import StatePaths
-
-Event = dict[str, Any]
 
 KEEP = 2000
 """How many of the newest events the feed holds."""
@@ -41,12 +38,12 @@ class EventFeed:
         *,
         keep: int = KEEP,
         history_bytes: int = HISTORY_BYTES,
-        observe: Callable[[Event], None] | None = None,
+        observe: Callable[[LoggedEvent], None] | None = None,
     ) -> None:
         self.path = paths.events
         self.history_bytes = history_bytes
         self.observe = observe
-        self.events: collections.deque[Event] = collections.deque(maxlen=keep)
+        self.events: collections.deque[LoggedEvent] = collections.deque(maxlen=keep)
         self.last_seq = 0
         self._ino: int | None = None
         self._offset = 0
@@ -78,7 +75,7 @@ class EventFeed:
         finally:
             os.close(fd)
 
-    def after(self, seq: int, limit: int) -> list[Event] | None:
+    def after(self, seq: int, limit: int) -> list[LoggedEvent] | None:
         """Up to ``limit`` events with a seq above ``seq``, oldest first; None if the feed does not
         reach back that far (the caller reads the log itself)."""
         if seq >= self.last_seq:
@@ -93,7 +90,7 @@ class EventFeed:
                     break
         return found
 
-    def latest(self, limit: int) -> list[Event]:
+    def latest(self, limit: int) -> list[LoggedEvent]:
         """The newest ``limit`` events, oldest first."""
         if limit <= 0:
             return []

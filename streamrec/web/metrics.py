@@ -36,7 +36,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from streamrec.state.status import parse_ts
+from streamrec.core.timestamps import parse_ts
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 RECONCILE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
