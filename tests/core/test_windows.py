@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamrec.core.windows import active_interval, intervals, next_change, to_instant, upcoming
+from streamrec.core.schedule import to_instant
+from streamrec.core.windows import active_interval, intervals, next_change, upcoming
 from streamrec.spec.model import AtWindow, CronWindow, Padding, WeeklyWindow
 
 BERLIN = ZoneInfo("Europe/Berlin")
