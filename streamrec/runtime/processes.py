@@ -236,7 +236,8 @@ class ShellProcess:
         self.pid = self.popen.pid
         self.pgid = self.pid
         self.start_ticks = start_ticks(self.pid)
-        self.started = time.time()
+        self.started = time.monotonic()
+        """Monotonic seconds (not the wall time): only the run's duration is taken from it."""
         self.ended: float | None = None
         self.killed = False
         """True when SIGKILL was needed to end the group."""
@@ -260,7 +261,7 @@ class ShellProcess:
 
     def _ended(self) -> None:
         if self.ended is None:
-            self.ended = time.time()
+            self.ended = time.monotonic()
 
     async def _exited(self) -> None:
         loop = asyncio.get_running_loop()
