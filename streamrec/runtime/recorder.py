@@ -74,6 +74,7 @@ Resolve = Callable[[str], Awaitable[str]]
 
 PARTIAL_DIR = ".partial"
 TICK = 1.0
+"""Seconds between two looks at a running ffmpeg (progress comes once a second anyway)."""
 SPACE_RECHECK = 3.0
 """Seconds between looks at free space while recording is stopped for it."""
 MIN_ADVANCE = 0.5
@@ -82,7 +83,8 @@ _OUT_TIME = re.compile(rb"^out_time_us=(\d+)", re.MULTILINE)
 _OPENING = re.compile(r"Opening '(.+)' for reading$")
 LAST_SEGMENT = "last_segment"
 """In the partial directory: the URI of the HLS segment ffmpeg opened last, kept across crashes."""
-"""Seconds between two looks at a running ffmpeg (progress comes once a second anyway)."""
+OVERTAKEN_RETRIES = 3
+"""Starts in a row that may be redone because the playlist moved on while ffmpeg started."""
 
 
 @dataclass
@@ -100,6 +102,7 @@ class _Run:
     closed: int = 0
     closed_end: float = 0.0
     reported: set[str] = field(default_factory=set)
+    overtaken: bool = False  # killed at its first segment: the playlist had moved on
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class _Outcome:
     productive: bool
     reason: str
     final: bool = False
+    again: bool = False  # start again at once: no reconnect, no backoff
 
 
 class Recorder:
@@ -152,6 +156,7 @@ class Recorder:
         self._ready: tuple[str, Playlist | None] | None = None  # a probe saw new media here
         self._hls_run = False
         self._expected: str | None = None  # the segment a run should open first
+        self._overtaken = 0  # starts in a row redone because the playlist moved on
         self._resolve = resolve or make_resolver(channel.resolver, channel.quality)
         self.startup_grace = startup_grace or max(15.0, channel.stall_timeout)
         self.stop_step = stop_step
@@ -243,6 +248,8 @@ class Recorder:
                 outcome = await self._run_ffmpeg(url)
             if outcome.final:
                 return outcome.reason
+            if outcome.again:
+                continue
             if reason := self._stopping():
                 return reason
             failures = 0 if outcome.productive else failures + 1
@@ -321,10 +328,14 @@ class Recorder:
         )
         if playlist is None or playlist.master or not playlist.segments:
             return True, None
+        if self._last_segment is None:
+            recorded = self._recorded_before()
+            if any(segment.uri == recorded for segment in playlist.segments):
+                self._last_segment = recorded  # a killed recorder's last segment: go on after it
         if self._last_segment is not None:
             index = start_index(playlist, self._last_segment)
         else:
-            index = first_start_index(playlist, self._recorded_before(), self._reach_back())
+            index = first_start_index(playlist, None, self._reach_back())
         if index is not None:
             self._expected = playlist.segments[index].uri
         return index is not None, index
@@ -398,7 +409,7 @@ class Recorder:
         readers = [
             asyncio.create_task(self._read_segments(run)),
             asyncio.create_task(self._read_progress(run)),
-            asyncio.create_task(child.read_stderr(self._on_stderr)),
+            asyncio.create_task(child.read_stderr(lambda line: self._on_stderr(run, line))),
         ]
         outcome: _Outcome | None = None
         stop_asked: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
@@ -437,6 +448,8 @@ class Recorder:
             for task in readers:
                 task.cancel()
         await self._finish_leftovers(run)
+        if outcome is None and run.overtaken:
+            return _Outcome(False, "the playlist moved on while ffmpeg started", again=True)
         if outcome is None:
             last = redact_text(child.stderr_tail[-1], self.secrets) if child.stderr_tail else ""
             outcome = _Outcome(run.anchor is not None, f"ffmpeg exited ({last or 'end of stream'})")
@@ -453,23 +466,33 @@ class Recorder:
             return f"no media progress for {self.channel.stall_timeout:g}s"
         return None
 
-    def _on_stderr(self, line: str) -> None:
+    def _on_stderr(self, run: _Run, line: str) -> None:
         logger.debug("{}: ffmpeg: {}", self.label, redact_text(line, self.secrets))
-        opened = _OPENING.search(line) if self._hls_run else None
-        if opened is not None and not is_hls(opened.group(1)):
-            self._last_segment = opened.group(1)
-            if self._expected is not None and self._expected != self._last_segment:
-                logger.warning(
-                    "{}: ffmpeg started at {} instead of {}: the playlist moved on while it "
-                    "started, so the segments between them are missing",
-                    self.label, redact_url(self._last_segment, self.secrets),
-                    redact_url(self._expected, self.secrets),
-                )  # fmt: skip
-            self._expected = None
-            tmp = self.partial_dir / f"{LAST_SEGMENT}.tmp"
-            with contextlib.suppress(OSError):
-                tmp.write_text(self._last_segment)
-                tmp.replace(self.partial_dir / LAST_SEGMENT)
+        opened = _OPENING.search(line) if self._hls_run and not run.overtaken else None
+        if opened is None or is_hls(opened.group(1)):
+            return
+        uri, expected, self._expected = opened.group(1), self._expected, None
+        if expected is not None and expected != uri:
+            # ffmpeg fetched the playlist after we looked, and a segment was published in
+            # between: its start index now points one segment (or more) further. The segments
+            # skipped are still listed, so the cheap fix is a new start from a fresh look;
+            # this ffmpeg has written nothing yet (its files are dropped).
+            said = (self.label, redact_url(uri, self.secrets), redact_url(expected, self.secrets))
+            if self._overtaken < OVERTAKEN_RETRIES:
+                self._overtaken += 1
+                run.overtaken = True
+                run.child.kill()
+                logger.info("{}: ffmpeg started at {} instead of {}: the playlist moved on "
+                            "while it started; starting it again", *said)  # fmt: skip
+                return
+            logger.warning("{}: ffmpeg started at {} instead of {}: the playlist moved on while "
+                           "it started, so the segments between them are missing", *said)  # fmt: skip
+        self._overtaken = 0
+        self._last_segment = uri
+        tmp = self.partial_dir / f"{LAST_SEGMENT}.tmp"
+        with contextlib.suppress(OSError):
+            tmp.write_text(uri)
+            tmp.replace(self.partial_dir / LAST_SEGMENT)
 
     def _current_partial(self, run: _Run) -> Path:
         return self.partial_dir / f"{run.run_id}_{run.closed:06d}.{self.ext}"
@@ -541,7 +564,7 @@ class Recorder:
         for path in sorted(self.partial_dir.glob(f"{run.run_id}_*.{self.ext}")):
             if path.name in run.reported:
                 continue
-            if run.anchor is None:
+            if run.anchor is None or run.overtaken:  # nothing recorded, or recorded again next
                 path.unlink(missing_ok=True)
                 continue
             end = max(run.out_time, run.closed_end)

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loguru import logger
 from recsources import FFMPEG, Events, MakeRecorder
 
+from streamrec.core.reconnecting import parse_playlist
+from streamrec.runtime.recorder import Recorder
+from streamrec.runtime.storage import Storage
 from streamrec.runtime.testsource import HlsTestSource, frame_coverage, packet_hashes
+from streamrec.spec.model import Channel
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[str]]:
+    """Every log line (DEBUG and up) written while the test runs."""
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="DEBUG", format="{message}")
+    yield lines
+    logger.remove(sink)
 
 
 async def _outage(source: HlsTestSource, kind: str, seconds: float) -> tuple[float, float]:
@@ -64,3 +79,38 @@ async def test_outages_cost_no_more_than_one_second_beyond_what_left_the_playlis
     for gap, floor in zip(coverage.gaps, unavoidable, strict=True):
         assert gap <= floor + 1.0, coverage
     assert coverage.ratio > 0.75, coverage  # the first start is at the live edge
+
+
+@pytest.mark.slow
+async def test_a_playlist_that_moves_while_ffmpeg_starts_costs_no_segment(
+    tmp_path: Path, recordings: Path, events: Events, log_lines: list[str]
+) -> None:
+    """ffmpeg slowed down so the playlist moves on before it looks: the segment it would skip is
+    recorded all the same (ffmpeg is started again at once)."""
+    source = HlsTestSource(FFMPEG, tmp_path / "source", noise=True, keep_segments=True)
+    mark = tmp_path / "delayed-once"
+    slow = tmp_path / "slow-ffmpeg"
+    slow.write_text(
+        f'#!/bin/sh\nif [ ! -e "{mark}" ]; then : > "{mark}"; sleep 1.4; fi\nexec "{FFMPEG}" "$@"\n'
+    )
+    slow.chmod(0o755)
+    try:
+        await asyncio.to_thread(source.start)
+        await asyncio.sleep(7)  # the 6-segment playlist slides: a start index moves with it
+        await asyncio.to_thread(source.between_segments)
+        listed = parse_playlist((source.directory / "live.m3u8").read_text(), source.url)
+        recorder = Recorder(
+            "moving", Channel(url=source.url, segment="10s"), recordings_dir=recordings,
+            ffmpeg=str(slow), emit=events, storage=Storage(recordings, min_free_space=0,
+                                                           emit=events),
+        )  # fmt: skip
+        recorder.partial_dir.mkdir(parents=True)
+        (recorder.partial_dir / "last_segment").write_text(listed.segments[-2].uri)
+        await recorder.run(duration=5)
+    finally:
+        source.close()  # the segments stay: the directory is the test's
+    expected = source.directory / Path(listed.segments[-1].uri).name
+    wanted = set(packet_hashes(FFMPEG, expected))
+    recorded = {h for f in recorder.files for h in packet_hashes(FFMPEG, Path(f["file"]))}
+    assert wanted and wanted <= recorded, f"{len(wanted - recorded)} of {len(wanted)} missing"
+    assert any("moved on while it started; starting it again" in line for line in log_lines)
