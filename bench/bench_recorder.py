@@ -1,7 +1,7 @@
 """Recorder figures, each next to a baseline measured in the same run (run by hand, not in CI).
 
-    .venv/bin/python bench/bench_recorder.py [fidelity] [overhead] [reaction]
-        [--channels 50] [--seconds N]
+    .venv/bin/python bench/bench_recorder.py [fidelity] [overhead] [reaction] [sigkill]
+        [--channels 50] [--seconds N] [--kills 3]
 
 fidelity  A local HLS source with per-frame noise (every video packet distinct; 1 s segments,
           6 listed, every segment kept) runs for ``--seconds`` (180) with three outages: the
@@ -16,6 +16,9 @@ overhead  ``--channels`` recorders of one local source for ``--seconds``: CPU an
           bare ffmpeg processes with the same command as the baseline.
 reaction  Seconds from the source coming back to recording again (3 outages), and from a frozen
           source to the stall being detected and to recording again after it thaws.
+sigkill   ``streamrec run`` recording a noise HLS source, SIGKILLed with its ffmpeg ``--kills``
+          (3) times and started again at once: per crash, the seconds until it records again
+          and the media missing around the crash, by frame identity.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -205,6 +209,74 @@ def bench_fidelity(seconds: float) -> None:
         f"{f['start'][11:19]}..{f['end'][11:19]} {f['cause'][:40]}"
         for _, t, f in events if t == "recording.gap"
     ))  # fmt: skip
+    source.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _daemon_events(state: Path) -> list[dict[str, Any]]:
+    path = state / "events.jsonl"
+    found = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        with contextlib.suppress(ValueError):
+            found.append(json.loads(line))
+    return found
+
+
+def _wait_event(state: Path, kind: str, after: int, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in _daemon_events(state):
+            if event["seq"] > after and event["type"] == kind:
+                return event
+        time.sleep(0.05)
+    raise RuntimeError(f"no {kind} within {timeout:g}s")
+
+
+def bench_sigkill(kills: int) -> None:
+    """``streamrec run`` and its ffmpeg SIGKILLed ``kills`` times; what each crash cost."""
+    say(f"sigkill: a daemon recording a noise HLS source (6 listed) is SIGKILLed {kills} times")
+    work = Path(tempfile.mkdtemp(prefix="bench-sigkill-"))
+    source = HlsTestSource(FFMPEG, work / "source", noise=True, keep_segments=True)
+    source.start()
+    config, state = work / "config", work / "state"
+    config.mkdir()
+    (config / "channels.yaml").write_text(
+        f'settings: {{recordings_dir: "{work / "recordings"}"}}\n'
+        f'channels:\n  crash: {{url: "{source.url}", segment: 2s}}\n'
+    )
+    argv = [sys.executable, "-m", "streamrec", "-c", str(config), "run"]
+    env = {**os.environ, "STREAMREC_STATE_DIR": str(state)}
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, env=env, cwd=work, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+
+    daemon = start()
+    started = _wait_event(state, "recording.started", 0)
+    crashes: list[tuple[float, float]] = []
+    for _ in range(kills):
+        time.sleep(7.3)
+        killed = time.time()
+        os.kill(started["pid"], signal.SIGKILL)
+        os.killpg(daemon.pid, signal.SIGKILL)
+        daemon.wait()
+        mark = _daemon_events(state)[-1]["seq"]
+        daemon = start()
+        started = _wait_event(state, "recording.started", mark)
+        crashes.append((killed, time.time()))
+    time.sleep(7)
+    daemon.send_signal(signal.SIGTERM)
+    daemon.wait(30)
+    source.stop()
+    published = source.published()
+    files = [Path(e["file"]) for e in _daemon_events(state) if e["type"] == "recording.segment"]
+    recorded = [h for path in files for h in packet_hashes(FFMPEG, path)]
+    print(f"\nSIGKILL of `streamrec run` and its ffmpeg, {kills} times (1 s segments, 6 listed)")
+    print(f"{'crash':<7}{'restart to recording (s)':>26}{'media missing (s)':>19}{'dup':>5}")
+    for index, (killed, back) in enumerate(crashes):
+        cov = frame_coverage(published, recorded, [(killed, back)], killed - 5, back + 5)
+        missing = (cov.published - cov.found) / FPS
+        print(f"{index + 1:<7}{back - killed:>26.1f}{missing:>19.2f}{cov.duplicated:>5}")
     source.close()
     shutil.rmtree(work, ignore_errors=True)
 
@@ -421,6 +493,7 @@ def main() -> None:
     parser.add_argument("which", nargs="*", default=["fidelity", "overhead", "reaction"])
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--seconds", type=float, help="fidelity: 180 s; overhead: 60 s")
+    parser.add_argument("--kills", type=int, default=3, help="sigkill: how many crashes")
     args = parser.parse_args()
     from loguru import logger
 
@@ -433,6 +506,8 @@ def main() -> None:
         bench_overhead(args.channels, args.seconds or 60.0)
     if "fidelity" in args.which:
         bench_fidelity(args.seconds or 180.0)
+    if "sigkill" in args.which:
+        bench_sigkill(args.kills)
 
 
 if __name__ == "__main__":

@@ -316,9 +316,10 @@ class Recorder:
         """Where an HLS run starts: (anything new to record?, ``-live_start_index``).
 
         Right after the last segment recorded (this run's or, on a first start, the one a
-        previous recorder of this channel wrote down before it was killed), else at the oldest
-        listed segment that ends after the channel's window opened (with ``padding.before``),
-        else at the live edge.
+        previous recorder of this channel wrote down before it was killed; if that one has left
+        the playlist and was opened less than ``reconnect.fast_for`` ago, at the oldest listed),
+        else at the oldest listed segment that ends after the channel's window opened (with
+        ``padding.before``), else at the live edge.
         """
         ready, self._ready = self._ready, None
         if not (is_hls(url) and can_probe(url)):
@@ -328,14 +329,17 @@ class Recorder:
         )
         if playlist is None or playlist.master or not playlist.segments:
             return True, None
+        reach_back = 0.0
         if self._last_segment is None:
-            recorded = self._recorded_before()
+            recorded, since = self._recorded_before()
             if any(segment.uri == recorded for segment in playlist.segments):
                 self._last_segment = recorded  # a killed recorder's last segment: go on after it
+            elif since <= self.channel.reconnect.fast_for:
+                reach_back = since  # it left the playlist meanwhile: all that is listed is new
         if self._last_segment is not None:
             index = start_index(playlist, self._last_segment)
         else:
-            index = first_start_index(playlist, None, self._reach_back())
+            index = first_start_index(playlist, None, max(reach_back, self._reach_back()))
         if index is not None:
             self._expected = playlist.segments[index].uri
         return index is not None, index
@@ -351,12 +355,15 @@ class Recorder:
         )  # fmt: skip
         return max(0.0, now - interval.start.timestamp()) if interval is not None else 0.0
 
-    def _recorded_before(self) -> str | None:
-        """The last segment a previous recorder of this channel opened (it may have been killed)."""
+    def _recorded_before(self) -> tuple[str | None, float]:
+        """The last segment a previous recorder of this channel opened (it may have been killed),
+        and how many seconds ago (infinite if none)."""
+        path = self.partial_dir / LAST_SEGMENT
         try:
-            return (self.partial_dir / LAST_SEGMENT).read_text().strip() or None
+            uri, opened = path.read_text().strip(), path.stat().st_mtime
         except OSError:
-            return None
+            return None, float("inf")
+        return uri or None, max(0.0, self._clock() - opened) if uri else float("inf")
 
     async def _wait_for_space(self) -> bool:
         """Below min_free_space: ``recording.stopped`` with the reason, then state ``waiting for
