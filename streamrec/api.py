@@ -44,16 +44,17 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import ValidationError
 
+from streamrec.app.runner import build_runner
+from streamrec.app.statedir import open_journal, open_paths
 from streamrec.core.events import Event, build, to_json
 from streamrec.core.ordering import find_cycle, queue_order
 from streamrec.core.taskstates import display
 from streamrec.errors import CommandError, DependenceError, ProcessError, StatusError, TaskError
 from streamrec.runtime.graph import QueueResult, run_sequence
-from streamrec.runtime.tasks import RunResult, TaskRunner, now_iso
+from streamrec.runtime.tasks import RunResult, now_iso
 from streamrec.spec import model
 from streamrec.state.fold import empty_state, fold_into
 from streamrec.state.journal import Journal
-from streamrec.state.paths import StatePaths
 
 T = TypeVar("T")
 _STOP_GRACE = 5.0
@@ -87,14 +88,14 @@ class _Engine:
     def __init__(self, state_dir: Path | None) -> None:
         if state_dir is None:
             self.tmp: Path | None = Path(tempfile.mkdtemp(prefix="streamrec-api-"))
-            paths = StatePaths.at(self.tmp).ensure()
+            paths = open_paths(self.tmp)
             journal: MemoryJournal | Journal = MemoryJournal()
         else:
             self.tmp = None
-            paths = StatePaths.at(state_dir).ensure()
-            journal = Journal(paths.root)
-        self.runner = TaskRunner(
-            {}, layout=paths, journal=journal, base_dir=Path.cwd(), observer=self._observe
+            paths = open_paths(state_dir)
+            journal = open_journal(paths)
+        self.runner = build_runner(
+            layout=paths, journal=journal, base_dir=Path.cwd(), observer=self._observe
         )
         self.tasks: weakref.WeakValueDictionary[str, Task] = weakref.WeakValueDictionary()
 

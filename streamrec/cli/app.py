@@ -23,12 +23,12 @@ import typer
 from loguru import logger
 from rich.console import Console
 
+from streamrec.app import statedir
 from streamrec.core.printable import printable
 from streamrec.core.redact import Redactor
 from streamrec.errors import ConfigError
 from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.state.journal import Journal
-from streamrec.state.location import state_root
 from streamrec.state.paths import StatePaths
 
 app = typer.Typer(
@@ -171,9 +171,9 @@ def load() -> LoadedConfig:
 
 def state_paths(loaded: LoadedConfig) -> StatePaths:
     """The state directory of a loaded config, created when missing."""
-    return StatePaths.at(state_root(globals_.config_dir, loaded, environ())).ensure()
+    return statedir.config_paths(globals_.config_dir, loaded, environ())
 
 
 def open_journal(loaded: LoadedConfig) -> Journal:
     """The state log of a loaded config, with its fsync policy."""
-    return Journal(state_paths(loaded).root, fsync=loaded.config.settings.state_fsync)
+    return statedir.open_journal(state_paths(loaded), loaded.config.settings.state_fsync)

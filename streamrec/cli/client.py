@@ -13,10 +13,8 @@ from typing import Any
 
 import httpx
 
+from streamrec.app.statedir import info_path, socket_path
 from streamrec.errors import DaemonError
-
-SOCKET_NAME = "daemon.sock"
-INFO_NAME = "daemon.json"
 
 
 class DaemonClient:
@@ -51,12 +49,12 @@ class DaemonClient:
 
 def daemon_client(state_root: Path) -> DaemonClient | None:
     """A client for the daemon of ``state_root``, or None when no daemon answers there."""
-    info_path = state_root / INFO_NAME
-    socket = state_root / SOCKET_NAME
-    if not info_path.exists() or not socket.exists():
+    info_file = info_path(state_root)
+    socket = socket_path(state_root)
+    if not info_file.exists() or not socket.exists():
         return None
     try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
+        info = json.loads(info_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     client = DaemonClient(socket, info)

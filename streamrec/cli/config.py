@@ -7,6 +7,7 @@ Each loads the config directory through :func:`streamrec.cli.app.load` (every pr
 
 from __future__ import annotations
 
+import asyncio
 import json
 from enum import Enum
 from typing import Annotated, Any
@@ -14,19 +15,18 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
+from streamrec.app.applying import apply_config, desired_of
 from streamrec.cli.app import app, console, err_console, fail, globals_, load, open_journal
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.client import DaemonClient, daemon_client
 from streamrec.cli.tasks import TaskSession
 from streamrec.core import planning
-from streamrec.core.definitions import redact_definition
 from streamrec.core.printable import printable
 from streamrec.core.taskstates import once_due
-from streamrec.runtime.gitinfo import git_info
 from streamrec.runtime.graph import run_once_tasks
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.schema import config_schema
-from streamrec.state.applied import read_applied, write_applied
+from streamrec.state.applied import read_applied
 
 
 class Output(str, Enum):
@@ -39,12 +39,7 @@ class Output(str, Enum):
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
 
 
-def desired_of(loaded: LoadedConfig) -> planning.Desired:
-    """The desired side of a plan for a loaded config, secrets redacted."""
-    secrets = loaded.secrets
-    return planning.desired(
-        loaded.config, lambda kind, definition: redact_definition(kind, definition, secrets)
-    )
+__all__ = ["Output", "OutputOption", "desired_of", "print_actions"]
 
 
 @app.command()
@@ -154,23 +149,24 @@ def apply(
     if client is not None:
         _apply_through(client, allow_empty, output)
         return
-    want = desired_of(loaded)
-    have = read_applied(paths.applied)
-    actions = planning.plan(want, have)
-    if planning.removes_everything(want, have) and not allow_empty:
-        raise fail(
-            "this config removes every channel and task at once (an empty or half-checked-out "
-            "config directory?); nothing was applied. Use --allow-empty if you mean it."
+    with open_journal(loaded) as journal:
+        applied = asyncio.run(
+            apply_config(
+                desired_of(loaded),
+                running=read_applied(paths.applied),
+                paths=paths,
+                log=journal,
+                directory=loaded.directory,
+                reason="streamrec apply",
+                allow_empty=allow_empty,
+            )
         )
+    if not applied.ok:
+        raise fail(applied.errors[0])
+    want, actions = applied, list(applied.actions)
     result: dict[str, Any] = {"revision": want.revision, "actions": [a.as_dict() for a in actions]}
-    if actions:
-        git = git_info(loaded.directory)
-        journal = open_journal(loaded)
-        write_applied(paths.applied, want.applied(), {"git": git})
-        event = journal.append(
-            "config.applied", revision=want.revision, git=git, diff=planning.diff_record(actions)
-        )
-        result["seq"] = event["seq"]
+    if applied.seq is not None:
+        result["seq"] = applied.seq
     if output is not Output.json:
         if actions:
             print_actions(actions)

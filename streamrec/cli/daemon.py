@@ -13,8 +13,10 @@ import typer
 from streamrec.cli.app import app, console, environ, fail, globals_, setup_logging
 from streamrec.cli.client import daemon_client
 from streamrec.core.sharding import resolve_shard
-from streamrec.daemon.gitmode import GitOptions
+from streamrec.daemon.configload import ConfigLoader
+from streamrec.daemon.gitmode import GitConfigSource, GitOptions
 from streamrec.daemon.service import Daemon
+from streamrec.daemon.sources import ConfigSource, DirectorySource
 from streamrec.errors import ConfigError, StreamrecError
 from streamrec.spec.loading import load_config
 from streamrec.spec.units import parse_duration
@@ -61,21 +63,17 @@ def run(
     """Run the daemon: apply the config, watch it, record, schedule; SIGHUP reloads."""
     setup_logging(globals_.log_format, globals_.verbosity + 1)  # a daemon says what it does
     env = environ()
+    loader = ConfigLoader()
+    source: ConfigSource = DirectorySource(globals_.config_dir, poll=poll)
     try:
         shard_of = resolve_shard(shard, env, socket.gethostname())
-        options = None
         if git:
             options = GitOptions(git, branch, parse_duration(interval), git_subdir)
+            source = GitConfigSource(options, environ=env, loader=loader)
     except (StreamrecError, ValueError) as exc:
+        loader.close()
         raise fail(str(exc)) from None
-    daemon = Daemon(
-        globals_.config_dir,
-        environ=env,
-        poll=poll,
-        allow_empty=allow_empty,
-        shard=shard_of,
-        git=options,
-    )
+    daemon = Daemon(source, environ=env, allow_empty=allow_empty, shard=shard_of, loader=loader)
     try:
         code = asyncio.run(daemon.run())
     except StreamrecError as exc:

@@ -25,6 +25,8 @@ from typing import Annotated, Any
 
 import typer
 
+from streamrec.app.recording import Recording, open_storage, recordings_dir_of
+from streamrec.app.runner import runner_for
 from streamrec.cli.app import (
     app,
     console,
@@ -37,11 +39,9 @@ from streamrec.cli.app import (
 )
 from streamrec.core.redact import redact_argv, redact_url
 from streamrec.errors import StreamrecError
-from streamrec.runtime.ffmpeg import build_command, escape_pattern, find_ffmpeg
-from streamrec.runtime.graph import run_graph
-from streamrec.runtime.recorder import PARTIAL_DIR, Recorder
-from streamrec.runtime.storage import Storage, files_from_state
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.channelargv import channel_argv, partial_dir_of
+from streamrec.runtime.ffmpeg import find_ffmpeg
+from streamrec.runtime.recorder import PARTIAL_DIR
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.units import format_duration, format_size, parse_duration
 
@@ -64,37 +64,20 @@ def record_channel(
 ) -> tuple[str, list[Any]]:
     """Record channel ``name`` in the foreground until ``duration``, Ctrl-C or SIGTERM."""
     channel = _channel(loaded, name)
-    settings = loaded.config.settings
-    ffmpeg = find_ffmpeg(settings.ffmpeg)
     paths = state_paths(loaded)
     journal = open_journal(loaded)
-    recordings_dir = loaded.resolve_path(settings.recordings_dir)
 
     def emit(type_: str, /, **fields: Any) -> None:
         journal.append(type_, **fields)
         _echo(type_, fields)
 
-    storage = Storage(
-        recordings_dir,
-        min_free_space=settings.min_free_space,
-        on_low_space=settings.on_low_space,
-        emit=emit,
-        files=files_from_state(journal.state().get("recordings", {})),
-    )
-    runner = TaskRunner(
-        loaded.config.tasks, queues=loaded.config.queues, layout=paths, journal=journal,
-        base_dir=loaded.base_dir, max_parallel=settings.max_parallel_tasks,
-    )  # fmt: skip
-
-    async def run_hook(task: str, context: Mapping[str, str]) -> str:
-        results = await run_graph(runner, [task], trigger="hook", context=context)
-        return "completed" if all(r.status == "completed" for r in results.values()) else "failed"
-
-    recorder = Recorder(
-        name, channel, recordings_dir=recordings_dir, ffmpeg=ffmpeg.path, emit=emit,
-        storage=storage, timezone_name=settings.timezone, secrets=loaded.secrets,
-        run_hook=run_hook,
-    )  # fmt: skip
+    try:
+        runner = runner_for(loaded, layout=paths, journal=journal)
+        recording = Recording(loaded, emit=emit, runner=runner, state=journal.state())
+        recorder = recording.make_recorder(name, channel)  # finds ffmpeg, or says it is missing
+    except BaseException:
+        journal.close()
+        raise
 
     async def main() -> str:
         loop = asyncio.get_running_loop()
@@ -249,11 +232,7 @@ def doctor() -> None:
             console.print(f"resolver {extra}: not installed (pip install 'streamrec[{extra}]')")
     if loaded is not None:
         settings = loaded.config.settings
-        storage = Storage(
-            loaded.resolve_path(settings.recordings_dir),
-            min_free_space=settings.min_free_space,
-            emit=lambda *a, **k: None,
-        )
+        storage = open_storage(loaded, emit=lambda *a, **k: None)
         free = storage.free()
         verdict = "ok" if free >= settings.min_free_space else "BELOW min_free_space"
         console.print(
@@ -276,15 +255,8 @@ def channel_command(name: Annotated[str, typer.Argument(help="The channel.")]) -
         ffmpeg = find_ffmpeg(settings.ffmpeg).path
     except StreamrecError as exc:
         raise fail(str(exc)) from None
-    recorder = Recorder(
-        name, channel, recordings_dir=loaded.resolve_path(settings.recordings_dir), ffmpeg=ffmpeg,
-        emit=lambda *a, **k: None,
-        storage=Storage(loaded.resolve_path(settings.recordings_dir), min_free_space=0,
-                        emit=lambda *a, **k: None),
-        run_hook=_no_hooks,
-    )  # fmt: skip
-    pattern = escape_pattern(str(recorder.partial_dir)) + f"/RUN_%06d.{recorder.ext}"
-    argv = build_command(ffmpeg, channel, channel.url, pattern, segment_list_fd=3, progress_fd=4)
+    partial_dir = partial_dir_of(recordings_dir_of(loaded), name)
+    argv = channel_argv(channel, partial_dir, channel.url, ffmpeg=ffmpeg)
     console.print(shlex.join(redact_argv(argv, loaded.secrets)), markup=False)
     if channel.resolver != "direct":
         url = redact_url(channel.url, loaded.secrets)
@@ -293,10 +265,6 @@ def channel_command(name: Annotated[str, typer.Argument(help="The channel.")]) -
         f"# each closed file is renamed to {settings.recordings_dir}/{channel.filename}",
         markup=False,
     )
-
-
-async def _no_hooks(task: str, context: Mapping[str, str]) -> str:
-    return "failed"
 
 
 @recordings_app.command("list")
@@ -339,10 +307,7 @@ def recordings_delete(
     journal = open_journal(loaded)
     failed = 0
     try:
-        storage = Storage(
-            root, min_free_space=0, emit=journal.append,
-            files=files_from_state(journal.state().get("recordings", {})),
-        )  # fmt: skip
+        storage = open_storage(loaded, emit=journal.append, state=journal.state(), root=root)
         known = {Path(f.path).resolve(): f.path for f in storage.files()}
         for given in files:
             path = given.resolve()

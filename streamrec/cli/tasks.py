@@ -22,6 +22,7 @@ from typing import Annotated, Any, BinaryIO, TypeVar, cast
 
 import typer
 
+from streamrec.app.runner import runner_for
 from streamrec.cli.app import (
     app,
     console,
@@ -46,7 +47,7 @@ from streamrec.runtime.taskfiles import (
     stop_queue_runs,
     stop_task_runs,
 )
-from streamrec.runtime.tasks import RunResult, TaskRunner, now_iso
+from streamrec.runtime.tasks import RunResult, now_iso
 from streamrec.spec.loading import LoadedConfig
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
@@ -90,14 +91,10 @@ class TaskSession:
     def __init__(self, loaded: LoadedConfig, echo: str | None = None) -> None:
         self.paths = state_paths(loaded)
         self.journal = open_journal(loaded)
-        settings = loaded.config.settings
-        self.runner = TaskRunner(
-            loaded.config.tasks,
-            queues=loaded.config.queues,
+        self.runner = runner_for(
+            loaded,
             layout=self.paths,
             journal=self.journal,
-            base_dir=loaded.base_dir,
-            max_parallel=settings.max_parallel_tasks,
             observer=self._observe,
             redactor=redactor_of(loaded),
         )

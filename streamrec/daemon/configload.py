@@ -1,8 +1,9 @@
 """Loading and planning a config in a worker process, with a deadline: never on the daemon's loop.
 
-``daemon.service`` awaits :meth:`ConfigLoader.load` wherever it loads the config directory (at
-start and on every reconcile). Reading, validating and planning a directory is pure CPU work that a
-hostile or broken file could stretch (``spec.limits`` bounds it, but a 8 MiB file still takes
+``daemon.service`` (at start) and ``daemon.reconciler`` (on every reconcile) await
+:meth:`ConfigLoader.load`; ``daemon.gitmode`` validates each commit with
+:meth:`ConfigLoader.load_blocking`. Reading, validating and planning a directory is pure CPU work
+that a hostile or broken file could stretch (``spec.limits`` bounds it, but a 8 MiB file still takes
 seconds); on the event loop that would stall the API, segment finishing, ffmpeg supervision and
 SIGTERM. So it runs in one long-lived worker process (a ``ProcessPoolExecutor`` of one, started by
 a forkserver that has imported the loader already, so a reconcile pays only for pickling the
@@ -28,8 +29,8 @@ from pathlib import Path
 
 from loguru import logger
 
+from streamrec.app.applying import desired_of
 from streamrec.core import planning
-from streamrec.core.definitions import redact_definition
 from streamrec.errors import ConfigError, Problem
 from streamrec.spec.loading import LoadedConfig, load_config
 
@@ -70,9 +71,7 @@ def load_and_plan(
         loaded = load_config(directory, environ, base_dir=base)
     except ConfigError as exc:
         return Refused(tuple(exc.problems))
-    secrets = loaded.secrets
-    want = planning.desired(loaded.config, lambda k, d: redact_definition(k, d, secrets))
-    return Planned(loaded, want)
+    return Planned(loaded, desired_of(loaded))
 
 
 class ConfigLoader:

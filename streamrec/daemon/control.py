@@ -1,63 +1,95 @@
-"""What the HTTP API asks of the daemon: on-demand runs, stops, readiness, status (a mixin).
+"""The control side of the daemon: what the HTTP API asks it to do, readiness, and its live view.
+
+``daemon.service`` makes one :class:`Control` from the collaborators it acts through and serves it
+as the ``web.control.Actions`` of both API listeners (``daemon.serving``); the signal handlers call
+:meth:`Control.request_shutdown` too. On-demand runs go through the daemon's one task runner, so a
+run asked for over the socket and a scheduled one never overlap beyond what the task's
+``concurrency`` allows; a reconcile asked for is the reconciler's (``daemon.reconciler``).
 
 Ready means a config is loaded, the daemon is not stopping and the state log can be written
 (``daemon.statekeeper``): a daemon that records but cannot log what it records is not ready.
-
-``web.control`` calls these through its ``Controller`` protocol; runs go through the daemon's one
-task runner, so a run asked for over the socket and a scheduled one never overlap beyond what the
-task's ``concurrency`` allows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import time
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from streamrec.core.planning import Applied
+from loguru import logger
+
+from streamrec.app.recording import Recording
+from streamrec.core.clock import Clock
 from streamrec.core.sharding import Shard
 from streamrec.daemon.channels import ChannelSet
+from streamrec.daemon.reconciler import Current
+from streamrec.daemon.sources import ConfigSource
 from streamrec.daemon.statekeeper import StateKeeper
 from streamrec.runtime.graph import run_queue, run_with_deps
 from streamrec.runtime.scheduling import Scheduler
 from streamrec.runtime.tasks import RunResult, TaskRunner
-from streamrec.spec.loading import LoadedConfig
 from streamrec.version import __version__
+
+Reconcile = Callable[[str, bool], Awaitable[dict[str, Any]]]
 
 
 class Control:
-    """The controller side of the daemon; the daemon provides the attributes declared here."""
+    """Actions and the live view (module docstring)."""
 
-    runner: TaskRunner
-    scheduler: Scheduler
-    channels: ChannelSet
-    loaded: LoadedConfig | None
-    current: Applied
-    stop_event: asyncio.Event
-    started_at: float
-    config_dir: Path
-    ffmpeg: str
-    shard: Shard
-    keeper: StateKeeper
+    def __init__(
+        self,
+        *,
+        reconcile: Reconcile,
+        runner: TaskRunner,
+        scheduler: Scheduler,
+        channels: ChannelSet,
+        keeper: StateKeeper,
+        current: Current,
+        recording: Recording,
+        source: ConfigSource,
+        shard: Shard,
+        clock: Clock,
+        started_at: float,
+    ) -> None:
+        self._reconcile = reconcile
+        self._runner = runner
+        self._scheduler = scheduler
+        self._channels = channels
+        self._keeper = keeper
+        self._current = current
+        self._recording = recording
+        self._source = source
+        self._shard = shard
+        self._clock = clock
+        self._started_at = started_at
+        self.stop_event = asyncio.Event()
+        """Set when the daemon should stop; the daemon waits on it."""
+        self.stop_reason = "stopped"
 
-    def _git_status(self) -> dict[str, Any] | None:  # pragma: no cover - GitMode provides it
-        raise NotImplementedError
+    def request_shutdown(self, reason: str) -> None:
+        """Begin a clean stop (signal handlers and the API call this)."""
+        if not self.stop_event.is_set():
+            logger.info("stopping: {}", reason)
+            self.stop_reason = reason
+            self.stop_event.set()
+
+    async def reconcile(self, reason: str, allow_empty: bool = False) -> dict[str, Any]:
+        return await self._reconcile(reason, allow_empty)
 
     async def task_run(self, name: str, with_deps: bool) -> dict[str, Any]:
         if with_deps:
-            results = await run_with_deps(self.runner, name, trigger="cli")
+            results = await run_with_deps(self._runner, name, trigger="cli")
         else:
-            results = {name: await self.runner.run(name, trigger="cli")}
+            results = {name: await self._runner.run(name, trigger="cli")}
         return {"results": {n: _result(r) for n, r in results.items()}}
 
     async def task_stop(self, name: str) -> dict[str, Any]:
-        self.runner.task(name)
-        return {"stopped": await self.runner.stop(name, reason="stopped by streamrec task stop")}
+        self._runner.task(name)
+        return {"stopped": await self._runner.stop(name, reason="stopped by streamrec task stop")}
 
     async def queue_start(self, name: str) -> dict[str, Any]:
-        result = await run_queue(self.runner, name, trigger="cli")
+        result = await run_queue(self._runner, name, trigger="cli")
         return {
             "queue": name,
             "status": result.status,
@@ -65,7 +97,7 @@ class Control:
         }
 
     async def queue_stop(self, name: str) -> dict[str, Any]:
-        return {"stopped": await self.runner.stop_queue(name, reason="stopped by streamrec")}
+        return {"stopped": await self._runner.stop_queue(name, reason="stopped by streamrec")}
 
     def ready(self) -> bool:
         return self.not_ready() is None
@@ -74,25 +106,27 @@ class Control:
         """Why the daemon is not ready (``/readyz`` says 503 with it), or None when it is."""
         if self.stop_event.is_set():
             return "the daemon is stopping"
-        if self.loaded is None:
+        if self._current.loaded is None:
             return "no config loaded yet (a config that does not load is logged as rejected)"
-        return self.keeper.problem()
+        return self._keeper.problem()
 
     def status(self) -> dict[str, Any]:
-        jobs = {key: self.scheduler.next_fire(key) for key in sorted(self.scheduler.job_keys())}
+        """The daemon's own view (``/api/live``): itself, its timers and its recorders."""
+        scheduler = self._scheduler
+        jobs = {key: scheduler.next_fire(key) for key in sorted(scheduler.job_keys())}
         return {
             "daemon": {
                 "pid": os.getpid(),
                 "version": __version__,
-                "uptime": round(time.time() - self.started_at, 1),
-                "revision": self.current.revision,
-                "config": str(self.config_dir),
-                "ffmpeg": self.ffmpeg or None,
-                "shard": str(self.shard),
-                "git": self._git_status(),
+                "uptime": round(self._clock.time() - self._started_at, 1),
+                "revision": self._current.applied.revision,
+                "config": str(self._source.config_dir),
+                "ffmpeg": self._recording.ffmpeg or None,
+                "shard": str(self._shard),
+                "git": self._source.status(),
             },
             "next_fires": {k: v.isoformat() if v else None for k, v in jobs.items()},
-            "channels": self.channels.states(),
+            "channels": self._channels.states(),
         }
 
 

@@ -1,11 +1,13 @@
-"""Git as the daemon's config source (``streamrec run --git URL``): a mixin of the daemon.
+"""Git as the daemon's config source (``streamrec run --git URL``): one kind of ``ConfigSource``.
 
 The live checkout of ``runtime.gitsync.GitSource`` (a symlink swapped per accepted commit) is the
 daemon's config directory; every ``interval`` the repository is fetched in a worker thread, a new
 commit that validates (in the worker process of ``daemon.configload``, with its deadline) is
 applied with a reconcile, and one that does not is logged as
 ``config.rejected`` with its commit while the last good commit keeps running. Relative settings
-paths resolve against the daemon's working directory, never inside a checkout.
+paths resolve against the daemon's working directory, never inside a checkout, and the state
+directory is ``$STREAMREC_STATE_DIR`` or ``state/`` there. ``cli.daemon`` makes a
+:class:`GitConfigSource` from the ``run --git`` options and hands it to ``daemon.service.Daemon``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from loguru import logger
 
 from streamrec.core.redact import redact_text
 from streamrec.daemon.configload import ConfigLoader
+from streamrec.daemon.sources import Emit, Reconcile
 from streamrec.errors import StreamrecError
 from streamrec.runtime.gitsync import GitSource
 
@@ -35,81 +38,85 @@ class GitOptions:
     subdir: str = ""
 
 
-class GitMode:
-    """The git side of the daemon; the daemon provides the attributes declared here."""
+def git_state_root(environ: Mapping[str, str]) -> Path:
+    """The state directory of a daemon following git: never inside a checkout."""
+    return Path(environ.get("STREAMREC_STATE_DIR") or Path.cwd() / "state").resolve()
 
-    git: GitOptions | None
-    git_source: GitSource | None
-    environ: Mapping[str, str]
-    base: Path | None
-    config_dir: Path
-    stop_event: asyncio.Event
-    _rejected_at_start: tuple[str, list[str]] | None
-    _loader: ConfigLoader
 
-    def emit(self, type_: str, /, **fields: Any) -> dict[str, Any]:  # pragma: no cover
-        raise NotImplementedError
+class GitConfigSource:
+    """A config repository followed by fetching it (module docstring)."""
 
-    async def reconcile(
-        self, reason: str, allow_empty: bool = False
-    ) -> dict[str, Any]:  # pragma: no cover
-        raise NotImplementedError
+    def __init__(
+        self, options: GitOptions, *, environ: Mapping[str, str], loader: ConfigLoader
+    ) -> None:
+        self.options = options
+        self._environ = environ
+        self._loader = loader
+        self._base = Path.cwd().resolve()
+        self._source = GitSource(
+            options.url, options.branch, git_state_root(environ) / "git", subdir=options.subdir
+        )
+        live = self._source.live_link
+        self._live = live / options.subdir if options.subdir else live
+        self._rejected_at_start: tuple[str, list[str]] | None = None
 
     @property
-    def _git_state(self) -> Path:
-        return Path(self.environ.get("STREAMREC_STATE_DIR") or Path.cwd() / "state").resolve()
+    def config_dir(self) -> Path:
+        """The live checkout (through its symlink)."""
+        return self._live
 
-    async def _git_start(self) -> None:
-        """Follow the repository: the config dir is the live checkout (through its symlink)."""
-        assert self.git is not None
-        self.base = Path.cwd().resolve()
-        source = GitSource(
-            self.git.url, self.git.branch, self._git_state / "git", subdir=self.git.subdir
-        )
-        self.git_source = source
-        live = source.live_link / self.git.subdir if self.git.subdir else source.live_link
-        self.config_dir = live
-        await self._git_sync(initial=True)
+    @property
+    def base(self) -> Path | None:
+        """The daemon's working directory: relative settings paths resolve there."""
+        return self._base
 
-    async def _git_sync(self, initial: bool = False) -> None:
-        source = self.git_source
-        assert source is not None
+    def state_root(self, environ: Mapping[str, str]) -> Path | None:
+        return git_state_root(environ)
+
+    async def prepare(self) -> None:
+        """Fetch the repository and check out the newest commit that validates."""
+        await self._sync(None, None, initial=True)
+
+    async def _sync(
+        self, reconcile: Reconcile | None, emit: Emit | None, initial: bool = False
+    ) -> None:
         try:
             result = await asyncio.to_thread(  # each commit is loaded in the loader's worker
-                source.sync, lambda path: self._loader.load_blocking(path, self.environ, self.base)
+                self._source.sync,
+                lambda path: self._loader.load_blocking(path, self._environ, self._base),
             )
         except StreamrecError as exc:  # git failed: the live commit keeps running
             logger.warning("git: {}; the live commit keeps running", exc)
             return
-        if result.problems and not initial:
-            self.emit(
+        commit = result.update.commit
+        if result.problems and emit is not None:
+            emit(
                 "config.rejected",
                 errors=[str(p) for p in result.problems],
-                commit=result.update.commit,
-                reason=f"git commit {result.update.commit[:12]}",
+                commit=commit,
+                reason=f"git commit {commit[:12]}",
             )
         elif result.problems:
-            self._rejected_at_start = (result.update.commit, [str(p) for p in result.problems])
-        if result.applied and not initial:
-            await self.reconcile(f"git commit {result.update.commit[:12]}")
+            self._rejected_at_start = (commit, [str(p) for p in result.problems])
+        if result.applied and reconcile is not None and not initial:
+            await reconcile(f"git commit {commit[:12]}")
 
-    async def _git_loop(self) -> None:
-        assert self.git is not None
+    async def follow(self, reconcile: Reconcile, emit: Emit, stop: asyncio.Event) -> None:
+        """Say what was rejected at start, then fetch every ``interval`` until ``stop``."""
         if self._rejected_at_start is not None:
             commit, errors = self._rejected_at_start
-            self.emit("config.rejected", errors=errors, commit=commit, reason="git at start")
-        while not self.stop_event.is_set():
+            emit("config.rejected", errors=errors, commit=commit, reason="git at start")
+        while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.stop_event.wait(), self.git.interval)
-            if not self.stop_event.is_set():
-                await self._git_sync()
+                await asyncio.wait_for(stop.wait(), self.options.interval)
+            if not stop.is_set():
+                await self._sync(reconcile, emit)
 
-    def _git_status(self) -> dict[str, Any] | None:
-        if self.git_source is None:
-            return None
+    def status(self) -> dict[str, Any] | None:
+        """The repository, branch, live commit and the last rejected one (``/api/live``)."""
         return {
-            "url": redact_text(self.git_source.url),
-            "branch": self.git_source.branch,
-            "live": self.git_source.live_commit,
-            "rejected": self.git_source.rejected,
+            "url": redact_text(self._source.url),
+            "branch": self._source.branch,
+            "live": self._source.live_commit,
+            "rejected": self._source.rejected,
         }

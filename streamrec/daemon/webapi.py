@@ -1,9 +1,9 @@
 """The read side of the daemon's HTTP API: status, events, recordings, logs, thumbnails, metrics.
 
-``daemon.service.Daemon`` inherits :class:`WebApi`; ``web.control`` calls these methods through its
-``Controller`` protocol. Kept apart from the reconciler so that the HTTP surface can grow without
-touching the lifecycle code: the daemon calls only two hooks here, :meth:`WebApi.on_reconciled` at
-the end of each reconcile and :meth:`WebApi.on_rejected` for each rejected config.
+``daemon.service`` makes one :class:`ReadModel` and serves it as the ``web.control.Reads`` of both
+API listeners. Kept apart from the reconciler so that the HTTP surface can grow without touching
+the lifecycle code: the reconciler calls only two hooks here, :meth:`ReadModel.on_reconciled` at
+the end of each reconcile and :meth:`ReadModel.on_rejected` for each rejected config.
 
 Everything read comes from the state log (the fold, through ``Journal.state()``, and the newest
 events, through a ``web.eventfeed.EventFeed``) and from the daemon's live objects; the only state kept
@@ -12,22 +12,25 @@ the daemon started (for ``/metrics``). Files are served only when the state log 
 download must be a recording of the fold and a regular file inside the recordings directory, opened
 once without following links (``web.downloads``); a log must be the last run's log under
 ``state/logs/``.
-:meth:`WebApi.redact` hides the config's secrets and the API token in every answer.
+:meth:`ReadModel.redact` hides the config's secrets and the API token in every answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from streamrec.core import planning
+from streamrec.app.recording import Recording
+from streamrec.core.clock import Clock
 from streamrec.core.redact import Redactor
 from streamrec.daemon.channels import ChannelSet
+from streamrec.daemon.reconciler import Current
+from streamrec.daemon.sources import ConfigSource
 from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.processes import read_tail
 from streamrec.spec.loading import LoadedConfig
@@ -68,24 +71,39 @@ class _WebState:
             self.task_seconds.setdefault(task, Histogram(TASK_BUCKETS)).observe(float(duration))
 
 
-class WebApi:
-    """Mixin of the daemon: what the HTTP API reads."""
+class ReadModel:
+    """What the HTTP API reads (module docstring)."""
 
-    config_dir: Path
-    environ: Mapping[str, str]
-    journal: Journal
-    paths: StatePaths
-    loaded: LoadedConfig | None
-    current: planning.Applied
-    channels: ChannelSet
-    ffmpeg: str
-    started_at: float
-    _web: _WebState | None = None
-    _secrets: tuple[object, Redactor] | None = None
+    def __init__(
+        self,
+        *,
+        paths: StatePaths,
+        journal: Journal,
+        environ: Mapping[str, str],
+        current: Current,
+        channels: ChannelSet,
+        recording: Recording,
+        live: Callable[[], dict[str, Any]],
+        source: ConfigSource,
+        started_at: float,
+        clock: Clock,
+    ) -> None:
+        self.paths = paths
+        self.journal = journal
+        self.environ = environ
+        self._current = current
+        self._channels = channels
+        self._recording = recording
+        self._live = live
+        self._source = source
+        self._started_at = started_at
+        self._clock = clock
+        self._web: _WebState | None = None
+        self._secrets: tuple[object, Redactor] | None = None
 
-    if TYPE_CHECKING:
-
-        def status(self) -> dict[str, Any]: ...
+    @property
+    def loaded(self) -> LoadedConfig | None:
+        return self._current.loaded
 
     def _web_state(self) -> _WebState:
         if self._web is None:
@@ -101,7 +119,7 @@ class WebApi:
         web = self._web_state()
         if not web.ffmpeg:
             setting = self.loaded.config.settings.ffmpeg if self.loaded else None
-            web.ffmpeg = self.ffmpeg or find_ffmpeg(setting).path
+            web.ffmpeg = self._recording.ffmpeg or find_ffmpeg(setting).path
         return web.ffmpeg
 
     # --- hooks the daemon calls --------------------------------------------------------------
@@ -148,9 +166,10 @@ class WebApi:
             _status_view,
             config,
             self._state(),
-            self.status(),
-            str(self.config_dir),
-            self.current.revision,
+            self._live(),
+            str(self._source.config_dir),
+            self._current.applied.revision,
+            self._clock.now(),
         )
 
     def events(self, since: int | None, limit: int) -> dict[str, Any]:
@@ -251,16 +270,16 @@ class WebApi:
         web = self._web_state()
         web.feed.refresh()
         config = self.loaded.config if self.loaded else Config()
-        running = self.channels.running
+        running = self._channels.running
         return MetricsInput(
             state=self._state(),
             channels={name: name in running for name in config.channels},
             tasks=list(config.tasks),
             queues=list(config.queues),
-            revision=self.current.revision,
+            revision=self._current.applied.revision,
             version=__version__,
-            started_at=self.started_at,
-            now=datetime.now(timezone.utc),
+            started_at=self._started_at,
+            now=self._clock.now(),
             reconciles=dict(web.reconciles),
             reconcile_seconds=web.reconcile_seconds.copy(),
             task_seconds={name: h.copy() for name, h in web.task_seconds.items()},
@@ -278,12 +297,13 @@ def _status_view(
     live: dict[str, Any],
     directory: str,
     revision: str | None,
+    now: datetime,
 ) -> dict[str, Any]:
     """``state.status.build_status`` for the daemon, with each channel's files on disk counted."""
     data = build_status(
         config,
         state,
-        datetime.now(timezone.utc),
+        now,
         live=live,
         directory=directory,
         revision=revision,

@@ -1,13 +1,14 @@
 """The daemon's HTTP API (Starlette): health, metrics, status, events, recordings, actions, dashboard.
 
-``daemon.service`` serves :func:`create_app` on the control socket (``state/daemon.sock``, mode 0600
+``daemon.serving`` serves :func:`create_app` on the control socket (``state/daemon.sock``, mode 0600
 in a 0700 directory) and, when configured, on TCP. The app knows nothing of the daemon's insides: it
-talks to a :class:`Controller` (``daemon.service.Daemon`` with its ``daemon.webapi`` mixin). Who may
+talks to two protocols, :class:`Actions` (``daemon.control``: what to do, and the live view) and
+:class:`Reads` (``daemon.webapi``: the read side); a test's fake may be both (:class:`Controller`). Who may
 act is decided by ``web.access``: on the socket the daemon's own user and root (the peer's uid, read
 by ``web.server`` from ``SO_PEERCRED``, arrives in the scope under :data:`PEER_UID`); anyone else, on
 the socket or on TCP, needs ``Authorization: Bearer <STREAMREC_API_TOKEN>``, and may only read when no
 token is configured. On TCP every request must carry a ``Host`` naming the listener (421 otherwise).
-Every JSON answer passes through ``Controller.redact`` on its way out, so no secret (URL
+Every JSON answer passes through ``Reads.redact`` on its way out, so no secret (URL
 credentials, secret query values, values of secret-looking variables, the API token) leaves in a
 response.
 
@@ -58,8 +59,8 @@ SECURITY_HEADERS = {
 }
 
 
-class Controller(Protocol):
-    """What the HTTP API asks of the daemon."""
+class Actions(Protocol):
+    """What the HTTP API asks the daemon to do, and its live view (``daemon.control``)."""
 
     async def reconcile(self, reason: str, allow_empty: bool = False) -> dict[str, Any]: ...
     async def task_run(self, name: str, with_deps: bool) -> dict[str, Any]: ...
@@ -67,6 +68,14 @@ class Controller(Protocol):
     async def queue_start(self, name: str) -> dict[str, Any]: ...
     async def queue_stop(self, name: str) -> dict[str, Any]: ...
     def status(self) -> dict[str, Any]: ...
+    def ready(self) -> bool: ...
+    def not_ready(self) -> str | None: ...
+    def request_shutdown(self, reason: str) -> None: ...
+
+
+class Reads(Protocol):
+    """What the HTTP API reads from the daemon (``daemon.webapi``), and how it redacts."""
+
     async def full_status(self) -> dict[str, Any]: ...
     def events(self, since: int | None, limit: int) -> dict[str, Any]: ...
     def recordings(self, channel: str | None) -> dict[str, Any]: ...
@@ -75,9 +84,10 @@ class Controller(Protocol):
     def task_log(self, name: str, stream: str) -> dict[str, Any] | None: ...
     def metrics_input(self) -> MetricsInput: ...
     def redact(self, value: Any) -> Any: ...
-    def ready(self) -> bool: ...
-    def not_ready(self) -> str | None: ...
-    def request_shutdown(self, reason: str) -> None: ...
+
+
+class Controller(Actions, Reads, Protocol):
+    """Both sides in one object (a fake in tests may be both)."""
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -111,7 +121,8 @@ class _HostCheck:
 
 
 def create_app(
-    controller: Controller,
+    actions: Actions,
+    reads: Reads,
     *,
     token: str | None,
     local: bool,
@@ -132,7 +143,7 @@ def create_app(
         return uid if isinstance(uid, int) else None
 
     def reply(data: Any, status_code: int = 200) -> JSONResponse:
-        return JSONResponse(controller.redact(data), status_code=status_code)
+        return JSONResponse(reads.redact(data), status_code=status_code)
 
     async def reply_large(data: Any) -> JSONResponse:
         """Redacted and encoded in a worker thread: large answers do not stall the event loop."""
@@ -182,40 +193,40 @@ def create_app(
         return reply({"ok": True})
 
     async def readyz(_: Request) -> Response:
-        ok = controller.ready()
-        why = None if ok else controller.not_ready()
+        ok = actions.ready()
+        why = None if ok else actions.not_ready()
         return reply({"ready": ok, **({"reason": why} if why else {})}, 200 if ok else 503)
 
     async def metrics_text(_: Request) -> Response:
-        body = await asyncio.to_thread(render, controller.metrics_input())
+        body = await asyncio.to_thread(render, reads.metrics_input())
         return Response(body, media_type=CONTENT_TYPE)
 
     # --- reading -----------------------------------------------------------------------------
 
     async def status(request: Request) -> Response:
-        actions = access.actions_label(
+        label = access.actions_label(
             local=local, peer_uid=peer(request), daemon_uid=owner, token=token
         )
-        return await reply_large({**await controller.full_status(), "api": {"actions": actions}})
+        return await reply_large({**await reads.full_status(), "api": {"actions": label}})
 
     async def live(_: Request) -> Response:
-        return await reply_large(controller.status())
+        return await reply_large(actions.status())
 
     async def events(request: Request) -> Response:
         limit = min(MAX_EVENTS, _int_param(request, "limit", 100) or 1)
-        return await reply_large(controller.events(_int_param(request, "since", None), limit))
+        return await reply_large(reads.events(_int_param(request, "since", None), limit))
 
     async def recordings(request: Request) -> Response:
-        return await reply_large(controller.recordings(request.query_params.get("channel") or None))
+        return await reply_large(reads.recordings(request.query_params.get("channel") or None))
 
     async def download(request: Request) -> Response:
-        found = controller.recording_file(request.query_params.get("file", ""))
+        found = reads.recording_file(request.query_params.get("file", ""))
         if found is None:
             return not_found("recording (only files the state log lists can be downloaded)")
         return _stream(found)
 
     async def thumbnail(request: Request) -> Response:
-        path = await controller.thumbnail(request.path_params["name"])
+        path = await reads.thumbnail(request.path_params["name"])
         if path is None:
             return not_found("thumbnail (no finished segment yet?)")
         cache = "private, max-age=600" if request.query_params.get("v") else "no-cache"
@@ -225,7 +236,7 @@ def create_app(
         stream = request.query_params.get("stream", "stdout")
         if stream not in {"stdout", "stderr"}:
             raise StreamrecError(f"stream must be stdout or stderr, not {stream!r}")
-        found = controller.task_log(request.path_params["name"], stream)
+        found = reads.task_log(request.path_params["name"], stream)
         return not_found("task") if found is None else reply(found)
 
     # --- actions -----------------------------------------------------------------------------
@@ -233,23 +244,23 @@ def create_app(
     async def reconcile(request: Request) -> Response:
         allow = request.query_params.get("allow_empty") in {"1", "true"}
         reason = "asked by streamrec apply" if local else "asked over the HTTP API"
-        return reply(await controller.reconcile(reason, allow_empty=allow))
+        return reply(await actions.reconcile(reason, allow_empty=allow))
 
     async def task_run(request: Request) -> Response:
         deps = request.query_params.get("with_deps") in {"1", "true"}
-        return reply(await controller.task_run(request.path_params["name"], deps))
+        return reply(await actions.task_run(request.path_params["name"], deps))
 
     async def task_stop(request: Request) -> Response:
-        return reply(await controller.task_stop(request.path_params["name"]))
+        return reply(await actions.task_stop(request.path_params["name"]))
 
     async def queue_start(request: Request) -> Response:
-        return reply(await controller.queue_start(request.path_params["name"]))
+        return reply(await actions.queue_start(request.path_params["name"]))
 
     async def queue_stop(request: Request) -> Response:
-        return reply(await controller.queue_stop(request.path_params["name"]))
+        return reply(await actions.queue_stop(request.path_params["name"]))
 
     async def shutdown(_: Request) -> Response:
-        controller.request_shutdown("asked over the API (streamrec stop)")
+        actions.request_shutdown("asked over the API (streamrec stop)")
         return reply({"stopping": True})
 
     middleware = []

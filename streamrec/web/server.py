@@ -1,6 +1,6 @@
 """Serving the API with uvicorn inside the daemon's event loop; the only module that knows uvicorn.
 
-``daemon.service`` starts one :class:`ApiServer` for the control socket and one for TCP when asked.
+``daemon.serving`` starts one :class:`ApiServer` for the control socket and one for TCP when asked.
 uvicorn normally takes over SIGINT/SIGTERM while it serves; the daemon owns those signals (it must
 stop recorders before exiting), so :class:`_Server` leaves them alone.
 

@@ -126,6 +126,7 @@ def client(
     """A client of the app; on the socket (``local``) its requests come from uid ``peer``."""
     app = create_app(
         fake,
+        fake,
         token=token,
         local=local,
         listen=listen,
