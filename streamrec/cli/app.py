@@ -74,10 +74,15 @@ def _patch_record(record: Record) -> None:
 
 
 class _RedactedStream:
-    """Standard error for the log sink, redacting each formatted line (tracebacks included)."""
+    """Standard error for the log sink, redacting each formatted line (tracebacks included).
 
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
+    ``sys.stderr`` is looked up at each write, not kept: whoever replaced it since (a test harness
+    capturing output, an embedding program) gets the lines, and a closed old stream is never written.
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
 
     def write(self, text: str) -> None:
         self.stream.write(globals_.redactor.text(text))
@@ -89,6 +94,11 @@ class _RedactedStream:
         return self.stream.isatty()
 
 
+def set_log_redactor(redactor: Redactor) -> None:
+    """Every log line from now on hides what ``redactor`` knows (the daemon calls it per config)."""
+    globals_.redactor = redactor
+
+
 def setup_logging(log_format: str, verbosity: int) -> None:
     """Readable lines on a terminal, or one JSON object per line; -v/-q move the level."""
     levels = ["ERROR", "WARNING", "INFO", "DEBUG", "TRACE"]
@@ -97,7 +107,7 @@ def setup_logging(log_format: str, verbosity: int) -> None:
     logger.remove()
     logger.configure(patcher=_patch_record)
     logger.enable("streamrec")
-    sink: Any = _RedactedStream(sys.stderr)
+    sink: Any = _RedactedStream()
     if log_format == "json":
         logger.add(sink, level=level, serialize=True)
     else:

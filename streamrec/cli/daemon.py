@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from streamrec.cli.app import app, console, environ, fail, globals_, setup_logging
+from streamrec.cli.app import (
+    app,
+    console,
+    environ,
+    fail,
+    globals_,
+    set_log_redactor,
+    setup_logging,
+)
 from streamrec.cli.client import daemon_client
 from streamrec.core.sharding import resolve_shard
 from streamrec.daemon.configload import ConfigLoader
@@ -73,7 +81,14 @@ def run(
     except (StreamrecError, ValueError) as exc:
         loader.close()
         raise fail(str(exc)) from None
-    daemon = Daemon(source, environ=env, allow_empty=allow_empty, shard=shard_of, loader=loader)
+    daemon = Daemon(
+        source,
+        environ=env,
+        allow_empty=allow_empty,
+        shard=shard_of,
+        loader=loader,
+        on_secrets=set_log_redactor,
+    )
     try:
         code = asyncio.run(daemon.run())
     except StreamrecError as exc:

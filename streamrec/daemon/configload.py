@@ -7,7 +7,8 @@ that a hostile or broken file could stretch (``spec.limits`` bounds it, but a 8 
 seconds); on the event loop that would stall the API, segment finishing, ffmpeg supervision and
 SIGTERM. So it runs in one long-lived worker process (a ``ProcessPoolExecutor`` of one, started by
 a forkserver that has imported the loader already, so a reconcile pays only for pickling the
-result). A load that takes longer than :data:`LOAD_DEADLINE` is given up: the worker is killed, the
+result). A new worker is started and answers a first no-op job before a load is handed to it, so the
+deadline counts the load alone. A load that takes longer than :data:`LOAD_DEADLINE` is given up: the worker is killed, the
 executor is replaced on the next load, and :class:`SlowConfigError` is raised, which the daemon logs
 as ``config.rejected`` with the reason :data:`SLOW_REASON` while the last good config keeps
 running. A worker that dies (killed, out of memory) is replaced the same way.
@@ -36,6 +37,9 @@ from streamrec.spec.loading import LoadedConfig, load_config
 
 LOAD_DEADLINE = 20.0
 """Seconds a load and plan may take in the worker before the config is rejected as too slow."""
+STARTUP_TIMEOUT = 120.0
+"""Seconds a new worker may take to start (not counted in the deadline; a worker that cannot start
+at all fails the load as a broken worker)."""
 SLOW_REASON = "too slow to load"
 """The ``reason`` of the ``config.rejected`` event when the deadline passed."""
 
@@ -124,9 +128,19 @@ class ConfigLoader:
     ) -> concurrent.futures.Future[Planned | Refused]:
         with self._lock:
             if self._executor is None:
-                self._executor = concurrent.futures.ProcessPoolExecutor(
+                executor = concurrent.futures.ProcessPoolExecutor(
                     max_workers=1, mp_context=self._context
                 )
+                # start the worker before the clock of the deadline runs: on a loaded machine
+                # starting it (forkserver, imports) takes seconds that are not the config's fault
+                try:
+                    executor.submit(_ready).result(STARTUP_TIMEOUT)
+                except concurrent.futures.TimeoutError:
+                    _stop(executor)
+                    raise BrokenProcessPool(
+                        f"the worker did not start within {STARTUP_TIMEOUT:g} s"
+                    ) from None
+                self._executor = executor
             return self._executor.submit(self.job, directory, dict(environ), base)
 
     def _slow(self, directory: Path) -> SlowConfigError:
@@ -161,17 +175,26 @@ class ConfigLoader:
             executor, self._executor = self._executor, None
         if executor is None:
             return
-        # the executor has no public way to kill a busy worker: its process table is the one way
-        processes = list((executor._processes or {}).values())
         if why:
             logger.warning("config loader: {}; killing its worker", why)
-        for process in processes:
-            process.kill()
-        executor.shutdown(wait=True, cancel_futures=True)  # quick: its worker is gone
+        _stop(executor)
 
     def close(self) -> None:
         """Stop the worker (at daemon shutdown); a load after this starts a new one."""
         self._kill("")
+
+
+def _stop(executor: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Kill the executor's worker, busy or not, and shut it down."""
+    # the executor has no public way to kill a busy worker: its process table is the one way
+    for process in list((executor._processes or {}).values()):
+        process.kill()
+    executor.shutdown(wait=True, cancel_futures=True)  # quick: its worker is gone
+
+
+def _ready() -> bool:
+    """The first job of a new worker: proves it started."""
+    return True
 
 
 def _unpack(outcome: Planned | Refused) -> Planned:

@@ -21,7 +21,7 @@ on every change its config source reports, on SIGHUP and when ``POST /api/reconc
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,7 +30,7 @@ from loguru import logger
 from streamrec.app.applying import apply_config
 from streamrec.app.recording import Recording
 from streamrec.core import planning
-from streamrec.core.redact import redact_text
+from streamrec.core.redact import Redactor
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.configload import SLOW_REASON, ConfigLoader, SlowConfigError
 from streamrec.daemon.schedules import Schedules
@@ -52,6 +52,8 @@ class Current:
 
     loaded: LoadedConfig | None = None
     applied: planning.Applied = field(default_factory=planning.Applied)
+    redactor: Redactor = field(default_factory=Redactor)
+    """What every output of the daemon hides: the environment's and the loaded config's secrets."""
 
 
 class Outcomes(Protocol):
@@ -79,8 +81,12 @@ class Reconciler:
         counts: Outcomes,
         current: Current,
         allow_empty: bool = False,
+        on_secrets: Callable[[Redactor], None] | None = None,
     ) -> None:
         self.current = current
+        current.redactor = Redactor.of(environ=environ)
+        self._on_secrets = on_secrets
+        """Told the redactor of each config carried out (the CLI's log sink redacts with it)."""
         self._source = source
         self._loader = loader
         self._environ = environ
@@ -96,8 +102,7 @@ class Reconciler:
 
     def reject(self, errors: list[str], reason: str) -> dict[str, Any]:
         """Log a config as rejected (secrets redacted); the last good config keeps running."""
-        loaded = self.current.loaded
-        errors = [redact_text(e, loaded.secrets if loaded else ()) for e in errors]
+        errors = [self.current.redactor.text(e) for e in errors]
         self._log.append("config.rejected", errors=errors, reason=reason)
         self._counts.on_rejected(errors)
         for line in errors[:20]:
@@ -161,8 +166,11 @@ class Reconciler:
         settings_changed = "settings/settings" in changed
         outcomes: dict[str, str] = {key: "unchanged" for key in self.current.applied.hashes}
         self.current.loaded = loaded
+        redactor = self.current.redactor = Redactor.of(loaded.secrets, self._environ, config)
+        if self._on_secrets is not None:
+            self._on_secrets(redactor)
         self._recording.configure(loaded)
-        self._runner.update(config.tasks, config.queues, settings.max_parallel_tasks)
+        self._runner.update(config.tasks, config.queues, settings.max_parallel_tasks, redactor)
         if settings_changed:  # recorders depend on settings: reschedule every task, restart all
             self._schedules.configure(config)
             # ChannelSet has no settings method yet: its two settings are set here, in one place

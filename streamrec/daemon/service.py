@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from streamrec.app.recording import Recording
 from streamrec.app.runner import runner_for
 from streamrec.app.statedir import open_journal, open_paths
 from streamrec.core.clock import Clock
+from streamrec.core.redact import Redactor
 from streamrec.core.sharding import SINGLE, Shard
 from streamrec.daemon.catchup import catch_up
 from streamrec.daemon.channels import ChannelSet
@@ -97,6 +98,7 @@ class Daemon:
         shard: Shard = SINGLE,
         loader: ConfigLoader | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        on_secrets: Callable[[Redactor], None] | None = None,
     ) -> None:
         if isinstance(source, Path):
             source = DirectorySource(source, poll=poll, changes=changes)
@@ -108,6 +110,8 @@ class Daemon:
         self.loader = loader or ConfigLoader()
         """Loads and plans the config in a worker process with a deadline (never on the loop)."""
         self.clock = clock
+        self.on_secrets = on_secrets
+        """Told the redactor of each config carried out (the CLI's log sink redacts with it)."""
         self.started_at = clock.time()
         self._parts: _Parts | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -229,6 +233,7 @@ class Daemon:
             source=source, loader=self.loader, environ=self.environ, paths=paths, log=keeper,
             recording=recording, runner=runner, schedules=schedules, channels=channels,
             counts=reads, current=current, allow_empty=self.allow_empty,
+            on_secrets=self.on_secrets,
         )  # fmt: skip
         control = Control(
             reconcile=reconciler.reconcile, runner=runner, scheduler=schedules.scheduler,

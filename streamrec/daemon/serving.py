@@ -121,8 +121,13 @@ class Listeners:
                 await server.stop()
                 del self._servers[index]
                 fresh = ApiServer(self._socket_app, uds=server.uds)
-                await fresh.start()
-                self._servers.insert(index, fresh)
+                try:
+                    await fresh.start()
+                except SocketError as exc:  # fail closed, as at start
+                    logger.error("{}; the daemon runs without its socket (SIGTERM stops it)", exc)
+                else:
+                    self._servers.insert(index, fresh)
+                return
 
     async def stop(self) -> None:
         """Stop serving and remove ``daemon.json``."""

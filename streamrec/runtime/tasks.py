@@ -130,9 +130,13 @@ class TaskRunner:
         tasks: Mapping[str, Task],
         queues: Mapping[str, Queue] | None = None,
         max_parallel: int | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
-        """Take a new config; runs in progress keep the definition they started with."""
+        """Take a new config (and the redactor that knows its secrets); runs in progress keep the
+        definition they started with."""
         self.tasks = dict(tasks)
+        if redactor is not None:
+            self.redactor = redactor
         if queues is not None:
             self.queues = dict(queues)
         if max_parallel is not None:

@@ -16,7 +16,9 @@ import httpx
 STREAMREC = [sys.executable, "-m", "streamrec"]
 TOKEN = "tok-9d81f2e6a4"
 PASSWORD = "pw-5c0ffee77b"
-SECRETS = (TOKEN, PASSWORD)
+DOTENV = "ds-77e1b0a9c3"
+"""Known only from the config directory's .env, under a secret-looking name."""
+SECRETS = (TOKEN, PASSWORD, DOTENV)
 CONFIG = """\
 settings:
   timezone: UTC
@@ -32,12 +34,13 @@ channels:
 tasks:
   leak:
     command: >-
-      echo "out $CAM_PASSWORD $STREAMREC_API_TOKEN http://u:$CAM_PASSWORD@h/x";
+      echo "out $CAM_PASSWORD $STREAMREC_API_TOKEN http://u:$CAM_PASSWORD@h/x $NOTE";
       echo "err $CAM_PASSWORD $API_KEY" >&2;
       exit 3
     env:
       API_KEY: "${STREAMREC_API_TOKEN}"
       LABEL: "label ${CAM_PASSWORD}"
+      NOTE: "note ${DOOR_SECRET}"
 """
 BROKEN = """\
 settings: {timezone: UTC}
@@ -64,6 +67,7 @@ def test_a_planted_secret_appears_in_no_output_and_no_state_file(tmp_path: Path,
     config.mkdir()
     broken.mkdir()
     (config / "main.yaml").write_text(CONFIG, encoding="utf-8")
+    (config / ".env").write_text(f"DOOR_SECRET={DOTENV}\n", encoding="utf-8")
     (broken / "main.yaml").write_text(BROKEN, encoding="utf-8")
     env = {
         **os.environ,
@@ -150,3 +154,4 @@ def test_a_planted_secret_appears_in_no_output_and_no_state_file(tmp_path: Path,
         if path.suffix != ".sock":
             assert not _leaks(path.read_bytes().decode("utf-8", errors="replace")), path
     assert any(PASSWORD in p.read_text() for p in raw_logs.rglob("*") if p.is_file())
+    assert any(DOTENV in p.read_text() for p in raw_logs.rglob("*") if p.is_file())
