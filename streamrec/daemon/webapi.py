@@ -240,7 +240,10 @@ class ReadModel:
     async def thumbnail(self, channel: str) -> Path | None:
         """A JPEG of the last frame of the channel's newest finished file still on disk."""
         source = self._thumbnail_source(channel)
-        return None if source is None else await self._web_state().thumbs.get(channel, source)
+        if source is None:
+            return None
+        inside = self._recording.storage.recordings_dir
+        return await self._web_state().thumbs.get(channel, source, inside)
 
     def _thumbnail_source(self, channel: str) -> Path | None:
         state = self._state()

@@ -43,13 +43,10 @@ class Thumbnails:
         ffmpeg: Callable[[], str],
         *,
         timeout: float = TIMEOUT,
-        recordings_dir: Path | None = None,
     ) -> None:
         self.directory = directory
         self.ffmpeg = ffmpeg
         self.timeout = timeout
-        self.recordings_dir = recordings_dir
-        """Only files inside it are decoded (None: inside the file's own directory)."""
         self._pending: dict[Path, asyncio.Task[bool]] = {}
 
     def path_for(self, channel: str, source: Path) -> Path | None:
@@ -61,8 +58,10 @@ class Thumbnails:
         key = hashlib.sha256(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
         return self.directory / safe_component(channel) / f"{key[:20]}.jpg"
 
-    async def get(self, channel: str, source: Path) -> Path | None:
-        """The cached thumbnail of ``source``, made now if needed; None if it cannot be made."""
+    async def get(self, channel: str, source: Path, inside: Path | None = None) -> Path | None:
+        """The cached thumbnail of ``source``, made now if needed; None if it cannot be made or
+        ``source`` is not a regular file inside ``inside`` (the recordings directory; None: its own
+        directory)."""
         target = self.path_for(channel, source)
         if target is None:
             return None
@@ -70,14 +69,14 @@ class Thumbnails:
             return target
         task = self._pending.get(target)
         if task is None:
-            task = asyncio.ensure_future(self._make(source, target))
+            task = asyncio.ensure_future(self._make(source, target, inside or source.parent))
             self._pending[target] = task
             task.add_done_callback(lambda _t: self._pending.pop(target, None))
         ok = await asyncio.shield(task)
         return target if ok else None
 
-    async def _make(self, source: Path, target: Path) -> bool:
-        opened = open_inside(source, self.recordings_dir or source.parent)
+    async def _make(self, source: Path, target: Path, inside: Path) -> bool:
+        opened = open_inside(source, inside)
         if opened is None:
             logger.warning("thumbnail of {}: not a regular file inside the recordings", source)
             return False

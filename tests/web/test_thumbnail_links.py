@@ -27,14 +27,14 @@ def test_a_recording_replaced_by_a_symlink_gets_no_thumbnail(tmp_path: Path) -> 
     _clip(outside)
     real = recordings / "news.mp4"
     _clip(real)
-    thumbs = Thumbnails(tmp_path / "thumbs", lambda: FFMPEG, recordings_dir=recordings)
+    thumbs = Thumbnails(tmp_path / "thumbs", lambda: FFMPEG)
 
-    made = asyncio.run(thumbs.get("news", real))
+    made = asyncio.run(thumbs.get("news", real, recordings))
     assert made is not None and made.read_bytes()[:2] == b"\xff\xd8"
 
     real.unlink()
     real.symlink_to(outside)
-    assert asyncio.run(thumbs.get("news", real)) is None
+    assert asyncio.run(thumbs.get("news", real, recordings)) is None
 
 
 def test_a_recording_under_a_linked_directory_gets_no_thumbnail(tmp_path: Path) -> None:
@@ -45,5 +45,5 @@ def test_a_recording_under_a_linked_directory_gets_no_thumbnail(tmp_path: Path) 
     elsewhere.mkdir()
     _clip(elsewhere / "a.mp4")
     (recordings / "news").symlink_to(elsewhere)
-    thumbs = Thumbnails(tmp_path / "thumbs", lambda: FFMPEG, recordings_dir=recordings)
-    assert asyncio.run(thumbs.get("news", recordings / "news" / "a.mp4")) is None
+    thumbs = Thumbnails(tmp_path / "thumbs", lambda: FFMPEG)
+    assert asyncio.run(thumbs.get("news", recordings / "news" / "a.mp4", recordings)) is None
