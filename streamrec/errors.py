@@ -1,12 +1,27 @@
 """The error tree of streamrec.
 
-Every error streamrec raises on purpose derives from :class:`StreamrecError`; only ``cli.py``
-turns them into exit codes and messages. Errors say what happened and what happens next.
+Every error streamrec raises on purpose derives from :class:`StreamrecError`. The classes below
+are defined here unless another module owns the rule they report (``EditError`` in
+``spec.editing.ops``, ``ShardError`` in ``core.sharding``, ``GitSyncError`` in
+``runtime.gitsync``, ``SocketError`` in ``web.server``, ``SlowConfigError`` in
+``daemon.configload``). Errors say what happened and what happens next.
+
+Who turns them into answers:
+
+- the command line: each command module of ``cli`` (``cli.app.load`` for ``ConfigError``,
+  ``cli.config``, ``cli.tasks``, ``cli.recording``, ``cli.daemon``, ``cli.channels``) catches the
+  errors of what it called, prints the message (every located problem for a ``ConfigError``) and
+  exits 1 through ``cli.app.fail``;
+- the HTTP API: ``web.control`` answers a ``TaskError`` with 409 and any other
+  ``StreamrecError`` with 400, the message as ``{"error": ...}``;
+- the daemon logs what it cannot carry out (a rejected config, a git fetch that failed, a socket it
+  cannot make private) and runs on; the Python API (``streamrec.api``) raises them to its caller.
 
 ::
 
     StreamrecError
     ├── ConfigError            one or more located problems in the config directory
+    │   └── SlowConfigError    loading did not finish within the daemon's deadline; the worker was killed
     ├── StateError             the state directory cannot be read or written
     ├── TaskError
     │   ├── DependenceError    a dependency of the task has not completed
@@ -14,7 +29,13 @@ turns them into exit codes and messages. Errors say what happened and what happe
     │   ├── CommandError       the command is empty
     │   └── ProcessError       run(check=True) and the command failed
     ├── RecorderError          ffmpeg cannot be found or started
-    └── DaemonError            the daemon is not reachable, or another one owns the state dir
+    ├── DaemonError            the daemon is not reachable, or another one owns the state dir
+    ├── EditError              a config edit cannot be made as asked (name taken or missing, file unwritable)
+    ├── ShardError             a shard specification cannot be understood, or is outside 0..N-1
+    ├── GitSyncError           git could not clone, fetch or check out the config repository
+    └── SocketError            the control socket could not be made private; it is not served
+
+``tests/test_error_tree.py`` compares this tree with the classes found by importing every module.
 """
 
 from __future__ import annotations
