@@ -2,7 +2,7 @@
 
 Prints wall time and peak memory (max RSS) of each command, run as a real subprocess, next to a
 baseline measured in the same run: loading the same files with ruamel.yaml's C loader and nothing
-else. Target (issue 2): validate + plan under 1.5 s and 300 MB on this machine.
+else. Target: validate + plan under 1.5 s and 300 MB on this machine.
 
     .venv/bin/python bench/bench_config.py [--channels N] [--tasks N]
 """

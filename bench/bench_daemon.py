@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_daemon.py [--edits 50] [--channels 1000] [--soak SECONDS]
 
-1. Reaction (issue 5 target: median under 200 ms): save a file declaring a new channel and time
+1. Reaction (target: median under 200 ms): save a file declaring a new channel and time
    until its ffmpeg runs; delete it and time until the channel's file is finalized
    (``recording.stopped``). Baseline in the same run: how long watchfiles itself takes to report a
    save in the same kind of directory (the floor any watcher-based reconciler stands on).

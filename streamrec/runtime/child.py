@@ -2,7 +2,7 @@
 
 Used by the recorder (``runtime.recorder``) for every start of ffmpeg. The child:
 
-- is spawned from an argument list, never through a shell (DESIGN §6: dash does not exec its last
+- is spawned from an argument list, never through a shell (dash, Debian's sh, does not exec its last
   command, so signals would reach the shell and not ffmpeg);
 - gets its own session and process group (a Ctrl-C in our terminal is not its Ctrl-C: we decide
   how it stops) and a parent-death signal (SIGTERM via ``prctl(PR_SET_PDEATHSIG)`` on Linux), so a

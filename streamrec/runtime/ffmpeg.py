@@ -5,7 +5,7 @@ doctor`` / ``streamrec channel command`` to show which ffmpeg is used and what i
 
 The command is an argument list, never shell text. Its parts:
 
-- input options per protocol so that ffmpeg gives up on a dead source by itself (DESIGN §6):
+- input options per protocol so that ffmpeg gives up on a dead source by itself, never hangs:
   ``-rw_timeout`` for HTTP/RTMP, ``-m3u8_hold_counters`` for HLS playlists, ``-timeout`` and TCP
   for RTSP; then the channel's ``input_args``;
 - ``-live_start_index`` for HLS: where in the playlist to start (the recorder decides);

@@ -1,4 +1,4 @@
-"""The Python API: the DESIGN section 5 example and the errors people rely on."""
+"""The Python API: the example in ``streamrec.api``'s docstring and the errors people rely on."""
 
 from __future__ import annotations
 
