@@ -64,6 +64,11 @@ class Sources:
     limits: Limits = DEFAULT_LIMITS
     bytes_read: int = 0
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the files read so far crossed the directory's total size limit."""
+        return self.bytes_read > self.limits.total_bytes
+
 
 class _Layered(Mapping[str, str]):
     """The environment over ``.env``, looked up by name only: loading reads no variable that the
@@ -245,16 +250,23 @@ def _too_large(size: int, limit: int, grew: bool = False) -> str:
     )
 
 
-def _read_file(sources: Sources, file: Path, env: Mapping[str, str]) -> bool:
-    """Read one file into ``sources``; False when the directory's total size limit is crossed."""
+def read_counted(sources: Sources, file: Path) -> bytes | None:
+    """The bytes of the config file ``file``, counted in ``sources.bytes_read``; None once the
+    reason they are not used is in ``sources.problems``.
+
+    The file is read by :func:`read_bounded` within the file size limit; the bytes that cross the
+    directory's total are a problem too, and then :attr:`Sources.stopped` says to read no further.
+    Loading reads every file through here, and so does ``spec.editing`` (the file it edits, the
+    files of the copy it checks), so an edit meets the same located problems as ``validate``.
+    """
     name = display_path(file, sources.directory)
     limits = sources.limits
     data = read_bounded(file, limits.file_bytes)
     if isinstance(data, str):
         sources.problems.append(Problem(name, 0, 0, data))
-        return True
+        return None
     sources.bytes_read += len(data)
-    if sources.bytes_read > limits.total_bytes:
+    if sources.stopped:
         sources.problems.append(
             Problem(
                 str(sources.directory),
@@ -264,12 +276,21 @@ def _read_file(sources: Sources, file: Path, env: Mapping[str, str]) -> bool:
                 f"of a config directory; reading stopped at {name}); the config is not loaded",
             )
         )
-        return False
+        return None
+    return data
+
+
+def _read_file(sources: Sources, file: Path, env: Mapping[str, str]) -> bool:
+    """Read one file into ``sources``; False when the directory's total size limit is crossed."""
+    name = display_path(file, sources.directory)
+    data = read_counted(sources, file)
+    if data is None:
+        return not sources.stopped
     text, problem = _decode(name, data)
     if problem or text is None:
         sources.problems.append(problem or Problem(name, 0, 0, "cannot decode"))
         return True
-    documents, problems = read_documents(name, text, limits)
+    documents, problems = read_documents(name, text, sources.limits)
     sources.problems.extend(problems)
     if problems and not documents:
         return True

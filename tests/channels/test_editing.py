@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from streamrec.errors import ConfigError
 from streamrec.spec.editing import ConfigEdit, EditError, Remove, Upsert, edit_text
+from streamrec.spec.limits import MIB, Limits
 from streamrec.spec.loading import load_config
 
 DATA = Path(__file__).parent / "data"
@@ -241,3 +242,68 @@ def test_targets_must_be_config_files_inside_the_directory(tmp_path):
     for bad in ["/etc/x.yaml", "notes.txt", ".hidden.yaml"]:
         with pytest.raises(EditError):
             edit.target(bad)
+
+
+CHANNEL = "channels:\n  ok:\n    url: 'http://127.0.0.1:9/live.m3u8'\n"
+SMALL = Limits(file_bytes=200, total_bytes=300)
+
+
+def make_fifo(directory: Path) -> None:
+    os.mkfifo(directory / "zz.yaml")
+
+
+def make_huge(directory: Path) -> None:
+    with (directory / "zz.yaml").open("wb") as big:
+        big.truncate(8 * MIB + 1)
+
+
+def make_past_the_total(directory: Path) -> None:
+    """Two files that each fit SMALL's file limit and together cross its total."""
+    for name in ["b.yaml", "c.yaml"]:
+        (directory / name).write_text(f"# {'x' * 100}\ncategories: {{{name[0]}: {{}}}}\n")
+
+
+UNREADABLE = {
+    "a FIFO beside the edited file": (make_fifo, None, None),
+    "a FIFO named by --file": (make_fifo, "zz.yaml", None),
+    "a file over the size limit beside the edited file": (make_huge, None, None),
+    "a file over the size limit named by --file": (make_huge, "zz.yaml", None),
+    "files past the directory's total": (make_past_the_total, None, SMALL),
+}
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", list(UNREADABLE))
+def test_an_unreadable_config_file_is_the_same_located_error_as_in_load_config(write_config, case):
+    """The editor reads as the loader reads: no hang, no traceback, the same problems, no write."""
+    make, file, limits = UNREADABLE[case]
+    directory = write_config({"a.yaml": CHANNEL})
+    make(directory)
+    with pytest.raises(ConfigError) as loading:
+        load_config(directory, {}, limits=limits or Limits())
+    edit = ConfigEdit(directory, {}, limits=limits or Limits())
+    edit.add(edit.target(file), Upsert("channels", "new", {"url": "http://h/new"}))
+    with pytest.raises(ConfigError) as editing:
+        edit.commit()
+    assert editing.value.problems == loading.value.problems
+    assert not (directory / "channels.yaml").exists()
+    assert (directory / "a.yaml").read_text() == CHANNEL
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("file", [None, "zz.yaml"])
+def test_channel_add_prints_the_fifo_problem_that_validate_prints(write_config, cli_for, file):
+    """`channel add` next to (or into) a FIFO exits 1 with the line `validate` prints for it."""
+    directory = write_config({"a.yaml": CHANNEL})
+    make_fifo(directory)
+    cli = cli_for(directory)
+    code, _, validated = cli("validate")
+    assert code == 1
+    (problem,) = [line for line in validated.splitlines() if "zz.yaml" in line]
+    assert problem.startswith("config/zz.yaml: the path is a FIFO (named pipe)")
+    args = ["channel", "add", "new", "--url", "http://h/new", *(["-f", file] if file else [])]
+    code, out, err = cli(*args)
+    assert (code, out) == (1, "")
+    assert problem in err.splitlines()
+    assert "nothing was changed" in err
+    assert not (directory / "channels.yaml").exists()
