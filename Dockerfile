@@ -1,12 +1,17 @@
-# syntax=docker/dockerfile:1
 # streamrec: Debian's ffmpeg + streamrec in a virtual environment, run as a non-root user.
 # Build: docker build -t streamrec .   Run: see compose.yaml and docs/deploy.md.
-# tests/container/test_dockerfile.py checks this file and runs its pip step in a fresh venv.
+# tests/container/test_dockerfile.py checks this file and runs its pip step in a fresh venv;
+# scripts/test-container.sh builds it with podman on a local Debian base and runs the image.
+# BASE_IMAGE: any Debian bookworm image with python3, python3-venv and `python` on PATH (the script
+# passes one made with debootstrap). A CA bundle given as the build secret `ca-certificates`
+# (--secret id=ca-certificates,src=FILE) is used by pip where TLS is intercepted; it is never
+# written into the image.
 
 ARG PYTHON_VERSION=3.12
+ARG BASE_IMAGE=python:${PYTHON_VERSION}-slim-bookworm
 
 # ---- build: install streamrec and its dependencies into /opt/streamrec --------------------------
-FROM python:${PYTHON_VERSION}-slim-bookworm AS build
+FROM ${BASE_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -15,11 +20,13 @@ COPY pyproject.toml README.md ./
 COPY streamrec/ streamrec/
 # imageio-ffmpeg's static ffmpeg (165 MiB) is the fallback when no ffmpeg is on PATH; this image
 # ships Debian's, so the fallback binary is left out.
-RUN python -m venv /opt/streamrec && /opt/streamrec/bin/pip install --no-cache-dir . \
+RUN --mount=type=secret,id=ca-certificates,required=false \
+    if [ -s /run/secrets/ca-certificates ]; then export PIP_CERT=/run/secrets/ca-certificates; fi \
+    && python -m venv /opt/streamrec && /opt/streamrec/bin/pip install --no-cache-dir . \
     && rm -rf /opt/streamrec/lib/python*/site-packages/imageio_ffmpeg/binaries/ffmpeg-*
 
 # ---- runtime ------------------------------------------------------------------------------------
-FROM python:${PYTHON_VERSION}-slim-bookworm
+FROM ${BASE_IMAGE}
 # ffmpeg records; git follows a config repository (run --git); tini is PID 1 and forwards signals
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg git tini ca-certificates \

@@ -30,6 +30,7 @@ class Stage:
     base: str
     name: str | None
     instructions: list[tuple[str, str]] = field(default_factory=list)
+    run_options: list[str] = field(default_factory=list)
 
     def all(self, keyword: str) -> list[str]:
         return [args for key, args in self.instructions if key == keyword]
@@ -57,12 +58,18 @@ def parse_dockerfile(text: str) -> tuple[dict[str, str], list[Stage]]:
         keyword, rest = keyword.upper(), rest.strip()
         if keyword == "ARG" and not stages:
             name, _, default = rest.partition("=")
-            args[name] = default
+            args[name] = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), ""), default)
         elif keyword == "FROM":
             parts = rest.split()
             image = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), ""), parts[0])
             name = parts[2] if len(parts) > 2 and parts[1].upper() == "AS" else None
             stages.append(Stage(image, name))
+        elif keyword == "RUN":  # its --mount=... options are not part of the command
+            while rest.startswith("--"):
+                option, _, rest = rest.partition(" ")
+                stages[-1].run_options.append(option)
+                rest = rest.strip()
+            stages[-1].instructions.append((keyword, rest))
         else:
             stages[-1].instructions.append((keyword, rest))
     return args, stages
@@ -125,6 +132,19 @@ def test_every_stage_starts_from_a_slim_python_image():
     assert len(STAGES) == 2 and BUILD.name == "build"
     for stage in STAGES:
         assert re.fullmatch(r"python:3\.\d+-slim(-\w+)?", stage.base), stage.base
+
+
+def test_the_base_is_a_build_argument_and_the_ca_bundle_only_a_build_secret():
+    """Both stages start FROM ${BASE_IMAGE}; pip may get a CA bundle as a secret, never as ENV."""
+    text = (ROOT / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM \$\{BASE_IMAGE\}", text, re.MULTILINE)) == 2
+    assert not re.search(r"^# *syntax=", text, re.MULTILINE)  # it would pull a frontend image
+    assert BUILD.run_options == ["--mount=type=secret,id=ca-certificates,required=false"]
+    assert "PIP_CERT=/run/secrets/ca-certificates" in BUILD.all("RUN")[0]
+    assert not FINAL.run_options
+    assert not any(
+        "PIP_CERT" in env_of(stage) or "secrets" in str(env_of(stage)) for stage in STAGES
+    )
 
 
 def test_the_runtime_installs_debians_ffmpeg_git_and_tini_with_apt():
@@ -220,9 +240,10 @@ def test_the_python_install_step_works_in_a_fresh_virtual_environment(tmp_path):
                 shutil.copy2(context / source, destination / Path(source).name)
     prefix = tmp_path / "opt-streamrec"
     (install,) = BUILD.all("RUN")
-    command = install.replace("/opt/streamrec", str(prefix)).replace("python -m venv", "")
-    venv.EnvBuilder(with_pip=True).create(prefix)  # the image's `python -m venv`, with this python
-    command = command.strip().removeprefix(str(prefix)).lstrip(" &")
+    # the image's `python -m venv`, with this python (with pip: a venv made by a venv has none)
+    venv.EnvBuilder(with_pip=True).create(prefix)
+    command = install.replace("/opt/streamrec", str(prefix))
+    command = command.replace(f"python -m venv {prefix}", "true")
     done = subprocess.run(
         command, shell=True, cwd=workdir, capture_output=True, text=True, check=False
     )
