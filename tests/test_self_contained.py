@@ -1,6 +1,6 @@
 """The repository explains itself: no file points the reader at a document kept outside it.
 
-A comment that says "see section 6 of the design notes" or "the target of issue 5" is lost on
+A comment that says "see section 6 of the design notes" or "the target in the tracker" is lost on
 anyone who has only this checkout, so the point is written where it is needed instead. Every text
 file git knows (tracked, or new and not ignored) is read; a line naming such a document fails the
 test with its file and line number.
