@@ -46,12 +46,15 @@ from pydantic import ValidationError
 
 from streamrec.app.runner import build_runner
 from streamrec.app.statedir import open_journal, open_paths
+from streamrec.core.clock import Clock
 from streamrec.core.events import Event, build, to_json
 from streamrec.core.ordering import find_cycle, queue_order
+from streamrec.core.runs import RunOutcome
 from streamrec.core.taskstates import display
+from streamrec.core.timestamps import format_ts, parse_ts
 from streamrec.errors import CommandError, DependenceError, ProcessError, StatusError, TaskError
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.runtime.graph import QueueResult, run_sequence
-from streamrec.runtime.tasks import RunResult, now_iso
 from streamrec.spec import model
 from streamrec.state.fold import empty_state, fold_into
 from streamrec.state.journal import Journal
@@ -61,9 +64,11 @@ _STOP_GRACE = 5.0
 
 
 class MemoryJournal:
-    """An event log kept in memory, for objects made without a state directory."""
+    """An event log kept in memory, for objects made without a state directory; ``clock``
+    stamps its events."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self.events: list[dict[str, Any]] = []
         self._state = empty_state()
         self._lock = threading.Lock()
@@ -72,7 +77,7 @@ class MemoryJournal:
         """Keep one event ``{"seq", "ts", "type", **fields}`` and fold it."""
         record = type_ if isinstance(type_, Event) else build(type_, fields)
         with self._lock:
-            event = to_json(record, seq=len(self.events) + 1, ts=now_iso())
+            event = to_json(record, seq=len(self.events) + 1, ts=format_ts(self._clock.now()))
             self.events.append(event)
             fold_into(self._state, [event])
         return event
@@ -85,19 +90,27 @@ class MemoryJournal:
 class _Engine:
     """One runner per state directory (or per process, in memory), on the shared loop."""
 
-    def __init__(self, state_dir: Path | None) -> None:
+    def __init__(self, state_dir: Path | None, clock: Clock) -> None:
         if state_dir is None:
             self.tmp: Path | None = Path(tempfile.mkdtemp(prefix="streamrec-api-"))
             paths = open_paths(self.tmp)
-            journal: MemoryJournal | Journal = MemoryJournal()
+            journal: MemoryJournal | Journal = MemoryJournal(clock)
         else:
             self.tmp = None
             paths = open_paths(state_dir)
-            journal = open_journal(paths)
+            journal = open_journal(paths, clock=clock)
+        self.clock = clock
+        """The wall time of the runs and of the queues' start and end."""
         self.runner = build_runner(
-            layout=paths, journal=journal, base_dir=Path.cwd(), observer=self._observe
-        )
+            layout=paths, journal=journal, clock=clock, base_dir=Path.cwd(),
+            observer=self._observe,
+        )  # fmt: skip
         self.tasks: weakref.WeakValueDictionary[str, Task] = weakref.WeakValueDictionary()
+
+    def now(self) -> datetime | None:
+        """The current time as the state log stamps it (to the millisecond, so that it compares
+        with the times of runs), by the clock of this engine's runs."""
+        return parse_ts(format_ts(self.clock.now()))
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the background loop and wait for its result.
@@ -161,7 +174,7 @@ def _engine(state_dir: str | Path | None) -> _Engine:
         if engine is None:
             if not _engines:
                 atexit.register(_shutdown)
-            engine = _engines[key] = _Engine(key)
+            engine = _engines[key] = _Engine(key, SYSTEM_CLOCK)
         return engine
 
 
@@ -171,9 +184,8 @@ def _shutdown() -> None:
 
 
 def _when(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """A state-log stamp as an aware datetime (None when there is none)."""
+    return parse_ts(text)
 
 
 class Manager(Generic[T]):
@@ -234,7 +246,7 @@ class Task:
         self._engine = _engine(state_dir)
         self._guard = threading.Lock()
         self.status: str = "created"
-        self.result: RunResult | None = None
+        self.result: RunOutcome | None = None
         self.run_id: int | None = None
         self.attempt = 0
         self.exit_code: int | None = None
@@ -360,15 +372,16 @@ class Task:
         elif event["type"] == "task.finished" and event.get("stdout_log"):
             self._logs = (event["stdout_log"], event["stderr_log"])
 
-    def _apply(self, result: RunResult) -> None:
-        self.result = result
-        self.status = result.status
-        self.run_id = result.run if result.run is not None else self.run_id
-        self.attempt, self.exit_code, self.reason = result.attempt, result.exit_code, result.reason
-        self.started_at = _when(result.started_at) or self.started_at
-        self.ended_at = _when(result.ended_at)
-        if result.stdout_log:
-            self._logs = (result.stdout_log, result.stderr_log)
+    def _apply(self, outcome: RunOutcome) -> None:
+        self.result = outcome
+        self.status = outcome.status
+        self.run_id = outcome.run if outcome.run is not None else self.run_id
+        self.attempt, self.exit_code = outcome.attempt, outcome.exit_code
+        self.reason = outcome.reason
+        self.started_at = _when(outcome.started_at) or self.started_at
+        self.ended_at = _when(outcome.ended_at)
+        if outcome.stdout_log:
+            self._logs = (outcome.stdout_log, outcome.stderr_log)
 
     def _read(self, which: int) -> str:
         path = self._logs[which]
@@ -460,7 +473,7 @@ class Queue:
             self._engine.define(task)
             if task.name not in preset:
                 task.status = "running"
-        self.status, self.started_at, self.ended_at = "running", _when(now_iso()), None
+        self.status, self.started_at, self.ended_at = "running", self._engine.now(), None
         names = [t.name for t in self._added]
         coro = run_sequence(
             self._engine.runner, self.name, names, on_failure=self.on_failure, trigger="api",
@@ -469,7 +482,7 @@ class Queue:
         try:
             result = self._engine.call(coro)
         except BaseException:  # interrupted: the task that had started was canceled
-            self.status, self.ended_at = "canceled", _when(now_iso())
+            self.status, self.ended_at = "canceled", self._engine.now()
             for task in order:
                 status, run_id = before[task.name]
                 if task.status == "running":
@@ -481,7 +494,7 @@ class Queue:
             elif task.status == "running":  # never reached (the queue was skipped)
                 task.status = before[task.name][0]
         self.result, self.status = result, result.status
-        self.ended_at = _when(result.ended_at) or _when(now_iso())
+        self.ended_at = _when(result.ended_at) or self._engine.now()
         if result.status == "skipped":
             raise StatusError(f"{self!r} is already running in another process")
         if check and not result.ok:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from streamrec.core import planning
 from streamrec.core.definitions import redact_definition
+from streamrec.core.events import ConfigApplied
 from streamrec.runtime.gitinfo import git_info
 from streamrec.runtime.taskruns import EventLog
 from streamrec.spec.loading import LoadedConfig
@@ -107,13 +108,14 @@ async def apply_config(
     git = git_info(directory)
     write_applied(paths.applied, want.applied(), {"git": git})
     event = log.append(
-        "config.applied",
-        revision=want.revision,
-        git=git,
-        diff=planning.diff_record(planning.plan(want, previous)),
-        outcomes=result.touched,
-        took_ms=took_ms,
-        reason=reason,
+        ConfigApplied(
+            revision=want.revision,
+            git=git,
+            diff=planning.diff_record(planning.plan(want, previous)),
+            outcomes=result.touched,
+            took_ms=took_ms,
+            reason=reason,
+        )
     )
     seq = event.get("seq")
     return ApplyResult(

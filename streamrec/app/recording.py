@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from streamrec.core.clock import Clock
-from streamrec.runtime.clock import SYSTEM_CLOCK
+from streamrec.core.events import Emit
 from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.graph import run_graph
 from streamrec.runtime.recorder import Recorder
@@ -27,8 +27,6 @@ from streamrec.runtime.storage import Storage, files_from_state
 from streamrec.runtime.tasks import TaskRunner
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.model import Channel, Settings
-
-Emit = Callable[..., Any]
 
 
 def recordings_dir_of(loaded: LoadedConfig) -> Path:
@@ -40,8 +38,8 @@ def open_storage(
     loaded: LoadedConfig,
     *,
     emit: Emit,
+    clock: Clock,
     state: Mapping[str, Any] | None = None,
-    clock: Clock = SYSTEM_CLOCK,
     root: Path | None = None,
 ) -> Storage:
     """The catalog of recorded files of a config: the files the fold ``state`` lists, its
@@ -53,7 +51,7 @@ def open_storage(
         on_low_space=settings.on_low_space,
         emit=emit,
         files=files_from_state((state or {}).get("recordings") or {}),
-        clock=clock.time,
+        clock=clock,
     )
 
 
@@ -66,8 +64,8 @@ class Recording:
         *,
         emit: Emit,
         runner: TaskRunner,
+        clock: Clock,
         state: Mapping[str, Any] | None = None,
-        clock: Clock = SYSTEM_CLOCK,
         stop_step: float = 3.0,
         find: Callable[[str | None], str] = lambda setting: find_ffmpeg(setting).path,
     ) -> None:

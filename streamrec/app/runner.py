@@ -4,7 +4,8 @@ The daemon (its one runner, for schedules, hooks and on-demand runs), the CLI (`
 ``queue start``, ``apply``'s once tasks, hooks of ``record``) and the Python API (one runner per
 state directory) call :func:`build_runner` with what they know: the declared tasks and queues (the
 API adds its tasks later), the state directory and its log, where commands run, the
-``max_parallel_tasks`` setting, and whatever observes or redacts on the way.
+``max_parallel_tasks`` setting, the clock that stamps the runs, and whatever observes or redacts on
+the way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from streamrec.core.clock import Clock
 from streamrec.core.redact import Redactor
 from streamrec.runtime.taskfiles import StateLayout
 from streamrec.runtime.taskruns import EventLog, Observer
@@ -27,6 +29,7 @@ def build_runner(
     *,
     layout: StateLayout,
     journal: EventLog,
+    clock: Clock,
     base_dir: Path,
     tasks: Mapping[str, Task] | None = None,
     queues: Mapping[str, Queue] | None = None,
@@ -36,7 +39,8 @@ def build_runner(
     observer: Observer | None = None,
     redactor: Redactor | None = None,
 ) -> TaskRunner:
-    """A task runner over ``layout``'s logs, locks and pid files, logging to ``journal``."""
+    """A task runner over ``layout``'s logs, locks and pid files, logging to ``journal``, its runs
+    timed by ``clock``."""
     return TaskRunner(
         dict(tasks or {}),
         queues=queues,
@@ -48,6 +52,7 @@ def build_runner(
         stop_grace=stop_grace,
         observer=observer,
         redactor=redactor,
+        clock=clock,
     )
 
 
@@ -56,6 +61,7 @@ def runner_for(
     *,
     layout: StateLayout,
     journal: EventLog,
+    clock: Clock,
     environ: Mapping[str, str] | None = None,
     stop_grace: float = DEFAULT_STOP_GRACE,
     observer: Observer | None = None,
@@ -65,6 +71,7 @@ def runner_for(
     return build_runner(
         layout=layout,
         journal=journal,
+        clock=clock,
         base_dir=loaded.base_dir,
         tasks=loaded.config.tasks,
         queues=loaded.config.queues,

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from streamrec.core.clock import Clock
-from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.spec.loading import LoadedConfig
 from streamrec.state.journal import FsyncPolicy, Journal
 from streamrec.state.location import state_root
@@ -42,14 +41,18 @@ def open_paths(root: Path) -> StatePaths:
 
 
 def config_paths(
-    config_dir: Path, loaded: LoadedConfig | None, environ: Mapping[str, str]
+    config_dir: Path,
+    loaded: LoadedConfig | None,
+    environ: Mapping[str, str],
+    *,
+    create: bool = True,
 ) -> StatePaths:
-    """The state directory of a config (``state.location``'s rule), created when missing."""
-    return open_paths(state_root(config_dir, loaded, environ))
+    """The state directory of a config (``state.location``'s rule), created when missing unless
+    ``create`` is false (a command that only reads what is there)."""
+    root = state_root(config_dir, loaded, environ)
+    return open_paths(root) if create else StatePaths.at(root)
 
 
-def open_journal(
-    paths: StatePaths, fsync: FsyncPolicy = "always", clock: Clock = SYSTEM_CLOCK
-) -> Journal:
+def open_journal(paths: StatePaths, *, clock: Clock, fsync: FsyncPolicy = "always") -> Journal:
     """The state log of ``paths``, with the fsync policy, its events stamped by ``clock``."""
     return Journal(paths.root, fsync=fsync, clock=clock)

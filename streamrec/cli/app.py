@@ -27,6 +27,7 @@ from streamrec.app import statedir
 from streamrec.core.printable import printable
 from streamrec.core.redact import Redactor
 from streamrec.errors import ConfigError
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
@@ -185,5 +186,7 @@ def state_paths(loaded: LoadedConfig) -> StatePaths:
 
 
 def open_journal(loaded: LoadedConfig) -> Journal:
-    """The state log of a loaded config, with its fsync policy."""
-    return statedir.open_journal(state_paths(loaded), loaded.config.settings.state_fsync)
+    """The state log of a loaded config, with its fsync policy, stamped by the system clock."""
+    return statedir.open_journal(
+        state_paths(loaded), clock=SYSTEM_CLOCK, fsync=loaded.config.settings.state_fsync
+    )

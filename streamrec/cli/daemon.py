@@ -26,6 +26,7 @@ from streamrec.daemon.gitmode import GitConfigSource, GitOptions
 from streamrec.daemon.service import Daemon
 from streamrec.daemon.sources import ConfigSource, DirectorySource
 from streamrec.errors import ConfigError, StreamrecError
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.spec.loading import load_config
 from streamrec.spec.units import parse_duration
 from streamrec.state.location import state_root
@@ -87,6 +88,7 @@ def run(
         allow_empty=allow_empty,
         shard=shard_of,
         loader=loader,
+        clock=SYSTEM_CLOCK,
         on_secrets=set_log_redactor,
     )
     try:

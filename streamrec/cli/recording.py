@@ -37,9 +37,11 @@ from streamrec.cli.app import (
     open_journal,
     state_paths,
 )
+from streamrec.core.events import Event
 from streamrec.core.redact import redact_argv, redact_url
 from streamrec.errors import StreamrecError
 from streamrec.runtime.channelargv import channel_argv, partial_dir_of
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.recorder import PARTIAL_DIR
 from streamrec.spec.loading import LoadedConfig
@@ -67,13 +69,15 @@ def record_channel(
     paths = state_paths(loaded)
     journal = open_journal(loaded)
 
-    def emit(type_: str, /, **fields: Any) -> None:
-        journal.append(type_, **fields)
-        _echo(type_, fields)
+    def emit(event: Event | str, /, **fields: Any) -> None:
+        written = journal.append(event, **fields)
+        _echo(written["type"], written)
 
     try:
-        runner = runner_for(loaded, layout=paths, journal=journal)
-        recording = Recording(loaded, emit=emit, runner=runner, state=journal.state())
+        runner = runner_for(loaded, layout=paths, journal=journal, clock=SYSTEM_CLOCK)
+        recording = Recording(
+            loaded, emit=emit, runner=runner, clock=SYSTEM_CLOCK, state=journal.state()
+        )
         recorder = recording.make_recorder(name, channel)  # finds ffmpeg, or says it is missing
     except BaseException:
         journal.close()
@@ -232,7 +236,7 @@ def doctor() -> None:
             console.print(f"resolver {extra}: not installed (pip install 'streamrec[{extra}]')")
     if loaded is not None:
         settings = loaded.config.settings
-        storage = open_storage(loaded, emit=lambda *a, **k: None)
+        storage = open_storage(loaded, emit=lambda *a, **k: None, clock=SYSTEM_CLOCK)
         free = storage.free()
         verdict = "ok" if free >= settings.min_free_space else "BELOW min_free_space"
         console.print(
@@ -307,7 +311,9 @@ def recordings_delete(
     journal = open_journal(loaded)
     failed = 0
     try:
-        storage = open_storage(loaded, emit=journal.append, state=journal.state(), root=root)
+        storage = open_storage(
+            loaded, emit=journal.append, clock=SYSTEM_CLOCK, state=journal.state(), root=root
+        )
         known = {Path(f.path).resolve(): f.path for f in storage.files()}
         for given in files:
             path = given.resolve()

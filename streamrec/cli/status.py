@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from streamrec.app.statedir import config_paths
 from streamrec.cli.app import (
     app,
     console,
@@ -32,16 +33,14 @@ from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.client import daemon_client
 from streamrec.cli.config import Output, OutputOption, desired_of
 from streamrec.core.printable import printable, printable_or
+from streamrec.core.timestamps import parse_ts as _parse_ts
 from streamrec.errors import ConfigError, DaemonError
 from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.spec.model import Config
 from streamrec.spec.units import format_duration, format_size
 from streamrec.state.applied import read_applied
-from streamrec.state.location import state_root
-from streamrec.state.paths import StatePaths
 from streamrec.state.status import build_status
-from streamrec.state.status import parse_ts as _parse_ts
 
 
 def _ago(value: Any, now: datetime) -> str:
@@ -155,9 +154,8 @@ def _run_table(title: str, runs: dict[str, Any], now: datetime) -> Table:
 
 def _last_applied(error: ConfigError) -> LoadedConfig:
     """The last applied config, for status when the config on disk does not load."""
-    env = environ()
-    root = state_root(globals_.config_dir, None, env)
-    applied = read_applied(StatePaths.at(root).applied)
+    paths = config_paths(globals_.config_dir, None, environ(), create=False)
+    applied = read_applied(paths.applied)
     first = printable(globals_.redactor.text(str(error.problems[0]))) if error.problems else "?"
     err_console.print(
         f"warning: the config in {globals_.config_dir} does not load ({len(error.problems)} "

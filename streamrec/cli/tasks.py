@@ -36,9 +36,13 @@ from streamrec.cli.app import (
 )
 from streamrec.cli.client import DaemonClient, daemon_client
 from streamrec.cli.redacted import RedactedSink
+from streamrec.core.events import TaskFinished
 from streamrec.core.printable import printable
+from streamrec.core.runs import RunOutcome
 from streamrec.core.taskstates import display
+from streamrec.core.timestamps import format_ts
 from streamrec.errors import DaemonError, TaskError
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.runtime.graph import run_queue, run_with_deps
 from streamrec.runtime.logfollow import copy_run, follow_run
 from streamrec.runtime.taskfiles import (
@@ -47,7 +51,6 @@ from streamrec.runtime.taskfiles import (
     stop_queue_runs,
     stop_task_runs,
 )
-from streamrec.runtime.tasks import RunResult, now_iso
 from streamrec.spec.loading import LoadedConfig
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
@@ -95,6 +98,7 @@ class TaskSession:
             loaded,
             layout=self.paths,
             journal=self.journal,
+            clock=SYSTEM_CLOCK,
             observer=self._observe,
             redactor=redactor_of(loaded),
         )
@@ -227,7 +231,7 @@ def task_run(
             results = {name: session.run(session.runner.run(name, trigger="cli"))}
     except TaskError as exc:
         raise fail(str(exc)) from None
-    result: RunResult | None = results.get(name)
+    result: RunOutcome | None = results.get(name)
     if result is None or not result.ok:
         raise typer.Exit(1)
 
@@ -258,13 +262,14 @@ def task_stop(
 def _record_orphan_stop(journal: Journal, task: str, run: int, attempt: int | None) -> None:
     """A run whose runner died cannot say how it ended; the stopper says it for it."""
     seen = journal.state().get("tasks", {}).get(task) or {}
-    journal.append(
-        "task.finished", task=task, run=run, attempt=attempt, status="terminated",
-        exit_code=None, started_at=seen.get("started_at"), ended_at=now_iso(), duration=None,
-        stdout_tail="", stderr_tail="", stdout_log=seen.get("stdout_log"),
-        stderr_log=seen.get("stderr_log"), definition=seen.get("definition"),
+    outcome = RunOutcome(
+        task=task, run=run, attempt=attempt or 0, status="terminated",
+        exit_code=None, started_at=seen.get("started_at"), ended_at=format_ts(SYSTEM_CLOCK.now()),
+        duration=None, stdout_log=seen.get("stdout_log"), stderr_log=seen.get("stderr_log"),
+        definition=seen.get("definition"),
         reason="stopped by `streamrec task stop` after its runner had exited",
     )  # fmt: skip
+    journal.append(TaskFinished(outcome=outcome))
 
 
 @queue_app.command("start")

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from loguru import logger
 
 from streamrec.core.clock import Clock
+from streamrec.core.events import Emit, ScheduleMissed
 from streamrec.core.schedule import Timing, schedule_key, timing_of
+from streamrec.core.timestamps import format_ts
 from streamrec.spec.model import Config
 from streamrec.spec.units import format_duration
 
-Emit = Callable[..., Any]
-"""``emit("schedule.missed", **fields)``: appends an event to the state log."""
 Fire = Callable[[str, datetime], None]
 """``fire(key, when)``: runs the task or queue of ``key`` now, for its fire time ``when``."""
 
@@ -86,24 +85,26 @@ def catch_up(
             )
             if len(fires) > 1:
                 emit(
-                    "schedule.missed",
-                    kind=kind,
-                    name=name,
-                    fire_time=fires[0].isoformat(),
-                    count=len(fires) - 1,
-                    reason="daemon was not running; coalesced into one catch-up run",
+                    ScheduleMissed(
+                        kind=kind,
+                        name=name,
+                        fire_time=format_ts(fires[0]),
+                        count=len(fires) - 1,
+                        reason="daemon was not running; coalesced into one catch-up run",
+                    )
                 )
             fire(key, latest)
         else:
             emit(
-                "schedule.missed",
-                kind=kind,
-                name=name,
-                fire_time=latest.isoformat(),
-                count=len(fires),
-                reason=(
-                    f"daemon was not running at {latest:%Y-%m-%d %H:%M:%S}Z; now "
-                    f"{format_duration(round(late))} late, beyond the "
-                    f"{format_duration(grace)} grace: not run"
-                ),
+                ScheduleMissed(
+                    kind=kind,
+                    name=name,
+                    fire_time=format_ts(latest),
+                    count=len(fires),
+                    reason=(
+                        f"daemon was not running at {latest:%Y-%m-%d %H:%M:%S}Z; now "
+                        f"{format_duration(round(late))} late, beyond the "
+                        f"{format_duration(grace)} grace: not run"
+                    ),
+                )
             )

@@ -30,9 +30,10 @@ from zoneinfo import ZoneInfo
 from loguru import logger
 
 from streamrec.core.clock import Clock
+from streamrec.core.events import Emit, RecordingSkipped
 from streamrec.core.filenames import safe_component
+from streamrec.core.timestamps import format_ts
 from streamrec.core.windows import WindowTiming, active_interval
-from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.runtime.recorder import Recorder
 from streamrec.spec.model import Channel
 from streamrec.state.private import private_dir, write_private
@@ -68,7 +69,6 @@ def should_record(channel: Channel, zone: ZoneInfo, now: datetime, owned: bool =
 
 MakeRecorder = Callable[[str, Channel], Recorder]
 SetTimer = Callable[[str, datetime], None]
-Emit = Callable[..., Any]
 
 
 @dataclass
@@ -89,10 +89,10 @@ class ChannelSet:
         cancel_timer: Callable[[str], None],
         pids_dir: Path,
         emit: Emit,
+        clock: Clock,
         zone: str = "UTC",
         max_concurrent: int = 50,
         owns: Callable[[str], bool] = lambda _name: True,
-        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.make_recorder = make_recorder
         self.set_timer = set_timer
@@ -108,6 +108,12 @@ class ChannelSet:
         self._pid_records: dict[str, dict[str, Any]] = {}
         self.decisions: dict[str, Decision] = {}
         self._lock = asyncio.Lock()
+
+    def configure(self, zone: str, max_concurrent: int) -> None:
+        """The settings changed: the time zone windows are read in, and how many may record at
+        once (recorders already running are left alone; the caller sets every channel again)."""
+        self.zone = ZoneInfo(zone)
+        self.max_concurrent = max_concurrent
 
     def timer_key(self, name: str) -> str:
         return f"window/{name}"
@@ -164,7 +170,7 @@ class ChannelSet:
         if decision.record and running is None:
             if len(self.running) >= self.max_concurrent:
                 reason = f"max_concurrent_recordings ({self.max_concurrent}) reached"
-                self.emit("recording.skipped", channel=name, reason=reason)
+                self.emit(RecordingSkipped(channel=name, reason=reason))
                 logger.warning("channel {!r} not started: {}", name, reason)
                 self.set_timer(self.timer_key(name), now + timedelta(seconds=RETRY_AFTER_FAILURE))
                 return "waiting"
@@ -259,9 +265,9 @@ class ChannelSet:
             result[name] = {
                 "recording": name in self.running,
                 "why": decision.why if decision else None,
-                "until": decision.until.isoformat() if decision and decision.until else None,
+                "until": format_ts(decision.until) if decision and decision.until else None,
                 "next_change": (
-                    decision.recheck.isoformat() if decision and decision.recheck else None
+                    format_ts(decision.recheck) if decision and decision.recheck else None
                 ),
             }
         return result

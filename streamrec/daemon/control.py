@@ -21,14 +21,16 @@ from loguru import logger
 
 from streamrec.app.recording import Recording
 from streamrec.core.clock import Clock
+from streamrec.core.runs import RunOutcome
 from streamrec.core.sharding import Shard
+from streamrec.core.timestamps import format_ts
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.reconciler import Current
 from streamrec.daemon.sources import ConfigSource
 from streamrec.daemon.statekeeper import StateKeeper
 from streamrec.runtime.graph import run_queue, run_with_deps
 from streamrec.runtime.scheduling import Scheduler
-from streamrec.runtime.tasks import RunResult, TaskRunner
+from streamrec.runtime.tasks import TaskRunner
 from streamrec.version import __version__
 
 Reconcile = Callable[[str, bool], Awaitable[dict[str, Any]]]
@@ -125,15 +127,16 @@ class Control:
                 "shard": str(self._shard),
                 "git": self._source.status(),
             },
-            "next_fires": {k: v.isoformat() if v else None for k, v in jobs.items()},
+            "next_fires": {k: format_ts(v) if v else None for k, v in jobs.items()},
             "channels": self._channels.states(),
         }
 
 
-def _result(result: RunResult) -> dict[str, Any]:
+def _result(outcome: RunOutcome) -> dict[str, Any]:
+    """What the API answers of one run: how it ended."""
     return {
-        "status": result.status,
-        "exit_code": getattr(result, "exit_code", None),
-        "run": getattr(result, "run", None),
-        "reason": result.reason,
+        "status": outcome.status,
+        "exit_code": outcome.exit_code,
+        "run": outcome.run,
+        "reason": outcome.reason,
     }

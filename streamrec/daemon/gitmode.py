@@ -21,9 +21,10 @@ from typing import Any
 
 from loguru import logger
 
+from streamrec.core.events import ConfigRejected, Emit
 from streamrec.core.redact import redact_text
 from streamrec.daemon.configload import ConfigLoader
-from streamrec.daemon.sources import Emit, Reconcile
+from streamrec.daemon.sources import Reconcile
 from streamrec.errors import StreamrecError
 from streamrec.runtime.gitsync import GitSource
 
@@ -91,10 +92,11 @@ class GitConfigSource:
         commit = result.update.commit
         if result.problems and emit is not None:
             emit(
-                "config.rejected",
-                errors=[str(p) for p in result.problems],
-                commit=commit,
-                reason=f"git commit {commit[:12]}",
+                ConfigRejected(
+                    errors=[str(p) for p in result.problems],
+                    commit=commit,
+                    reason=f"git commit {commit[:12]}",
+                )
             )
         elif result.problems:
             self._rejected_at_start = (commit, [str(p) for p in result.problems])
@@ -105,7 +107,7 @@ class GitConfigSource:
         """Say what was rejected at start, then fetch every ``interval`` until ``stop``."""
         if self._rejected_at_start is not None:
             commit, errors = self._rejected_at_start
-            emit("config.rejected", errors=errors, commit=commit, reason="git at start")
+            emit(ConfigRejected(errors=errors, commit=commit, reason="git at start"))
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.options.interval)

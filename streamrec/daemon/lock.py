@@ -15,6 +15,7 @@ import os
 from datetime import datetime
 from typing import IO
 
+from streamrec.core.timestamps import parse_ts
 from streamrec.errors import DaemonError
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
@@ -72,8 +73,4 @@ def last_alive(journal: Journal) -> datetime | None:
     if stamp is None:
         tail = collections.deque(journal.read(max(0, journal.last_seq - 1)), maxlen=1)
         stamp = tail[0].get("ts") if tail else None
-    if not isinstance(stamp, str):
-        return None
-    with contextlib.suppress(ValueError):
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return None
+    return parse_ts(stamp)

@@ -9,7 +9,7 @@ on every change its config source reports, on SIGHUP and when ``POST /api/reconc
    errors (secrets redacted), and the last good config keeps running.
 2. ``app.applying.apply_config`` against what this daemon runs (not ``applied.json``: after a
    restart everything is started once), with :meth:`Reconciler._carry_out` doing the work: the
-   recording, task runner and schedules get the new config through one method each, then each
+   recording, task runner, schedules and channels get the new config through one method each, then each
    changed channel is set or removed (``daemon.channels``), each changed task or queue scheduled
    again. A settings change restarts every recorder and reschedules everything.
 3. The ``once`` tasks run, and the read model counts the reconcile (``on_reconciled``) or the
@@ -30,6 +30,7 @@ from loguru import logger
 from streamrec.app.applying import apply_config
 from streamrec.app.recording import Recording
 from streamrec.core import planning
+from streamrec.core.events import ConfigRejected
 from streamrec.core.redact import Redactor
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.configload import SLOW_REASON, ConfigLoader, SlowConfigError
@@ -103,7 +104,7 @@ class Reconciler:
     def reject(self, errors: list[str], reason: str) -> dict[str, Any]:
         """Log a config as rejected (secrets redacted); the last good config keeps running."""
         errors = [self.current.redactor.text(e) for e in errors]
-        self._log.append("config.rejected", errors=errors, reason=reason)
+        self._log.append(ConfigRejected(errors=errors, reason=reason))
         self._counts.on_rejected(errors)
         for line in errors[:20]:
             logger.error("config rejected: {}", line)
@@ -173,9 +174,7 @@ class Reconciler:
         self._runner.update(config.tasks, config.queues, settings.max_parallel_tasks, redactor)
         if settings_changed:  # recorders depend on settings: reschedule every task, restart all
             self._schedules.configure(config)
-            # ChannelSet has no settings method yet: its two settings are set here, in one place
-            self._channels.zone = self._schedules.scheduler.zone
-            self._channels.max_concurrent = settings.max_concurrent_recordings
+            self._channels.configure(settings.timezone, settings.max_concurrent_recordings)
             outcomes["settings/settings"] = "changed"
         for action in actions:
             if action.kind == "channel" and action.op == "remove":

@@ -20,11 +20,13 @@ import contextlib
 import json
 import os
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
+from streamrec.core.events import DaemonRecovered
 from streamrec.runtime.taskfiles import RunFiles, clear_record, interrupted_runs, stop_records
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
@@ -60,7 +62,7 @@ async def _stop_ffmpeg(pid: int, grace: float) -> bool:
 
 async def recover(paths: StatePaths, journal: Journal, grace: float = 3.0) -> dict[str, Any]:
     """Stop leftovers and log ``daemon.recovered`` (when there was anything); what was found."""
-    stopped: list[dict[str, Any]] = []
+    stopped: list[Mapping[str, Any]] = []
     for pid_file in sorted(paths.pids.glob("channel-*/ffmpeg.json")):
         try:
             record = json.loads(pid_file.read_text(encoding="utf-8"))
@@ -83,7 +85,7 @@ async def recover(paths: StatePaths, journal: Journal, grace: float = 3.0) -> di
             clear_record(RunFiles.of(paths, run.kind, run.name), run.run)
 
     state = journal.state()
-    interrupted: list[dict[str, Any]] = []
+    interrupted: list[Mapping[str, Any]] = []
     for kind, table, key, live in (
         ("task", "tasks", "status", {"running"}),
         ("queue", "queues", "status", {"running"}),
@@ -94,7 +96,7 @@ async def recover(paths: StatePaths, journal: Journal, grace: float = 3.0) -> di
                 interrupted.append({"kind": kind, "name": name, "run": entry.get("run")})
     found = {"interrupted": interrupted, "stopped": stopped}
     if interrupted or stopped:
-        journal.append("daemon.recovered", **found)
+        journal.append(DaemonRecovered(interrupted=interrupted, stopped=stopped))
         logger.warning(
             "recovery: {} interrupted runs, {} leftover processes stopped",
             len(interrupted),

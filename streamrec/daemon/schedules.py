@@ -19,7 +19,10 @@ from typing import Any
 
 from loguru import logger
 
+from streamrec.core.clock import Clock
+from streamrec.core.events import Emit, ScheduleMissed
 from streamrec.core.sharding import Shard
+from streamrec.core.timestamps import format_ts
 from streamrec.errors import StreamrecError, TaskError
 from streamrec.runtime.graph import run_once_tasks, run_queue
 from streamrec.runtime.scheduling import Scheduler
@@ -28,7 +31,6 @@ from streamrec.spec.model import Config, Queue, Task
 
 Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
 """Run a coroutine in the background under a name (the daemon cancels them at shutdown)."""
-Emit = Callable[..., Any]
 Windows = Callable[[str], Coroutine[Any, Any, Any]]
 """Look again at channel ``name`` because one of its windows opened or closed."""
 
@@ -45,6 +47,7 @@ class Schedules:
         emit: Emit,
         spawn: Spawn,
         shard: Shard,
+        clock: Clock,
         grace: float = 60.0,
     ) -> None:
         self._runner = runner
@@ -53,7 +56,7 @@ class Schedules:
         self._spawn = spawn
         self._shard = shard
         self._grace = grace
-        self.scheduler = Scheduler(zone, self.fire, self._missed, grace=grace)
+        self.scheduler = Scheduler(zone, self.fire, self._missed, grace=grace, clock=clock)
 
     def configure(self, config: Config) -> None:
         """The settings changed: the new time zone, and every task and queue scheduled again."""
@@ -131,10 +134,11 @@ class Schedules:
     def _missed(self, key: str, when: datetime) -> None:
         kind, _, name = key.partition("/")
         self._emit(
-            "schedule.missed",
-            kind=kind,
-            name=name,
-            fire_time=when.isoformat(),
-            reason=f"fired more than {self._grace:.0f}s late (event loop blocked or "
-            "machine suspended)",
+            ScheduleMissed(
+                kind=kind,
+                name=name,
+                fire_time=format_ts(when),
+                reason=f"fired more than {self._grace:.0f}s late (event loop blocked or "
+                "machine suspended)",
+            )
         )

@@ -35,6 +35,7 @@ from streamrec.app.recording import Recording
 from streamrec.app.runner import runner_for
 from streamrec.app.statedir import open_journal, open_paths
 from streamrec.core.clock import Clock
+from streamrec.core.events import DaemonStarted, DaemonStopped, Event
 from streamrec.core.redact import Redactor
 from streamrec.core.sharding import SINGLE, Shard
 from streamrec.daemon.catchup import catch_up
@@ -50,7 +51,6 @@ from streamrec.daemon.sources import ConfigSource, DirectorySource, fingerprint
 from streamrec.daemon.statekeeper import Restorer, StateKeeper
 from streamrec.daemon.webapi import ReadModel
 from streamrec.errors import ConfigError, DaemonError
-from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.runtime.tasks import TaskRunner
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.model import Config
@@ -97,7 +97,7 @@ class Daemon:
         misfire_grace: float = 60.0,
         shard: Shard = SINGLE,
         loader: ConfigLoader | None = None,
-        clock: Clock = SYSTEM_CLOCK,
+        clock: Clock,
         on_secrets: Callable[[Redactor], None] | None = None,
     ) -> None:
         if isinstance(source, Path):
@@ -157,7 +157,7 @@ class Daemon:
         reconciler, control, schedules = parts.reconciler, parts.control, parts.schedules
         alive = last_alive(parts.journal)
         await recover(paths, parts.journal)
-        parts.journal.append("daemon.started", pid=os.getpid(), version=__version__)
+        parts.journal.append(DaemonStarted(pid=os.getpid(), version=__version__))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             name = f"signal {signal.Signals(sig).name}"
@@ -194,28 +194,29 @@ class Daemon:
         await self._shutdown(parts, loop.time())
         return 0
 
-    def _emit(self, type_: Any, /, **fields: Any) -> dict[str, Any]:
+    def _emit(self, event: Event | str, /, **fields: Any) -> dict[str, Any]:
         """Append to the state log (every component's events pass here)."""
         parts = self._running()
-        event = parts.keeper.append(type_, **fields)
-        parts.channels.observe(event)
-        return event
+        written = parts.keeper.append(event, **fields)
+        parts.channels.observe(written)
+        return written
 
     def _compose(self, paths: StatePaths, lock: DaemonLock, initial: LoadedConfig | None) -> _Parts:
         source, clock, emit = self.source, self.clock, self._emit
         start = initial or LoadedConfig(Config(), source.config_dir, (), base=source.base)
         settings = start.config.settings
-        journal = open_journal(paths, settings.state_fsync, clock)
+        journal = open_journal(paths, clock=clock, fsync=settings.state_fsync)
         keeper = StateKeeper(paths, journal, self._restorers(lock))
         runner = runner_for(
-            start, layout=paths, journal=keeper, environ=self.environ, stop_grace=TASK_STOP_GRACE
-        )
+            start, layout=paths, journal=keeper, clock=clock, environ=self.environ,
+            stop_grace=TASK_STOP_GRACE,
+        )  # fmt: skip
         recording = Recording(
             start, emit=emit, runner=runner, state=journal.state(), clock=clock, stop_step=STOP_STEP
         )
         schedules = Schedules(
             zone=settings.timezone, runner=runner, emit=emit, spawn=self._spawn, shard=self.shard,
-            grace=self.misfire_grace, windows=lambda name: self._running().channels.evaluate(name),
+            clock=clock, grace=self.misfire_grace, windows=lambda name: self._running().channels.evaluate(name),
         )  # fmt: skip
         channels = ChannelSet(
             make_recorder=recording.make_recorder, set_timer=schedules.scheduler.at,
@@ -274,7 +275,7 @@ class Daemon:
         await asyncio.gather(*self._background, return_exceptions=True)
         await parts.listeners.stop()
         took = loop.time() - started
-        parts.keeper.append("daemon.stopped", reason=reason, took=round(took, 3))
+        parts.keeper.append(DaemonStopped(reason=reason, took=round(took, 3)))
         parts.journal.close()
         logger.info("stopped in {:.1f}s", took)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from loguru import logger
 from starlette.applications import Starlette
 
 from streamrec.app.statedir import info_path, socket_path
+from streamrec.core.timestamps import format_epoch
 from streamrec.spec.model import Http, Settings
 from streamrec.state.private import write_private
 from streamrec.version import __version__
@@ -74,13 +74,12 @@ class Listeners:
             logger.error("{}; the daemon runs without it (stop it with SIGTERM)", exc)
         else:
             self._servers.append(server)
-        started = datetime.fromtimestamp(self._started_at, timezone.utc)
         info = {
             "pid": os.getpid(),
             "version": __version__,
             "socket": str(sock),
             "config": str(self._config_dir.resolve()),
-            "started_at": started.isoformat(),
+            "started_at": format_epoch(self._started_at),
         }
         listen = self._listen_env or (settings.http.listen if settings else None)
         wanted = listen and listen.lower() not in {"off", "none", "no"}

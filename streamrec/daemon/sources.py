@@ -21,12 +21,12 @@ from typing import Any, Protocol
 
 from loguru import logger
 
+from streamrec.core.events import Emit
 from streamrec.runtime.watching import watch_config
 from streamrec.spec.sources import config_files
 
 Reconcile = Callable[[str], Awaitable[Any]]
 """Reconcile now, for the reason given."""
-Emit = Callable[..., Any]
 
 
 def fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:

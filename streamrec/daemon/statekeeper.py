@@ -32,7 +32,7 @@ from typing import Any
 
 from loguru import logger
 
-from streamrec.core.events import Event, build
+from streamrec.core.events import Event, StateWritable, build
 from streamrec.errors import StateError
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
@@ -89,16 +89,16 @@ class StateKeeper:
 
     # --- the event log of the daemon's components --------------------------------------------
 
-    def append(self, type: Event | str, /, **fields: Any) -> dict[str, Any]:
+    def append(self, event: Event | str, /, **fields: Any) -> dict[str, Any]:
         """Append to the journal; when it fails, log, count and go on (the event has no seq)."""
         try:
-            event = self.journal.append(type, **fields)
+            written = self.journal.append(event, **fields)
         except StateError as exc:
-            record = type if isinstance(type, Event) else build(type, fields)
+            record = event if isinstance(event, Event) else build(event, fields)
             self._failed(exc, record.type_name())
             return {"type": record.type_name(), **record.fields_json()}
         self._succeeded()
-        return event
+        return written
 
     def state(self) -> dict[str, Any]:
         """The journal's current state; the last one read while the log cannot be read."""
@@ -145,7 +145,7 @@ class StateKeeper:
             await self._restore()
         if steps.probe:
             try:
-                self.journal.append("state.writable", dropped=self.dropped)
+                self.journal.append(StateWritable(dropped=self.dropped))
             except StateError:
                 return  # still failing: logged when the streak began
             self._succeeded()

@@ -27,6 +27,7 @@ from typing import Any
 
 from streamrec.app.recording import Recording
 from streamrec.core.clock import Clock
+from streamrec.core.files import FinishedFile
 from streamrec.core.redact import Redactor
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.reconciler import Current
@@ -190,22 +191,19 @@ class ReadModel:
     def recordings(self, channel: str | None) -> dict[str, Any]:
         """The files on disk per channel, newest first, as the state log lists them."""
         base = self._recordings_dir()
-        by_channel: dict[str, list[dict[str, Any]]] = {}
+        by_channel: dict[str, list[tuple[FinishedFile, str | None]]] = {}
         for file, record in (self._state().get("recordings") or {}).items():
-            owner = str(record.get("channel"))
-            if channel is not None and owner != channel:
-                continue
-            path = Path(file)
-            relative = path.relative_to(base) if base and path.is_relative_to(base) else path
-            by_channel.setdefault(owner, []).append(
-                {"file": file, "name": path.name, "path": str(relative), **record}
-            )
-        for files in by_channel.values():
-            files.sort(key=lambda r: str(r.get("start") or ""), reverse=True)
+            finished = FinishedFile.from_entry(file, record)
+            if channel is None or finished.channel == channel:
+                by_channel.setdefault(finished.channel, []).append((finished, record.get("hooks")))
+        listed: dict[str, list[dict[str, Any]]] = {}
+        for owner, files in sorted(by_channel.items()):
+            files.sort(key=lambda pair: pair[0].start, reverse=True)
+            listed[owner] = [_listed(finished, hooks, base) for finished, hooks in files]
         return {
-            "channels": dict(sorted(by_channel.items())),
+            "channels": listed,
             "count": sum(len(f) for f in by_channel.values()),
-            "bytes": sum(int(r.get("bytes") or 0) for f in by_channel.values() for r in f),
+            "bytes": sum(finished.bytes for f in by_channel.values() for finished, _ in f),
         }
 
     def recording_file(self, file: str) -> Download | None:
@@ -292,6 +290,17 @@ class ReadModel:
         if self.loaded is None:
             return None
         return self.loaded.resolve_path(self.loaded.config.settings.recordings_dir)
+
+
+def _listed(finished: FinishedFile, hooks: str | None, base: Path | None) -> dict[str, Any]:
+    """One file of ``/api/recordings``: where it is (also relative to the recordings directory)
+    and its fold entry."""
+    path = Path(finished.path)
+    relative = path.relative_to(base) if base and path.is_relative_to(base) else path
+    return {
+        "file": finished.path, "name": path.name, "path": str(relative),
+        **finished.entry(hooks),
+    }  # fmt: skip
 
 
 def _status_view(

@@ -34,7 +34,6 @@ from loguru import logger
 
 from streamrec.core.clock import Clock
 from streamrec.core.schedule import Timing, timing_of
-from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.spec.model import Every
 
 Fire = Callable[[str, datetime], None]
@@ -66,7 +65,7 @@ class Scheduler:
         on_missed: Fire,
         grace: float = 60.0,
         *,
-        clock: Clock = SYSTEM_CLOCK,
+        clock: Clock,
     ) -> None:
         self.zone = ZoneInfo(zone)
         self.clock = clock

@@ -1,8 +1,8 @@
 """What a task run is made of, between the runner and its callers: results, handles, slots.
 
 The plain values :class:`~streamrec.runtime.tasks.TaskRunner` returns and keeps: a
-``core.runs.RunOutcome`` per run (``RunResult`` is its former name), the :class:`QueueHandle` of a queue run (``runtime.graph`` fills it,
-``stop_queue`` reads it), the :class:`Slots` that bound how many attempts run at once, and the
+``core.runs.RunOutcome`` per run, the :class:`QueueHandle` of a queue run (``runtime.graph`` fills
+it, ``stop_queue`` reads it), the :class:`Slots` that bound how many attempts run at once, and the
 :class:`EventLog` protocol the runner writes to (``state.journal.Journal`` and the API's in-memory
 log both fit it). Imported through ``runtime.tasks``, which re-exports them.
 """
@@ -14,11 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from streamrec.core.clock import Clock
 from streamrec.core.events import Event
-from streamrec.core.runs import RunOutcome
-from streamrec.core.timestamps import format_ts
-from streamrec.runtime.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
     from streamrec.runtime.processes import ShellProcess
@@ -33,14 +29,6 @@ class EventLog(Protocol):
 
 Observer = Callable[[dict[str, Any]], None]
 """Shown each event as written (``{"seq", "ts", "type", **fields}``): the CLI and the API."""
-
-RunResult = RunOutcome
-"""The name callers used for :class:`~streamrec.core.runs.RunOutcome` before it moved to core."""
-
-
-def now_iso(clock: Clock = SYSTEM_CLOCK) -> str:
-    """The time of ``clock`` as the state log writes it: ``2026-05-01T20:00:00.123Z``."""
-    return format_ts(clock.now())
 
 
 @dataclass

@@ -70,9 +70,7 @@ from streamrec.runtime.taskruns import (
     EventLog,
     Observer,
     QueueHandle,
-    RunResult,
     Slots,
-    now_iso,
 )
 from streamrec.spec.model import Queue, Task
 from streamrec.spec.units import format_duration
@@ -563,7 +561,5 @@ __all__ = [
     "Observer",
     "QueueHandle",
     "RunOutcome",
-    "RunResult",
     "TaskRunner",
-    "now_iso",
 ]

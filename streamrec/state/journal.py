@@ -77,10 +77,11 @@ PendingEvent = Event | tuple[str, dict[str, Any]]
 
 
 class _WallClock:
-    """The default clock of a journal made without one: the system's wall time.
+    """The clock of a journal made without one (benchmarks, tests that do not look at stamps).
 
     The same as ``runtime.clock.SYSTEM_CLOCK``, which ``state`` may not import (``runtime`` and
-    ``state`` are one layer, independent of each other); the front ends pass that one.
+    ``state`` are one layer, independent of each other); every journal the package opens is handed
+    a clock by ``app.statedir``.
     """
 
     def now(self) -> datetime:
@@ -117,9 +118,10 @@ class Journal:
 
     ``write`` is the seam every byte written passes through (``os.write``; a test passes one that
     fails with ENOSPC), ``sync`` the one every fsync of the tail passes through (``os.fsync``).
-    ``clock`` gives the time stamped on events: a ``Clock`` (the front ends pass
-    ``SYSTEM_CLOCK``), or, as before clocks were objects, a function returning an aware datetime. ``checkpoint`` is called with a step name after
-    each step of a compaction (``snapshot``, ``archive``, ``tail``; a test crashes there).
+    ``clock`` gives the time stamped on events (``app.statedir`` passes the front end's, which is
+    ``SYSTEM_CLOCK`` or a test's ``FakeClock``); without one, the system's wall time.
+    ``checkpoint`` is called with a step name after each step of a compaction (``snapshot``,
+    ``archive``, ``tail``; a test crashes there).
     """
 
     def __init__(
@@ -130,7 +132,7 @@ class Journal:
         compact_after: int | None = 100_000,
         write: Callable[[int, bytes], int] = os.write,
         sync: Callable[[int], None] = os.fsync,
-        clock: Clock | Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         checkpoint: Callable[[str], None] | None = None,
     ) -> None:
         if fsync not in get_args(FsyncPolicy):
@@ -138,10 +140,7 @@ class Journal:
         self.paths = StatePaths.at(Path(root))
         self.fsync: FsyncPolicy = fsync
         self.compact_after = compact_after
-        if clock is None:
-            clock = _WALL_CLOCK
-        # a bare ``now`` function is the form callers used before clocks were objects
-        self._now: Callable[[], datetime] = clock if callable(clock) else clock.now
+        self._clock: Clock = _WALL_CLOCK if clock is None else clock
         self._checkpoint = checkpoint
         self._writer = TailWriter(self.paths, fsync, write, sync)
         self._folds, self._pid = FoldCache(self.paths), os.getpid()
@@ -218,7 +217,7 @@ class Journal:
                 events = [_recreated(self.paths, *lost), *events]
             if not events:
                 return None, []
-            ts, seq = format_ts(self._now()), writer.last_seq
+            ts, seq = format_ts(self._clock.now()), writer.last_seq
             written = []
             for event in events:
                 seq += 1

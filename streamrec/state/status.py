@@ -10,7 +10,8 @@ left out, even when the log remembers them; objects the log never mentions get t
 
 Each channel gets, beside its fold entry (state, since, file, bytes, bitrate, last segment, counters,
 gaps): its category, whether it has a schedule, the gaps that ended in the last 24 hours, its next
-three windows, and the daemon's live view of it under ``daemon``. Tasks and queues get their
+three windows, and the daemon's live view of it under ``daemon``. Times are state-log stamps
+(``core.timestamps``), like the fold's. Tasks and queues get their
 schedule and next fire time (cron and ``every`` schedules with their jitter; ``once`` has none),
 asked of ``core.schedule``, the engine whose times the daemon's timers fire at.
 """
@@ -22,21 +23,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from streamrec.core.schedule import schedule_key, timing_of
+from streamrec.core.timestamps import format_ts, parse_ts
 from streamrec.core.windows import upcoming
 from streamrec.spec.model import Config, Queue, Task
 
 GAP_WINDOW = timedelta(hours=24)
 """Gaps that ended within this long before now are listed as ``gaps_24h``."""
-
-
-def parse_ts(value: Any) -> datetime | None:
-    """An ISO 8601 time stamp of the state log (``...Z``) as an aware datetime; None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def recent_gaps(entry: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
@@ -46,10 +38,11 @@ def recent_gaps(entry: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
 
 
 def next_fire(kind: str, name: str, obj: Task | Queue, zone: ZoneInfo, now: datetime) -> str | None:
-    """When a task's or queue's schedule fires next (ISO 8601), None for ``once`` and no schedule."""
+    """When a task's or queue's schedule fires next (a state-log stamp), None for ``once`` and no
+    schedule."""
     timing = timing_of(schedule_key(kind, name), obj.schedule, obj.jitter, zone)
     when = timing.next_after(now) if timing is not None else None
-    return when.isoformat() if when is not None else None
+    return format_ts(when) if when is not None else None
 
 
 def build_status(
@@ -79,7 +72,7 @@ def build_status(
         entry["scheduled"] = bool(channel.schedule)
         entry["gaps_24h"] = recent_gaps(entry, now)
         entry["windows"] = [
-            {"start": i.start.isoformat(), "end": i.end.isoformat()}
+            {"start": format_ts(i.start), "end": format_ts(i.end)}
             for i in upcoming(channel.schedule, channel.padding, zone, now)
         ]
         if live is not None:

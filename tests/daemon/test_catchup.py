@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from streamrec.core.clock import FakeClock
+from streamrec.core.events import Event
 from streamrec.daemon.catchup import catch_up
 from streamrec.spec.model import Config
 from streamrec.state.journal import Journal
@@ -21,8 +22,8 @@ class FakeDaemon:
         self.fired: list[tuple[str, datetime]] = []
         self.clock = FakeClock(now or datetime.now(timezone.utc))
 
-    def emit(self, type_: str, /, **fields: Any) -> dict[str, Any]:
-        return self.journal.append(type_, **fields)
+    def emit(self, event: Event, /) -> dict[str, Any]:
+        return self.journal.append(event)
 
     def fire(self, key: str, when: datetime) -> None:
         self.fired.append((key, when))
@@ -87,7 +88,7 @@ def test_missed_every_runs_are_the_epoch_grid_points_since_the_last_daemon(tmp_p
     )
     assert daemon.fired == [("task/t", datetime(2030, 3, 31, 1, 0, tzinfo=timezone.utc))]
     (missed,) = [e for e in daemon.journal.read() if e["type"] == "schedule.missed"]
-    assert missed["count"] == 4 and missed["fire_time"] == "2030-03-30T21:00:00+00:00"
+    assert missed["count"] == 4 and missed["fire_time"] == "2030-03-30T21:00:00.000Z"
 
 
 def test_the_latest_of_very_many_missed_runs_is_the_one_that_runs(tmp_path):

@@ -20,6 +20,7 @@ from daemonkit import DaemonProcess, alive
 from streamrec.daemon.configload import SLOW_REASON, ConfigLoader, Planned, Refused, load_and_plan
 from streamrec.daemon.service import Daemon
 from streamrec.errors import ConfigError
+from streamrec.runtime.clock import SYSTEM_CLOCK
 
 SEGMENT = 2.0
 
@@ -163,7 +164,11 @@ async def test_a_load_past_the_deadline_is_killed_and_rejected_as_too_slow(tmp_p
     state = tmp_path / "state"
     loader = ConfigLoader(job=slow_when_marked, deadline=1.5)
     daemon = Daemon(
-        config, environ={"STREAMREC_STATE_DIR": str(state)}, changes=never(), loader=loader
+        config,
+        environ={"STREAMREC_STATE_DIR": str(state)},
+        changes=never(),
+        loader=loader,
+        clock=SYSTEM_CLOCK,
     )
     running = asyncio.create_task(daemon.run())
     try:

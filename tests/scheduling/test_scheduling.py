@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 from streamrec.core.schedule import jitter_offset, timing_of
+from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.runtime.scheduling import Scheduler
 from streamrec.spec.model import Every
 
@@ -47,7 +48,9 @@ async def test_interval_jobs_and_one_off_timers_fire_on_the_event_loop():
     """An every-1s job fires repeatedly and an `at` timer fires once, both in the loop's thread."""
     fired: list[tuple[str, datetime]] = []
     loop = asyncio.get_running_loop()
-    scheduler = Scheduler("UTC", lambda key, when: fired.append((key, when)), lambda *_: None)
+    scheduler = Scheduler(
+        "UTC", lambda key, when: fired.append((key, when)), lambda *_: None, clock=SYSTEM_CLOCK
+    )
     scheduler.start()
     try:
         scheduler.schedule("task/tick", Every(every=1))

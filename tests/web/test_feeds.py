@@ -80,7 +80,7 @@ def test_status_lists_declared_objects_with_initial_states() -> None:
     assert data["channels"]["on"]["gaps_24h"] == []
     assert data["channels"]["off"]["state"] == "disabled"
     # `every: 1h` fires on the epoch-anchored grid, not an hour after the last run
-    assert data["tasks"]["t"]["next_fire"] == "2026-05-01T21:00:00+00:00"
+    assert data["tasks"]["t"]["next_fire"] == "2026-05-01T21:00:00.000Z"
     assert data["queues"]["q"]["status"] == "created"
     assert data["config"]["pending"] is True
     assert data["daemon"] == {"running": True, "pid": 1}
