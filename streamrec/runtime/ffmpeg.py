@@ -36,8 +36,11 @@ from streamrec.spec.model import ChannelOptions
 SEGMENT_FORMATS = {"ts": "mpegts", "mkv": "matroska", "mp4": "mp4"}
 NO_SEGMENTS = 10 * 365 * 86400
 """The segment length used for ``segment: none``: one file per ffmpeg run."""
-HLS_HOLD_COUNTERS = 10
-"""Playlist reloads without a new segment before ffmpeg gives up (~5 s with 1 s segments)."""
+HLS_HOLD_COUNTERS = 1000
+"""Playlist reloads without a new segment before ffmpeg gives up: a safety net only (500 target
+durations). A low count races a frozen source coming back: ffmpeg gives up as it opens the first
+new segment and flushes that segment's first 32 KiB as a cut-short packet. The recorder decides
+instead (``stall_timeout``, and a look at the playlist when ffmpeg stops following it)."""
 
 
 @dataclass(frozen=True)
@@ -157,27 +160,59 @@ def build_command(
     ]  # fmt: skip
 
 
+def backfill_command(
+    ffmpeg: str, options: ChannelOptions, uris: list[str], output: str
+) -> list[str]:
+    """One short ffmpeg that copies the listed HLS segments ``uris`` (in order) into ``output``.
+
+    Used when a run's first segment is later than the one it was started at: the playlist moved
+    on while ffmpeg started, and the segments it skipped are fetched by their URIs (a server keeps
+    a segment available for a while after it leaves the playlist, RFC 8216 6.2.2). MPEG-TS
+    segments joined byte by byte are one stream (the ``concat`` protocol).
+    """
+    fmt = options.format
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-n",
+        "-protocol_whitelist", "concat,http,https,tcp,tls,crypto",
+        *input_options(uris[0], options.stall_timeout)[:2], *options.input_args,
+        "-i", "concat:" + "|".join(uris),
+        "-c", "copy", *(["-bsf:a", "aac_adtstoasc"] if fmt == "mp4" else []),
+        *(["-movflags", "+frag_keyframe+empty_moov+default_base_moof"] if fmt == "mp4" else []),
+        "-f", SEGMENT_FORMATS[fmt], output,
+    ]  # fmt: skip
+
+
+async def run_to_end(argv: list[str]) -> bool:
+    """Run a short ffmpeg to its end (at most 2 minutes); whether it succeeded."""
+    return await _run(argv) is not None
+
+
 def escape_pattern(text: str) -> str:
     """``text`` safe to put into an ffmpeg output pattern (``%`` doubled)."""
     return text.replace("%", "%%")
 
 
-async def repair_truncated(ffmpeg: str, path: Path, fmt: str) -> bool:
+async def repair_truncated(ffmpeg: str, path: Path, fmt: str) -> float | None:
     """Rewrite a file cut short by a kill without its last (incomplete) video frame.
 
     A SIGKILLed ffmpeg leaves a file that plays but whose last frame is cut mid-packet, which
-    decoders report as an error. Two short ``-c copy`` passes over the file: count its video frames,
-    then copy all but the last. Returns False (and leaves the file alone) if that is not possible,
-    e.g. for a file without video.
+    decoders report as an error. Two short ``-c copy`` passes over the file: count its video frames
+    and media time, then copy all but the last frame. Returns the media seconds the file holds
+    afterwards (a crash-recovered file is timed by it), or None if the file could not be read; a
+    file without video, or with one frame, is left alone.
     """
     counted = await _run([ffmpeg, "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy",
                           "-f", "null", "-", "-progress", "pipe:1"])  # fmt: skip
     if counted is None:
-        return False
-    frames = [line.split("=", 1)[1] for line in counted.splitlines() if line.startswith("frame=")]
-    if not frames or not frames[-1].isdigit() or int(frames[-1]) < 2:
-        return False
-    return await _rewrite(ffmpeg, path, fmt, ["-frames:v", str(int(frames[-1]) - 1)])
+        return None
+    values = dict(line.split("=", 1) for line in counted.splitlines() if "=" in line)
+    frames, micros = values.get("frame", ""), values.get("out_time_us", "")
+    seconds = int(micros) / 1_000_000 if micros.isdigit() else None
+    if not frames.isdigit() or int(frames) < 2:
+        return seconds
+    if not await _rewrite(ffmpeg, path, fmt, ["-frames:v", str(int(frames) - 1)]):
+        return seconds
+    return None if seconds is None else seconds * (int(frames) - 1) / int(frames)
 
 
 async def trim_to(ffmpeg: str, path: Path, fmt: str, seconds: float) -> bool:

@@ -38,6 +38,8 @@ Emit = Callable[..., Any]
 RunHook = Callable[[str, Mapping[str, str]], Awaitable[str]]
 PARTIAL = re.compile(r"^(\d+)_(\d{6})\.(\w+)$")
 """The name ffmpeg gives a partial file: ``<run id>_<number>.<ext>``."""
+BACKFILL = re.compile(r"^backfill_(\d+)\.(\w+)$")
+"""Segments a run skipped at its start, fetched on the side: ``backfill_<run id>.<ext>``."""
 
 
 def iso(epoch: float) -> str:
@@ -83,23 +85,29 @@ class Finisher:
     def label(self) -> str:
         return f"channel {self.name!r}"
 
-    async def repair(self, path: Path) -> None:
-        """Drop the cut-short last frame of a file whose ffmpeg was killed."""
-        await repair_truncated(self.ffmpeg, path, self.channel.format)
+    async def repair(self, path: Path) -> float | None:
+        """Drop the cut-short last frame of a file whose ffmpeg was killed; its media seconds."""
+        return await repair_truncated(self.ffmpeg, path, self.channel.format)
 
     async def recover_orphans(self) -> None:
-        """Partial files left by a streamrec that died: finished with times from their mtimes."""
+        """Partial files left by a streamrec that died, finished: each ends at its mtime (the last
+        write) and starts as much media earlier as it holds (no earlier than the previous file of
+        its run ended, nor its run started); a half-fetched backfill file is dropped."""
         previous: dict[str, float] = {}
         for path in sorted(self.partial_dir.iterdir()):
+            if BACKFILL.match(path.name):
+                path.unlink(missing_ok=True)
+                continue
             match = PARTIAL.match(path.name)
             if not match:
                 continue
             run_id = match.group(1)
             end = path.stat().st_mtime
-            start = previous.get(run_id, int(run_id) / 1000)
+            earliest = previous.get(run_id, int(run_id) / 1000)
             previous[run_id] = end
             logger.info("{}: finishing {} left by an earlier run", self.label, path.name)
-            await self.repair(path)
+            seconds = await self.repair(path)
+            start = earliest if seconds is None else max(earliest, end - seconds)
             self.finish(path, start, end, end - start, recovered=True)
 
     def finish(

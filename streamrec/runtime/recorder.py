@@ -50,13 +50,26 @@ from loguru import logger
 
 from streamrec.core.backoff import Backoff
 from streamrec.core.filenames import EXTENSIONS, safe_component
-from streamrec.core.reconnecting import Playlist, first_start_index, next_step, start_index
+from streamrec.core.reconnecting import (
+    Playlist,
+    Segment,
+    first_start_index,
+    next_step,
+    start_index,
+)
 from streamrec.core.redact import redact_text, redact_url
 from streamrec.core.retention import Limits, approx_size
 from streamrec.core.windows import active_interval
 from streamrec.errors import RecorderError
 from streamrec.runtime.child import FfmpegChild
-from streamrec.runtime.ffmpeg import build_command, escape_pattern, is_hls, trim_to
+from streamrec.runtime.ffmpeg import (
+    backfill_command,
+    build_command,
+    escape_pattern,
+    is_hls,
+    run_to_end,
+    trim_to,
+)
 from streamrec.runtime.finishing import Finisher, iso
 from streamrec.runtime.probing import can_probe, probe
 from streamrec.runtime.resolvers import make_resolver, released
@@ -84,7 +97,15 @@ _OPENING = re.compile(r"Opening '(.+)' for reading$")
 LAST_SEGMENT = "last_segment"
 """In the partial directory: the URI of the HLS segment ffmpeg opened last, kept across crashes."""
 OVERTAKEN_RETRIES = 3
-"""Starts in a row that may be redone because the playlist moved on while ffmpeg started."""
+"""Starts in a row that may be redone because the playlist moved on while ffmpeg started (only
+when the segments skipped cannot be fetched on the side: see :meth:`Recorder._backfill`)."""
+READING_GRACE = 2.0
+"""Seconds after ffmpeg opens a segment in which it is not stopped for a stall: it is reading a
+freshly listed segment (a frozen source that just came back), and progress follows."""
+BEHIND_AFTER = 3.0
+"""Seconds without media and without a segment opened before the recorder looks at the playlist
+itself: if it lists something after the segment ffmpeg opened last (or no longer lists that one:
+a media-sequence reset), ffmpeg is not following it and is started again."""
 
 
 @dataclass
@@ -92,6 +113,7 @@ class _Run:
     """One run of ffmpeg."""
 
     run_id: str
+    url: str
     child: FfmpegChild
     started: float  # loop time
     anchor: float | None = None  # wall-clock time of media time 0
@@ -103,6 +125,11 @@ class _Run:
     closed_end: float = 0.0
     reported: set[str] = field(default_factory=set)
     overtaken: bool = False  # killed at its first segment: the playlist had moved on
+    opened_at: float = 0.0  # loop time ffmpeg last opened a media segment
+    looked_at: float = 0.0  # loop time the recorder last looked at the playlist itself
+    backfill: asyncio.Task[bool] | None = None  # segments skipped at the start, fetched aside
+    backfill_path: Path | None = None
+    backfill_seconds: float = 0.0  # listed duration of the segments fetched aside
 
 
 @dataclass(frozen=True)
@@ -156,6 +183,7 @@ class Recorder:
         self._ready: tuple[str, Playlist | None] | None = None  # a probe saw new media here
         self._hls_run = False
         self._expected: str | None = None  # the segment a run should open first
+        self._planned: tuple[Segment, ...] = ()  # listed from ``_expected`` on, when started
         self._overtaken = 0  # starts in a row redone because the playlist moved on
         self._resolve = resolve or make_resolver(channel.resolver, channel.quality)
         self.startup_grace = startup_grace or max(15.0, channel.stall_timeout)
@@ -342,6 +370,7 @@ class Recorder:
             index = first_start_index(playlist, None, max(reach_back, self._reach_back()))
         if index is not None:
             self._expected = playlist.segments[index].uri
+            self._planned = playlist.segments[index:]
         return index is not None, index
 
     def _reach_back(self) -> float:
@@ -411,7 +440,7 @@ class Recorder:
         child = await FfmpegChild.spawn(
             lambda seg, prog: self._command(url, pattern, seg, prog), label=self.label
         )
-        run = _Run(run_id, child, started=loop.time(), last_change=loop.time())
+        run = _Run(run_id, url, child, started=loop.time(), last_change=loop.time())
         self.state = "starting"
         readers = [
             asyncio.create_task(self._read_segments(run)),
@@ -430,6 +459,12 @@ class Recorder:
                 if reason := self._stopping():
                     await child.stop(self.stop_step)
                     outcome = _Outcome(True, reason, final=True)
+                    break
+                if await self._not_following(run, now):
+                    logger.info("{}: ffmpeg stopped following the playlist (it lists newer "
+                                "segments); starting it again", self.label)  # fmt: skip
+                    await child.stop(min(1.0, self.stop_step))
+                    outcome = _Outcome(True, "ffmpeg stopped following the playlist")
                     break
                 if stall := self._stalled(run, now):
                     self.state = "stalled"
@@ -454,6 +489,7 @@ class Recorder:
                 await child.wait()
             for task in readers:
                 task.cancel()
+        await self._finish_backfill(run)
         await self._finish_leftovers(run)
         if outcome is None and run.overtaken:
             return _Outcome(False, "the playlist moved on while ffmpeg started", again=True)
@@ -465,6 +501,8 @@ class Recorder:
         return outcome
 
     def _stalled(self, run: _Run, now: float) -> str | None:
+        if now - run.opened_at < READING_GRACE:
+            return None  # reading a segment just listed: stopping now would cut a packet short
         if run.anchor is None:
             if now - run.started > self.startup_grace:
                 return f"no media within {self.startup_grace:g}s of starting ffmpeg"
@@ -478,12 +516,17 @@ class Recorder:
         opened = _OPENING.search(line) if self._hls_run and not run.overtaken else None
         if opened is None or is_hls(opened.group(1)):
             return
+        run.opened_at = asyncio.get_running_loop().time()
         uri, expected, self._expected = opened.group(1), self._expected, None
-        if expected is not None and expected != uri:
-            # ffmpeg fetched the playlist after we looked, and a segment was published in
-            # between: its start index now points one segment (or more) further. The segments
-            # skipped are still listed, so the cheap fix is a new start from a fresh look;
-            # this ffmpeg has written nothing yet (its files are dropped).
+        planned, self._planned = self._planned, ()
+        skipped = _skipped(planned, uri) if expected is not None and expected != uri else ()
+        if skipped:
+            self._backfill(run, skipped)
+        elif expected is not None and expected != uri:
+            # ffmpeg began at a segment that was not listed when we looked (the playlist moved
+            # on by more than it listed then, or restarted), so what it skipped is not known:
+            # a new start from a fresh look; this ffmpeg has written nothing yet (its files
+            # are dropped).
             said = (self.label, redact_url(uri, self.secrets), redact_url(expected, self.secrets))
             if self._overtaken < OVERTAKEN_RETRIES:
                 self._overtaken += 1
@@ -501,6 +544,55 @@ class Recorder:
             tmp.write_text(uri)
             tmp.replace(self.partial_dir / LAST_SEGMENT)
 
+    def _backfill(self, run: _Run, skipped: Sequence[Segment]) -> None:
+        """ffmpeg started later than planned (the playlist moved on while it started): the
+        segments it skipped are copied on the side by a short ffmpeg, into a file that is
+        finished right before the run's first one. ffmpeg itself records on: no restart, which
+        after an outage longer than the playlist would lose the oldest listed segment again."""
+        said = ", ".join(redact_url(s.uri, self.secrets) for s in skipped)
+        logger.info("{}: ffmpeg started after {} (the playlist moved on while it started); "
+                    "fetching it on the side", self.label, said)  # fmt: skip
+        path = self.partial_dir / f"backfill_{run.run_id}.{self.ext}"
+        argv = backfill_command(self.ffmpeg, self.channel, [s.uri for s in skipped], str(path))
+        run.backfill_path = path
+        run.backfill_seconds = sum(s.duration for s in skipped)
+        run.backfill = asyncio.get_running_loop().create_task(run_to_end(argv))
+
+    async def _finish_backfill(self, run: _Run) -> None:
+        """The side-fetched segments, finished as the file before the run's first (once)."""
+        task, path, run.backfill = run.backfill, run.backfill_path, None
+        if task is None or path is None:
+            return
+        try:
+            fetched = await task
+        except Exception as exc:  # a failed side fetch must not stop the recording
+            logger.warning("{}: fetching skipped segments failed: {}", self.label, exc)
+            fetched = False
+        if not fetched or run.overtaken:
+            path.unlink(missing_ok=True)
+            if not run.overtaken:
+                logger.warning("{}: the segments skipped at the start could not be fetched; "
+                               "{:.1f}s are missing", self.label, run.backfill_seconds)  # fmt: skip
+            return
+        end = run.anchor if run.anchor is not None else self._clock()
+        self.finisher.finish(path, end - run.backfill_seconds, end, run.backfill_seconds)
+
+    async def _not_following(self, run: _Run, now: float) -> bool:
+        """Whether an HLS ffmpeg waits for a segment the playlist will not list: no media and no
+        segment opened for :data:`BEHIND_AFTER`, and the playlist lists segments after the one
+        it opened last (a media-sequence reset while the playlist stayed up). A frozen source's
+        stale playlist is not that: ffmpeg waits for it, and goes on by itself when it moves."""
+        quiet = min(now - run.last_change, now - run.opened_at, now - run.looked_at)
+        if not self._hls_run or run.anchor is None or quiet < BEHIND_AFTER:
+            return False
+        run.looked_at = now
+        if self._last_segment is None or not can_probe(run.url):
+            return False
+        playlist = (await probe(run.url)).playlist
+        if playlist is None or playlist.master or not playlist.segments:
+            return False
+        return start_index(playlist, self._last_segment) is not None
+
     def _current_partial(self, run: _Run) -> Path:
         return self.partial_dir / f"{run.run_id}_{run.closed:06d}.{self.ext}"
 
@@ -509,7 +601,8 @@ class Recorder:
         assert run.anchor is not None
         self.state = "recording"
         if self._gap_cause is not None and self.finisher.last_end is not None:
-            self._emit_gap(self.finisher.last_end, run.anchor, self._gap_cause)
+            start = run.anchor - run.backfill_seconds  # fetched on the side: not missing
+            self._emit_gap(self.finisher.last_end, start, self._gap_cause)
         self._gap_cause = None
         file = str(self._current_partial(run))
         logger.info("{}: recording into {}", self.label, file)
@@ -558,6 +651,7 @@ class Recorder:
             run.closed += 1
             run.closed_end = end
             run.reported.add(name)
+            await self._finish_backfill(run)  # in order: the skipped segments come first
             if run.stalled:  # the file closed by the stop: drop media written after the stall
                 await trim_to(
                     self.ffmpeg, self.partial_dir / name, self.channel.format, end - start
@@ -579,3 +673,10 @@ class Recorder:
             self.finisher.finish(
                 path, run.anchor + run.closed_end, run.anchor + end, end - run.closed_end
             )
+
+
+def _skipped(planned: Sequence[Segment], opened: str) -> tuple[Segment, ...]:
+    """The planned segments before ``opened`` when ffmpeg began there instead of at the first
+    planned one; empty if ``opened`` is not among them (then ffmpeg is started again)."""
+    uris = [segment.uri for segment in planned]
+    return tuple(planned[: uris.index(opened)]) if opened in uris[1:] else ()

@@ -22,6 +22,7 @@ from recsources import (
     assert_contiguous,
     media_seconds,
     playable,
+    ts,
 )
 
 from streamrec.runtime.storage import Storage
@@ -102,6 +103,28 @@ async def test_a_sigkilled_recorder_leaves_a_playable_file_that_the_next_run_fin
     recovered = [s for s in events.of("recording.segment") if s.get("recovered")]
     assert len(recovered) == 1 and not partial.exists()
     assert_all_playable(events)
+
+
+@pytest.mark.slow
+async def test_a_crash_recovered_file_is_timed_by_the_media_it_holds(
+    make_recorder: MakeRecorder, events: Events, tmp_path: Path
+) -> None:
+    """A partial file left after its run's earlier files were finished ends at its last write and
+    starts as much media before it as it holds, not at its run's start."""
+    recorder = make_recorder("http://127.0.0.1:9/live.m3u8", name="crashed")
+    recorder.partial_dir.mkdir(parents=True)
+    written = time.time()
+    partial = recorder.partial_dir / f"{int((written - 20) * 1000)}_000003.ts"
+    subprocess.run(
+        [FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25", "-t", "1.2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "mpegts", str(partial)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    os.utime(partial, (written, written))
+    await recorder.finisher.recover_orphans()
+    (segment,) = events.of("recording.segment")
+    assert segment["recovered"] and 1.0 <= segment["duration"] <= 1.3, segment
+    assert abs(ts(segment["end"]) - written) < 0.01, segment
 
 
 @pytest.mark.slow

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from loguru import logger
-from recsources import FFMPEG, Events, MakeRecorder
+from media import playable
+from recsources import FFMPEG, Events, MakeRecorder, ts
 
 from streamrec.core.reconnecting import parse_playlist
 from streamrec.runtime.recorder import Recorder
@@ -72,11 +73,7 @@ async def test_outages_cost_no_more_than_one_second_beyond_what_left_the_playlis
     recorded = [h for f in recorder.files for h in packet_hashes(FFMPEG, Path(f["file"]))]
     coverage = frame_coverage(published, recorded, outages, began, until)
     assert coverage.duplicated == 0, coverage
-    # One foreign packet is tolerated: an ffmpeg that gives up on a frozen playlist a moment after
-    # the first segment after the thaw is listed sometimes flushes that segment's first frame cut
-    # short (a prefix of the published one; a plain ffmpeg does the same). The segments served
-    # are complete: the source lists a segment only once it is renamed from its .tmp.
-    assert coverage.foreign <= 1, coverage
+    assert coverage.foreign == 0, coverage
     unavoidable = (0.0, 8.0 - 6 * source.segment_time, 0.0)
     for gap, floor in zip(coverage.gaps, unavoidable, strict=True):
         assert gap <= floor + 1.0, coverage
@@ -87,8 +84,8 @@ async def test_outages_cost_no_more_than_one_second_beyond_what_left_the_playlis
 async def test_a_playlist_that_moves_while_ffmpeg_starts_costs_no_segment(
     tmp_path: Path, recordings: Path, events: Events, log_lines: list[str]
 ) -> None:
-    """ffmpeg slowed down so the playlist moves on before it looks: the segment it would skip is
-    recorded all the same (ffmpeg is started again at once)."""
+    """ffmpeg slowed down so the playlist moves on before it looks: the segment it skips is
+    fetched on the side and finished first, in order, nothing twice, and ffmpeg is not restarted."""
     source = HlsTestSource(FFMPEG, tmp_path / "source", noise=True, keep_segments=True)
     mark = tmp_path / "delayed-once"
     slow = tmp_path / "slow-ffmpeg"
@@ -112,7 +109,41 @@ async def test_a_playlist_that_moves_while_ffmpeg_starts_costs_no_segment(
     finally:
         source.close()  # the segments stay: the directory is the test's
     expected = source.directory / Path(listed.segments[-1].uri).name
-    wanted = set(packet_hashes(FFMPEG, expected))
-    recorded = {h for f in recorder.files for h in packet_hashes(FFMPEG, Path(f["file"]))}
-    assert wanted and wanted <= recorded, f"{len(wanted - recorded)} of {len(wanted)} missing"
-    assert any("moved on while it started; starting it again" in line for line in log_lines)
+    wanted = packet_hashes(FFMPEG, expected)
+    recorded = [h for f in recorder.files for h in packet_hashes(FFMPEG, Path(f["file"]))]
+    assert wanted and set(wanted) <= set(recorded), f"{len(set(wanted) - set(recorded))} missing"
+    assert len(recorded) == len(set(recorded)), "a packet was recorded twice"
+    assert recorded[: len(wanted)] == wanted, "the skipped segment is not the first file's media"
+    assert any("fetching it on the side" in line for line in log_lines)
+    assert not any("starting it again" in line for line in log_lines)
+    starts = [ts(f["start"]) for f in recorder.files]
+    assert starts == sorted(starts) and len(recorder.files) >= 2
+    assert all(playable(Path(f["file"]))[0] for f in recorder.files)
+
+
+@pytest.mark.slow
+async def test_a_source_frozen_shorter_than_the_stall_timeout_is_ridden_out_by_the_same_ffmpeg(
+    tmp_path: Path, make_recorder: MakeRecorder, events: Events
+) -> None:
+    """A 6 s freeze, past the ~5 s after which an ffmpeg giving up on 10 stale reloads could open
+    the first new segment and flush its first frame cut short: no restart, no foreign packet."""
+    source = HlsTestSource(FFMPEG, tmp_path / "source", noise=True, keep_segments=True)
+    try:
+        await asyncio.to_thread(source.start)
+        await asyncio.sleep(2)
+        recorder = make_recorder(source.url, segment="10s", stall_timeout="10s")
+        began = time.time()
+        task = asyncio.create_task(recorder.run(duration=16))
+        await asyncio.sleep(4)
+        outage = await _outage(source, "freeze", 6.0)
+        await task
+        until = time.time() - 3
+        source.stop()
+        published = await asyncio.to_thread(source.published)
+    finally:
+        source.close()
+    recorded = [h for f in recorder.files for h in packet_hashes(FFMPEG, Path(f["file"]))]
+    coverage = frame_coverage(published, recorded, [outage], began + 3, until)
+    assert events.of("recording.reconnecting") == [], events.of("recording.reconnecting")
+    assert coverage.foreign == 0 and coverage.duplicated == 0, coverage
+    assert coverage.gaps == (0.0,), coverage
