@@ -35,7 +35,7 @@ from streamrec.core.redact import Redactor
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.configload import SLOW_REASON, ConfigLoader, SlowConfigError
 from streamrec.daemon.schedules import Schedules
-from streamrec.daemon.sources import ConfigSource
+from streamrec.daemon.sources import ConfigSource, fingerprint
 from streamrec.errors import ConfigError
 from streamrec.runtime.gitinfo import git_info
 from streamrec.runtime.taskruns import EventLog
@@ -85,6 +85,8 @@ class Reconciler:
         on_secrets: Callable[[Redactor], None] | None = None,
     ) -> None:
         self.current = current
+        self.seen: tuple[tuple[str, int, int], ...] | None = None
+        """The config files' fingerprint when the last reconcile began to read them."""
         current.redactor = Redactor.of(environ=environ)
         self._on_secrets = on_secrets
         """Told the redactor of each config carried out (the CLI's log sink redacts with it)."""
@@ -116,6 +118,7 @@ class Reconciler:
         async with self._lock:
             started = asyncio.get_running_loop().time()
             directory = self._source.config_dir
+            self.seen = fingerprint(directory)  # taken before reading: a later save differs
             try:
                 planned = await self._loader.load(directory, self._environ, self._source.base)
             except SlowConfigError as exc:

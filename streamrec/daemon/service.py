@@ -168,8 +168,8 @@ class Daemon:
         await parts.listeners.start(initial.config.settings if initial else None)
         self._spawn(parts.keeper.run(control.stop_event), "state keeper")
         schedules.scheduler.start()
-        seen = fingerprint(self.source.config_dir)
         if error is not None:
+            reconciler.seen = fingerprint(self.source.config_dir)
             reconciler.reject([str(p) for p in error.problems], "at start")
         else:
             await reconciler.reconcile("start")
@@ -187,7 +187,8 @@ class Daemon:
             name="watch config",
         )
         await asyncio.sleep(WATCH_SETTLE)
-        if fingerprint(self.source.config_dir) != seen:  # saved while starting: the watch missed it
+        if fingerprint(self.source.config_dir) != reconciler.seen:
+            # saved after the last reconcile read the files and not (yet) seen by the watch
             await reconciler.reconcile("changed during start-up")
         await control.stop_event.wait()
         watcher.cancel()
