@@ -7,7 +7,7 @@ every run measures the same graph), writes it as a Makefile and as streamrec tas
 
 - baseline ``make -jN`` (make execs ``true`` directly: no shell), and ``make -jN`` with every recipe
   through ``/bin/sh -c`` (as streamrec runs commands), both in the same run of this script;
-- streamrec's runner (``runtime.graph.run_graph`` at ``max_parallel=N``) with the state log's
+- streamrec's runner (``runtime.tasks.graph.run_graph`` at ``max_parallel=N``) with the state log's
   ``fsync: always`` (the default) and ``fsync: interval``, each in a fresh interpreter.
 
 Printed: wall time (best of ``--repeat``) and the ratio to make; per-task overhead, i.e. our wall
@@ -83,8 +83,8 @@ def inner(count: int, jobs: int, fsync: str, base: str | None, warm: bool) -> No
     """Run the graph through streamrec in this (fresh) interpreter; print JSON figures."""
     from loguru import logger
 
-    from streamrec.runtime.graph import run_graph
-    from streamrec.runtime.tasks import TaskRunner
+    from streamrec.runtime.tasks.graph import run_graph
+    from streamrec.runtime.tasks.runner import TaskRunner
     from streamrec.spec.model import Task
     from streamrec.state.journal import Journal
     from streamrec.state.paths import StatePaths

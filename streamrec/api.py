@@ -13,7 +13,7 @@ For people who script streamrec, in the shape of the task systems it replaces::
     Queue().add(index).start()       # dependencies are inserted first
 
 Every call is synchronous: the runs happen on one background thread with an asyncio loop
-(``runtime.tasks.TaskRunner``), so ``terminate()``/``stop()`` work from another thread while
+(``runtime.tasks.runner.TaskRunner``), so ``terminate()``/``stop()`` work from another thread while
 ``run()``/``start()`` block. Objects live in memory (their logs in a private temporary directory,
 removed at exit) unless ``state_dir=`` is given: then their runs go to that state directory's log
 and show in ``streamrec status``, and the task lock keeps two processes from running the same
@@ -48,13 +48,13 @@ from streamrec.app.runner import build_runner
 from streamrec.app.statedir import open_journal, open_paths
 from streamrec.core.clock import Clock
 from streamrec.core.events import Event, build, to_json
+from streamrec.core.lifecycle import display
 from streamrec.core.ordering import find_cycle, queue_order
 from streamrec.core.runs import RunOutcome
-from streamrec.core.taskstates import display
 from streamrec.core.timestamps import format_ts, parse_ts
 from streamrec.errors import CommandError, DependenceError, ProcessError, StatusError, TaskError
 from streamrec.runtime.clock import SYSTEM_CLOCK
-from streamrec.runtime.graph import QueueResult, run_sequence
+from streamrec.runtime.tasks.graph import QueueResult, run_sequence
 from streamrec.spec import model
 from streamrec.state.fold import empty_state, fold_into
 from streamrec.state.journal import Journal

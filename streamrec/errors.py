@@ -12,7 +12,7 @@ Who turns them into answers:
   ``cli.config``, ``cli.tasks``, ``cli.recording``, ``cli.daemon``, ``cli.channels``) catches the
   errors of what it called, prints the message (every located problem for a ``ConfigError``) and
   exits 1 through ``cli.app.fail``;
-- the HTTP API: ``web.control`` answers a ``TaskError`` with 409 and any other
+- the HTTP API: ``web.routes`` answers a ``TaskError`` with 409 and any other
   ``StreamrecError`` with 400, the message as ``{"error": ...}``;
 - the daemon logs what it cannot carry out (a rejected config, a git fetch that failed, a socket it
   cannot make private) and runs on; the Python API (``streamrec.api``) raises them to its caller.

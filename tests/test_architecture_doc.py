@@ -23,7 +23,7 @@ TICKED = re.compile(r"`([^`\n]+)`")
 # File names look dotted too (`daemon.json`, `app.js`); they are not modules.
 FILE_NAME = re.compile(r"\.(?:css|html|js|json|jsonl|md|py|sock|ya?ml)$")
 FENCED = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
-# A dotted name in prose that starts at a subpackage: `daemon.webapi`, `web.control.Actions`.
+# A dotted name in prose that starts at a subpackage: `daemon.webapi`, `web.routes.Actions`.
 DOTTED = re.compile(r"^(?:streamrec\.)?(?:app|cli|core|daemon|runtime|spec|state|web)(?:\.\w+)+$")
 
 

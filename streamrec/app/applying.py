@@ -28,7 +28,7 @@ from streamrec.core import planning
 from streamrec.core.definitions import redact_definition
 from streamrec.core.events import ConfigApplied
 from streamrec.runtime.gitinfo import git_info
-from streamrec.runtime.taskruns import EventLog
+from streamrec.runtime.tasks.values import EventLog
 from streamrec.spec.loading import LoadedConfig
 from streamrec.state.applied import read_applied, write_applied
 from streamrec.state.paths import StatePaths

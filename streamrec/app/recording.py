@@ -21,10 +21,10 @@ from typing import Any
 from streamrec.core.clock import Clock
 from streamrec.core.events import Emit
 from streamrec.runtime.ffmpeg import find_ffmpeg
-from streamrec.runtime.graph import run_graph
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.storage import Storage, files_from_state
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.graph import run_graph
+from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.model import Channel, Settings
 

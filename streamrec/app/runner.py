@@ -1,4 +1,4 @@
-"""Building the task runner: the one place a ``runtime.tasks.TaskRunner`` is made.
+"""Building the task runner: the one place a ``runtime.tasks.runner.TaskRunner`` is made.
 
 The daemon (its one runner, for schedules, hooks and on-demand runs), the CLI (``task run``,
 ``queue start``, ``apply``'s once tasks, hooks of ``record``) and the Python API (one runner per
@@ -15,9 +15,9 @@ from pathlib import Path
 
 from streamrec.core.clock import Clock
 from streamrec.core.redact import Redactor
-from streamrec.runtime.taskfiles import StateLayout
-from streamrec.runtime.taskruns import EventLog, Observer
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.files import StateLayout
+from streamrec.runtime.tasks.runner import TaskRunner
+from streamrec.runtime.tasks.values import EventLog, Observer
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.model import Queue, Task
 

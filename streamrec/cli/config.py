@@ -21,9 +21,9 @@ from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.client import DaemonClient, daemon_client
 from streamrec.cli.tasks import TaskSession
 from streamrec.core import planning
+from streamrec.core.lifecycle import once_due
 from streamrec.core.printable import printable
-from streamrec.core.taskstates import once_due
-from streamrec.runtime.graph import run_once_tasks
+from streamrec.runtime.tasks.graph import run_once_tasks
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.schema import config_schema
 from streamrec.state.applied import read_applied

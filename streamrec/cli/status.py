@@ -40,7 +40,7 @@ from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.spec.model import Config
 from streamrec.spec.units import format_duration, format_size
 from streamrec.state.applied import read_applied
-from streamrec.state.status import build_status
+from streamrec.state.report import build_status
 
 
 def _ago(value: Any, now: datetime) -> str:

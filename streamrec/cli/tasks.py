@@ -2,7 +2,7 @@
 
 On-demand runs go through the running daemon when there is one (over its socket: the run is made by
 its runner and its output printed when it ends); without a daemon they happen in the foreground, in
-this process, through the same runner the daemon uses (``runtime.tasks``, ``runtime.graph``). Either
+this process, through the same runner the daemon uses (``runtime.tasks.runner``, ``runtime.tasks.graph``). Either
 way the task lock keeps this process and the daemon from running one task twice, and every outcome
 goes to the state log. ``task run`` shows the task's
 output as it comes and ends with one status line per task; Ctrl-C (or SIGTERM) stops what runs
@@ -37,20 +37,20 @@ from streamrec.cli.app import (
 from streamrec.cli.client import DaemonClient, daemon_client
 from streamrec.cli.redacted import RedactedSink
 from streamrec.core.events import TaskFinished
+from streamrec.core.lifecycle import display
 from streamrec.core.printable import printable
 from streamrec.core.runs import RunOutcome
-from streamrec.core.taskstates import display
 from streamrec.core.timestamps import format_ts
 from streamrec.errors import DaemonError, TaskError
 from streamrec.runtime.clock import SYSTEM_CLOCK
-from streamrec.runtime.graph import run_queue, run_with_deps
 from streamrec.runtime.logfollow import copy_run, follow_run
-from streamrec.runtime.taskfiles import (
+from streamrec.runtime.tasks.files import (
     RunFiles,
     logged_runs,
     stop_queue_runs,
     stop_task_runs,
 )
+from streamrec.runtime.tasks.graph import run_queue, run_with_deps
 from streamrec.spec.loading import LoadedConfig
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths

@@ -1,7 +1,7 @@
 """Task graphs: queue order, dependency closures, cycles, and the ready set of a running DAG.
 
 Pure functions over ``deps`` (a mapping from a task name to the names it depends on), used by the
-task runner (``runtime.tasks``, ``runtime.graph``) to decide what runs next, and by the Python API
+task runner (``runtime.tasks.runner``, ``runtime.tasks.graph``) to decide what runs next, and by the Python API
 (``streamrec.api``) to order a queue and to refuse a cycle. Names a mapping does not know have no
 dependencies. Nothing here runs anything or reads a clock.
 

@@ -1,6 +1,6 @@
 """How one task run ended: the one record from the task runner to the event log and the fold.
 
-:class:`RunOutcome` is what ``runtime.tasks.TaskRunner.run`` returns (``runtime.graph`` collects
+:class:`RunOutcome` is what ``runtime.tasks.runner.TaskRunner.run`` returns (``runtime.tasks.graph`` collects
 them per task and per queue), what ``task.finished`` carries (``core.events.TaskFinished`` holds one
 and writes its fields flat, exactly as before), and what the fold keeps as a task's ``last_run``
 (:meth:`RunOutcome.entry`), so readiness can ask the last real run even after a later skip. A skip

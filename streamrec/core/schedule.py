@@ -3,7 +3,7 @@
 Every answer about time comes from here, with the time as an argument: the daemon's timers
 (``runtime.scheduling`` wakes the loop at the fire times this module gives), the catch-up of runs
 missed while no daemon ran (``daemon.catchup``), and the ``next`` column of ``status``
-(``state.status``). Channel windows (``core.windows``) are built on the same local-time and cron
+(``state.report``). Channel windows (``core.windows``) are built on the same local-time and cron
 rules and answer through the same :class:`Timing` protocol, so what ``status`` shows is what the
 daemon fires.
 

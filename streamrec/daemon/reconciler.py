@@ -2,7 +2,7 @@
 
 ``daemon.service`` makes one :class:`Reconciler` and calls :meth:`Reconciler.reconcile` at start,
 on every change its config source reports, on SIGHUP and when ``POST /api/reconcile`` asks
-(through ``daemon.control``). One reconcile at a time:
+(through ``daemon.actions``). One reconcile at a time:
 
 1. Load and plan in the loader's worker process (``daemon.configload``, with its deadline). A config
    that does not load, or loads too slowly, is rejected: ``config.rejected`` with its located
@@ -38,8 +38,8 @@ from streamrec.daemon.schedules import Schedules
 from streamrec.daemon.sources import ConfigSource, fingerprint
 from streamrec.errors import ConfigError
 from streamrec.runtime.gitinfo import git_info
-from streamrec.runtime.taskruns import EventLog
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.runner import TaskRunner
+from streamrec.runtime.tasks.values import EventLog
 from streamrec.spec.loading import LoadedConfig
 from streamrec.state.applied import write_applied
 from streamrec.state.paths import StatePaths

@@ -6,7 +6,7 @@ Called once by ``daemon.service`` before anything starts:
    checked against ``/proc`` so a reused pid is never signalled) get SIGINT, which makes ffmpeg
    finish its file, then SIGKILL after a grace. Only then may the channel be recorded again, so no
    channel is ever recorded twice. Their partial files are finished by the recorder when it starts.
-2. Task and queue runs whose owner died (``runtime.taskfiles``) have their process groups stopped
+2. Task and queue runs whose owner died (``runtime.tasks.files``) have their process groups stopped
    (SIGTERM, grace, SIGKILL) and their pid files removed.
 3. Runs the state log still shows as running (tasks, queues) or recording (channels) are listed in
    one ``daemon.recovered`` event, which the fold turns into ``interrupted``; ``schedule: once``
@@ -27,7 +27,7 @@ from typing import Any
 from loguru import logger
 
 from streamrec.core.events import DaemonRecovered
-from streamrec.runtime.taskfiles import RunFiles, clear_record, interrupted_runs, stop_records
+from streamrec.runtime.tasks.files import RunFiles, clear_record, interrupted_runs, stop_records
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
 

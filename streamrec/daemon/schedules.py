@@ -24,9 +24,9 @@ from streamrec.core.events import Emit, ScheduleMissed
 from streamrec.core.sharding import Shard
 from streamrec.core.timestamps import format_ts
 from streamrec.errors import StreamrecError, TaskError
-from streamrec.runtime.graph import run_once_tasks, run_queue
 from streamrec.runtime.scheduling import Scheduler
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.graph import run_once_tasks, run_queue
+from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.model import Config, Queue, Task
 
 Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]

@@ -9,7 +9,7 @@ composes its collaborators and runs the loop:
    start-up recovery (``daemon.recovery``), log ``daemon.started``.
 2. Compose (:meth:`Daemon._compose`): the task runner (``app.runner``), recording
    (``app.recording``), the schedules (``daemon.schedules``), the channels (``daemon.channels``),
-   the reconciler (``daemon.reconciler``), the control side (``daemon.control``) and the read model
+   the reconciler (``daemon.reconciler``), the control side (``daemon.actions``) and the read model
    (``daemon.webapi``), each handed what it uses; serve the last two on the control socket and TCP
    (``daemon.serving``).
 3. Reconcile at start (or log the config that did not load as rejected), catch up on runs missed
@@ -38,10 +38,10 @@ from streamrec.core.clock import Clock
 from streamrec.core.events import DaemonStarted, DaemonStopped, Event
 from streamrec.core.redact import Redactor
 from streamrec.core.sharding import SINGLE, Shard
+from streamrec.daemon.actions import Control
 from streamrec.daemon.catchup import catch_up
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.configload import ConfigLoader
-from streamrec.daemon.control import Control
 from streamrec.daemon.lock import DaemonLock, last_alive
 from streamrec.daemon.reconciler import Current, Reconciler
 from streamrec.daemon.recovery import recover
@@ -51,7 +51,7 @@ from streamrec.daemon.sources import ConfigSource, DirectorySource, fingerprint
 from streamrec.daemon.statekeeper import Restorer, StateKeeper
 from streamrec.daemon.webapi import ReadModel
 from streamrec.errors import ConfigError, DaemonError
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.model import Config
 from streamrec.state.journal import Journal

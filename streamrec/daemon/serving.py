@@ -4,8 +4,8 @@
 :meth:`Listeners.start` (serve, then write ``daemon.json``, how ``streamrec`` commands find the
 daemon: ``app.statedir``), :meth:`Listeners.write_info` and :meth:`Listeners.rebind_socket` from the
 state keeper when the state directory was recreated, and :meth:`Listeners.stop` at shutdown (which
-removes ``daemon.json``). Both listeners serve ``web.control.create_app`` over the same two
-collaborators: the control side (``daemon.control``) and the read model (``daemon.webapi``).
+removes ``daemon.json``). Both listeners serve ``web.routes.create_app`` over the same two
+collaborators: the control side (``daemon.actions``) and the read model (``daemon.webapi``).
 
 A socket that cannot be made private is not served (the daemon runs on without it and says how to
 stop it); a TCP address that cannot be bound is logged and the socket API still runs.
@@ -27,7 +27,7 @@ from streamrec.core.timestamps import format_epoch
 from streamrec.spec.model import Http, Settings
 from streamrec.state.private import write_private
 from streamrec.version import __version__
-from streamrec.web.control import Actions, Reads, create_app
+from streamrec.web.routes import Actions, Reads, create_app
 from streamrec.web.server import ApiServer, SocketError
 
 MAX_SOCKET_PATH = 100

@@ -2,7 +2,7 @@
 
 ``daemon.service`` makes one :class:`StateKeeper` per daemon, passes it as the event log of the
 recorders and the task runner (:meth:`StateKeeper.append`, :meth:`StateKeeper.state`) and runs
-:meth:`StateKeeper.run` beside them; ``daemon.control`` asks :meth:`StateKeeper.problem` to decide
+:meth:`StateKeeper.run` beside them; ``daemon.actions`` asks :meth:`StateKeeper.problem` to decide
 readiness.
 
 - **An append never kills a recorder or a task.** When the log cannot be written (a full disk, a

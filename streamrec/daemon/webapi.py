@@ -1,6 +1,6 @@
 """The read side of the daemon's HTTP API: status, events, recordings, logs, thumbnails, metrics.
 
-``daemon.service`` makes one :class:`ReadModel` and serves it as the ``web.control.Reads`` of both
+``daemon.service`` makes one :class:`ReadModel` and serves it as the ``web.routes.Reads`` of both
 API listeners. Kept apart from the reconciler so that the HTTP surface can grow without touching
 the lifecycle code: the reconciler calls only two hooks here, :meth:`ReadModel.on_reconciled` at
 the end of each reconcile and :meth:`ReadModel.on_rejected` for each rejected config.
@@ -38,7 +38,7 @@ from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.model import Config
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
-from streamrec.state.status import build_status
+from streamrec.state.report import build_status
 from streamrec.version import __version__
 from streamrec.web.downloads import Download, open_inside
 from streamrec.web.eventfeed import EventFeed
@@ -311,7 +311,7 @@ def _status_view(
     revision: str | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """``state.status.build_status`` for the daemon, with each channel's files on disk counted."""
+    """``state.report.build_status`` for the daemon, with each channel's files on disk counted."""
     data = build_status(
         config,
         state,

@@ -2,7 +2,7 @@
 
 Called by the CLI: ``streamrec logs TASK [--follow] [--run N]`` and ``task run``, which shows the
 output of the task it runs as it comes. The files are the ones the child writes itself
-(``runtime.taskfiles``: one stdout and one stderr file per attempt); following polls their sizes
+(``runtime.tasks.files``: one stdout and one stderr file per attempt); following polls their sizes
 and copies what is new, in bounded chunks, so a task that writes gigabytes never passes through
 memory at once. A run is live while its pid file exists and its owner (or its process group) is
 alive; following ends after one last copy once it is not.
@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import BinaryIO
 
-from streamrec.runtime.taskfiles import RunFiles, RunRecord, attempt_logs
+from streamrec.runtime.tasks.files import RunFiles, RunRecord, attempt_logs
 
 CHUNK = 1 << 16
 """Bytes copied at a time."""

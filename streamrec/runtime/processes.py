@@ -1,6 +1,6 @@
 """Shell children in their own process group: spawn, wait, stop politely then firmly, clean up.
 
-Called by the task runner (``runtime.tasks``) for every attempt, and by ``runtime.taskfiles`` to
+Called by the task runner (``runtime.tasks.runner``) for every attempt, and by ``runtime.tasks.files`` to
 stop a run that another process owns. One :class:`ShellProcess` is ``/bin/sh -c COMMAND`` started
 with ``start_new_session`` (so its pid is its process group id), stdin from ``/dev/null`` and
 stdout/stderr opened straight onto log files: the child writes the files itself, we never read a

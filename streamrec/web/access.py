@@ -1,6 +1,6 @@
 """Who may act on the HTTP API, and which ``Host`` the TCP API answers: pure decisions.
 
-``web.control`` asks these functions about every request; nothing here reads a clock, a socket or
+``web.routes`` asks these functions about every request; nothing here reads a clock, a socket or
 the environment (the peer's uid and the daemon's uid are arguments).
 
 - **Acting** (the ``POST`` routes): on the control socket, the daemon's own user and root act

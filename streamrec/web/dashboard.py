@@ -1,6 +1,6 @@
 """The dashboard: one HTML page with plain JavaScript and CSS, served from package data.
 
-``web.control`` serves ``/`` (``index.html``) and ``/static/<name>`` from :func:`asset`. The files
+``web.routes`` serves ``/`` (``index.html``) and ``/static/<name>`` from :func:`asset`. The files
 live in ``streamrec/web/static/`` and ship with the package (``[tool.setuptools.package-data]``);
 there is no build step. The page polls ``/api/status`` and ``/api/events?since=`` and updates in
 place (see ``static/app.js`` for what it shows and how).

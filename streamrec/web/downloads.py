@@ -1,6 +1,6 @@
 """Opening a recording for download without following links: one descriptor, checked, then served.
 
-``daemon.webapi`` calls :func:`open_inside` for a file the state log lists; ``web.control`` streams
+``daemon.webapi`` calls :func:`open_inside` for a file the state log lists; ``web.routes`` streams
 the :class:`Download` it returns and closes it. The file is opened once, by name, with
 ``O_NOFOLLOW`` (a symlink put in place of a recording is refused) and ``O_NONBLOCK`` (a FIFO put in
 its place does not hang the open); the opened descriptor is then checked with ``fstat``: only a

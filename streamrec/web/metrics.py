@@ -1,6 +1,6 @@
 """Prometheus metrics, computed from the fold of the state log at each scrape.
 
-``web.control`` serves ``/metrics``: it takes a :class:`MetricsInput` from the daemon
+``web.routes`` serves ``/metrics``: it takes a :class:`MetricsInput` from the daemon
 (``metrics_input()``, see ``daemon.webapi``) on the event loop and hands it to :func:`render` in a
 worker thread, whose collector turns it into metric families. Nothing is counted in a global registry: every value comes from the log (so counters
 such as bytes, segments and task runs survive restarts, as the log does), except what only this

@@ -9,7 +9,7 @@ a socket it binds to 0666): its directory is made 0700, it is bound under umask 
 uvicorn as a socket object, and after uvicorn serves it its owner and mode (0600) are checked; a
 socket that cannot be made 0600 is not served (:class:`SocketError`). Each connection's peer
 credentials (``SO_PEERCRED``: pid, uid, gid) are read when it is accepted, and the uid is put in every
-request's scope under ``web.control.PEER_UID``, where ``web.access`` decides who may act.
+request's scope under ``web.routes.PEER_UID``, where ``web.access`` decides who may act.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from streamrec.errors import StreamrecError
-from streamrec.web.control import PEER_UID
+from streamrec.web.routes import PEER_UID
 
 SOCKET_MODE = 0o600
 DIR_MODE = 0o700

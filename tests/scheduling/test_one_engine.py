@@ -19,7 +19,7 @@ from streamrec.core.windows import WindowTiming
 from streamrec.daemon.channels import ChannelSet
 from streamrec.runtime.scheduling import Scheduler
 from streamrec.spec.model import Config
-from streamrec.state.status import build_status
+from streamrec.state.report import build_status
 
 UTC = timezone.utc
 ZONES = ["Europe/Berlin", "America/New_York"]

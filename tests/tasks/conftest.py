@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from taskkit import MakeRunner
 
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.model import Queue, Task
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths

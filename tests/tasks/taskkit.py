@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.state.journal import Journal
 
 MakeRunner = Callable[..., TaskRunner]

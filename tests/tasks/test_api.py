@@ -23,7 +23,7 @@ from streamrec import (
     Task,
 )
 from streamrec.runtime.processes import group_alive
-from streamrec.runtime.taskfiles import stop_task_runs
+from streamrec.runtime.tasks.files import stop_task_runs
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
 

@@ -216,7 +216,7 @@ def test_a_task_left_running_by_a_killed_runner_still_counts_as_running(
     cli: Any, config: Path, spawn: Callable[..., subprocess.Popen[str]]
 ) -> None:
     """After ``kill -9`` of ``task run``, its task keeps the task busy until ``task stop`` ends it."""
-    from streamrec.runtime.taskfiles import interrupted_runs
+    from streamrec.runtime.tasks.files import interrupted_runs
     from streamrec.state.paths import StatePaths
 
     runner = spawn("task", "run", "slow")

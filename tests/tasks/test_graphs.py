@@ -10,7 +10,7 @@ import pytest
 from taskkit import MakeRunner, events
 
 from streamrec.errors import DependenceError
-from streamrec.runtime.graph import (
+from streamrec.runtime.tasks.graph import (
     run_graph,
     run_once_tasks,
     run_queue,

@@ -5,6 +5,13 @@ from __future__ import annotations
 import pytest
 
 from streamrec.core.definitions import definition_hash
+from streamrec.core.lifecycle import (
+    display,
+    once_due,
+    retry_delay,
+    safe_name,
+    unmet_dependencies,
+)
 from streamrec.core.ordering import (
     ReadySet,
     closure,
@@ -12,13 +19,6 @@ from streamrec.core.ordering import (
     find_cycle,
     missing_dependencies,
     queue_order,
-)
-from streamrec.core.taskstates import (
-    display,
-    once_due,
-    retry_delay,
-    safe_name,
-    unmet_dependencies,
 )
 from streamrec.errors import DependenceError
 from streamrec.spec.model import Task

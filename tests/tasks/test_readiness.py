@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streamrec.core.definitions import definition_hash
-from streamrec.core.taskstates import dependency_state
+from streamrec.core.lifecycle import dependency_state
 from streamrec.spec.model import Task
 from streamrec.state.fold import fold
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from streamrec.core.clock import FakeClock
 from streamrec.core.runs import RunOutcome
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.model import Task
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths

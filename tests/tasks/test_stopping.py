@@ -8,7 +8,7 @@ from pathlib import Path
 
 from taskkit import MakeRunner, events, group_gone
 
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.state.journal import Journal
 
 

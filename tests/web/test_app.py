@@ -15,9 +15,9 @@ from starlette.types import Receive, Scope, Send
 
 from streamrec.core.redact import redact_value
 from streamrec.errors import TaskError
-from streamrec.web.control import PEER_UID, create_app
 from streamrec.web.downloads import Download, open_inside
 from streamrec.web.metrics import Histogram, MetricsInput
+from streamrec.web.routes import PEER_UID, create_app
 
 SECRET = "s3cr3t-value"
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from streamrec.web.control import PEER_UID
+from streamrec.web.routes import PEER_UID
 from streamrec.web.server import ApiServer, SocketError, bind_private, check_private
 
 

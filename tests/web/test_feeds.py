@@ -8,7 +8,7 @@ from typing import Any
 
 from streamrec.spec.model import Config
 from streamrec.state.journal import Journal
-from streamrec.state.status import build_status
+from streamrec.state.report import build_status
 from streamrec.web.eventfeed import EventFeed
 
 NOW = datetime(2026, 5, 1, 20, 0, tzinfo=timezone.utc)

@@ -1,10 +1,10 @@
 """What a task run is made of, between the runner and its callers: results, handles, slots.
 
-The plain values :class:`~streamrec.runtime.tasks.TaskRunner` returns and keeps: a
-``core.runs.RunOutcome`` per run, the :class:`QueueHandle` of a queue run (``runtime.graph`` fills
+The plain values :class:`~streamrec.runtime.tasks.runner.TaskRunner` returns and keeps: a
+``core.runs.RunOutcome`` per run, the :class:`QueueHandle` of a queue run (``runtime.tasks.graph`` fills
 it, ``stop_queue`` reads it), the :class:`Slots` that bound how many attempts run at once, and the
 :class:`EventLog` protocol the runner writes to (``state.journal.Journal`` and the API's in-memory
-log both fit it). Imported through ``runtime.tasks``, which re-exports them.
+log both fit it). Imported through ``runtime.tasks.runner``, which re-exports them.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class ActiveRun:
 
 @dataclass
 class QueueHandle:
-    """A queue run of this process (``runtime.graph`` fills it in; ``stop_queue`` reads it)."""
+    """A queue run of this process (``runtime.tasks.graph`` fills it in; ``stop_queue`` reads it)."""
 
     name: str
     run: int

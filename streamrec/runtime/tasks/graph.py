@@ -27,11 +27,11 @@ from typing import Literal
 from loguru import logger
 
 from streamrec.core.events import QueueFinished, QueueSkipped, QueueStarted
+from streamrec.core.lifecycle import Trigger, dependency_state, once_due
 from streamrec.core.ordering import Deps, ReadySet, blocked_by, missing_dependencies, queue_order
 from streamrec.core.runs import RunOutcome
-from streamrec.core.taskstates import Trigger, dependency_state, once_due
 from streamrec.errors import TaskError
-from streamrec.runtime.taskfiles import (
+from streamrec.runtime.tasks.files import (
     PidFile,
     RunFiles,
     RunLock,
@@ -39,7 +39,7 @@ from streamrec.runtime.taskfiles import (
     new_record,
     stop_requested,
 )
-from streamrec.runtime.tasks import QueueHandle, TaskRunner
+from streamrec.runtime.tasks.runner import QueueHandle, TaskRunner
 
 
 def task_deps(runner: TaskRunner) -> dict[str, Sequence[str]]:

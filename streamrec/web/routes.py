@@ -2,7 +2,7 @@
 
 ``daemon.serving`` serves :func:`create_app` on the control socket (``state/daemon.sock``, mode 0600
 in a 0700 directory) and, when configured, on TCP. The app knows nothing of the daemon's insides: it
-talks to two protocols, :class:`Actions` (``daemon.control``: what to do, and the live view) and
+talks to two protocols, :class:`Actions` (``daemon.actions``: what to do, and the live view) and
 :class:`Reads` (``daemon.webapi``: the read side); a test's fake may be both (:class:`Controller`). Who may
 act is decided by ``web.access``: on the socket the daemon's own user and root (the peer's uid, read
 by ``web.server`` from ``SO_PEERCRED``, arrives in the scope under :data:`PEER_UID`); anyone else, on
@@ -60,7 +60,7 @@ SECURITY_HEADERS = {
 
 
 class Actions(Protocol):
-    """What the HTTP API asks the daemon to do, and its live view (``daemon.control``)."""
+    """What the HTTP API asks the daemon to do, and its live view (``daemon.actions``)."""
 
     async def reconcile(self, reason: str, allow_empty: bool = False) -> dict[str, Any]: ...
     async def task_run(self, name: str, with_deps: bool) -> dict[str, Any]: ...

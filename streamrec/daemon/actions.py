@@ -1,7 +1,7 @@
 """The control side of the daemon: what the HTTP API asks it to do, readiness, and its live view.
 
 ``daemon.service`` makes one :class:`Control` from the collaborators it acts through and serves it
-as the ``web.control.Actions`` of both API listeners (``daemon.serving``); the signal handlers call
+as the ``web.routes.Actions`` of both API listeners (``daemon.serving``); the signal handlers call
 :meth:`Control.request_shutdown` too. On-demand runs go through the daemon's one task runner, so a
 run asked for over the socket and a scheduled one never overlap beyond what the task's
 ``concurrency`` allows; a reconcile asked for is the reconciler's (``daemon.reconciler``).
@@ -28,9 +28,9 @@ from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.reconciler import Current
 from streamrec.daemon.sources import ConfigSource
 from streamrec.daemon.statekeeper import StateKeeper
-from streamrec.runtime.graph import run_queue, run_with_deps
 from streamrec.runtime.scheduling import Scheduler
-from streamrec.runtime.tasks import TaskRunner
+from streamrec.runtime.tasks.graph import run_queue, run_with_deps
+from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.version import __version__
 
 Reconcile = Callable[[str, bool], Awaitable[dict[str, Any]]]

@@ -1,6 +1,6 @@
 """The task runner: one run of a task, from trigger to ``task.finished``, dependably.
 
-Called by the CLI (``task run``), the Python API (``streamrec.api``), ``runtime.graph`` (queues,
+Called by the CLI (``task run``), the Python API (``streamrec.api``), ``runtime.tasks.graph`` (queues,
 DAGs, ``--with-deps``, ``once`` tasks), and later the scheduler and the recorder's hooks. The one
 entry point for a single run is :meth:`TaskRunner.run`::
 
@@ -40,9 +40,9 @@ from loguru import logger
 from streamrec.core.clock import Clock
 from streamrec.core.definitions import definition_hash
 from streamrec.core.events import Event, TaskFinished, TaskSkipped, TaskStarted
+from streamrec.core.lifecycle import Trigger, retry_delay, unmet_dependencies
 from streamrec.core.redact import Redactor, env_secrets
 from streamrec.core.runs import RunOutcome
-from streamrec.core.taskstates import Trigger, retry_delay, unmet_dependencies
 from streamrec.core.timestamps import format_ts
 from streamrec.errors import DependenceError, TaskError
 from streamrec.runtime.clock import SYSTEM_CLOCK
@@ -53,7 +53,7 @@ from streamrec.runtime.processes import (
     read_tail,
     shell_exit_code,
 )
-from streamrec.runtime.taskfiles import (
+from streamrec.runtime.tasks.files import (
     PidFile,
     RunFiles,
     RunLock,
@@ -65,7 +65,7 @@ from streamrec.runtime.taskfiles import (
     stop_requested,
     stop_task_runs,
 )
-from streamrec.runtime.taskruns import (
+from streamrec.runtime.tasks.values import (
     ActiveRun,
     EventLog,
     Observer,

@@ -1,10 +1,10 @@
 """The files a task or queue run keeps in the state directory: lock, run counter, pid file, logs.
 
-Used by the runner (``runtime.tasks``, ``runtime.graph``) while it runs, and by other processes
+Used by the runner (``runtime.tasks.runner``, ``runtime.tasks.graph``) while it runs, and by other processes
 that act on a run they do not own: ``task stop``/``queue stop`` (:func:`stop_task_runs`,
 :func:`stop_queue_runs`), ``logs`` (:func:`logged_runs`, :func:`attempt_logs`) and the daemon's
 startup recovery (:func:`interrupted_runs`). Names are made safe with
-:func:`~streamrec.core.taskstates.safe_name`; the layout::
+:func:`~streamrec.core.lifecycle.safe_name`; the layout::
 
     locks/task-<name>.lock        flock held for the whole run (shared for concurrency: allow)
     locks/task-<name>.run         the last run number given out (the run id: 1, 2, 3...)
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from streamrec.core.taskstates import safe_name
+from streamrec.core.lifecycle import safe_name
 from streamrec.runtime import processes
 
 Kind = Literal["task", "queue"]
