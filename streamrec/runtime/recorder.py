@@ -20,7 +20,12 @@ less than half a second in ``stall_timeout``, is stalled (``recording.stalled``)
 firmly. File size is deliberately not counted as progress: when an RTMP publisher restarts on the
 same connection, ffmpeg clamps the new timestamps ("non-monotonic DTS") so media time stands
 still while the file grows with mistimed media; a fresh ffmpeg records it correctly;
-ffmpeg exiting by itself (source down, ended, timed out) is just the end of a run. Then
+ffmpeg exiting by itself (source down, ended, timed out) is just the end of a run. On HLS,
+ffmpeg waits through a stale playlist (a frozen encoder) and goes on by itself when it moves; it
+is not stopped for a stall right after it opened a segment (it would cut that packet short), and
+is started again when the playlist lists newer segments than it follows (a media-sequence reset).
+Segments it skipped at its start (the playlist moved on while it started) are fetched on the side
+(``_backfill``) and finished before its first file. Then
 ``recording.reconnecting`` and a retry: at once after a run that recorded something, else after
 jittered exponential backoff (``core.backoff``) — which is also the offline polling of a channel
 whose source is not live. Before each start and once a second while ffmpeg writes,
