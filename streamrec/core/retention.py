@@ -7,7 +7,7 @@ logs and stops recording.
 
 Rules:
 
-- files are ``core.files.FinishedFile`` records (``StoredFile`` is their former name here);
+- files are ``core.files.FinishedFile`` records;
 - only *deletable* files are ever chosen: processed (their hooks finished, or they had none) and
   not protected; the file being written is never in the list at all (it lives in ``.partial``);
 - per channel ``max_age``: files that ended longer ago than that go;
@@ -31,9 +31,6 @@ from streamrec.core.files import FinishedFile
 from streamrec.spec.model import LowSpacePolicy
 from streamrec.spec.units import format_duration, format_size
 
-StoredFile = FinishedFile
-"""The name retention's callers used for :class:`~streamrec.core.files.FinishedFile`."""
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -47,7 +44,7 @@ class Limits:
 class Deletion:
     """A file to delete and why."""
 
-    file: StoredFile
+    file: FinishedFile
     reason: str
 
 
@@ -63,7 +60,7 @@ class Decision:
 
 
 def decide(
-    files: Iterable[StoredFile],
+    files: Iterable[FinishedFile],
     *,
     now: float,
     limits: Mapping[str, Limits],
@@ -77,7 +74,7 @@ def decide(
     ordered = sorted(files, key=lambda f: (f.end, f.path))
     deleted: dict[str, Deletion] = {}
 
-    def deletable(f: StoredFile) -> bool:
+    def deletable(f: FinishedFile) -> bool:
         return f.processed and f.path not in protected and f.path not in deleted
 
     for name, limit in limits.items():

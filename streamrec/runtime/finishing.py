@@ -27,24 +27,20 @@ from typing import Any
 
 from loguru import logger
 
+from streamrec.core.events import Emit, RecordingProcessed, RecordingSegment
 from streamrec.core.filenames import render_filename, with_counter
-from streamrec.core.retention import StoredFile
+from streamrec.core.files import FinishedFile
+from streamrec.core.timestamps import format_epoch
 from streamrec.runtime.ffmpeg import repair_truncated
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
 from streamrec.spec.units import format_size
 
-Emit = Callable[..., Any]
 RunHook = Callable[[str, Mapping[str, str]], Awaitable[str]]
 PARTIAL = re.compile(r"^(\d+)_(\d{6})\.(\w+)$")
 """The name ffmpeg gives a partial file: ``<run id>_<number>.<ext>``."""
 BACKFILL = re.compile(r"^backfill_(\d+)\.(\w+)$")
 """Segments a run skipped at its start, fetched on the side: ``backfill_<run id>.<ext>``."""
-
-
-def iso(epoch: float) -> str:
-    """UTC ISO 8601 with milliseconds: the time format of every event."""
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")
 
 
 class Finisher:
@@ -124,17 +120,19 @@ class Finisher:
         final = self._place(path, start)
         self.last_end = max(self.last_end or 0.0, end)
         self._index += 1
-        hooks = "pending" if self.channel.on_segment else "none"
-        record = {
-            "channel": self.name, "file": str(final), "start": iso(start), "end": iso(end),
-            "duration": round(duration, 3), "bytes": size, "hooks": hooks,
-        }  # fmt: skip
-        if recovered:
-            record["recovered"] = True
+        file = FinishedFile(
+            str(final), self.name, start, end, size,
+            processed=not self.channel.on_segment, duration=round(duration, 3),
+        )  # fmt: skip
+        segment = RecordingSegment(
+            channel=file.channel, file=file.path, start=format_epoch(start), end=format_epoch(end),
+            duration=file.duration, bytes=size, hooks=file.hooks(), recovered=recovered or None,
+        )  # fmt: skip
+        record = segment.fields_json()
         self.files.append(record)
         logger.info("{}: finished {} ({:.1f}s, {})", self.label, final, duration, format_size(size))
-        self._emit("recording.segment", **record)
-        self.storage.add(StoredFile(str(final), self.name, start, end, size, hooks == "none"))
+        self._emit(segment)
+        self.storage.add(file)
         if self.channel.on_segment:
             task = asyncio.get_running_loop().create_task(self._segment_hooks(record))
             self._hook_tasks.add(task)
@@ -200,7 +198,7 @@ class Finisher:
         for entry in self.files:
             if entry["file"] == record["file"]:
                 entry["hooks"] = status
-        self._emit("recording.processed", channel=self.name, file=record["file"], status=status)
+        self._emit(RecordingProcessed(channel=self.name, file=str(record["file"]), status=status))
         self.storage.set_processed(str(record["file"]))
 
     async def close(self) -> None:

@@ -3,8 +3,8 @@
 The daemon creates one :class:`Recorder` per channel that should be recording and awaits
 :meth:`Recorder.run`; ``streamrec record`` and ``streamrec demo`` do the same in the foreground.
 :meth:`Recorder.stop` ends it from outside. Everything that happens is reported through ``emit``
-(``emit(type, **fields)``, wired to ``Journal.append`` by the CLI and the daemon), so the recorder
-does not know the state log.
+(``emit(record)``, a ``core.events`` record, wired to ``Journal.append`` by the CLI and the
+daemon), so the recorder does not know the state log.
 
 One run of ffmpeg (``runtime.child``) writes numbered *partial* files into
 ``recordings_dir/.partial/<channel>/``; each time ffmpeg closes one, its segment-list line arrives
@@ -54,6 +54,14 @@ from typing import Any
 from loguru import logger
 
 from streamrec.core.backoff import Backoff
+from streamrec.core.events import (
+    Emit,
+    RecordingGap,
+    RecordingReconnecting,
+    RecordingStalled,
+    RecordingStarted,
+    RecordingStopped,
+)
 from streamrec.core.filenames import EXTENSIONS, safe_component
 from streamrec.core.reconnecting import (
     Playlist,
@@ -64,6 +72,7 @@ from streamrec.core.reconnecting import (
 )
 from streamrec.core.redact import redact_text, redact_url
 from streamrec.core.retention import Limits, approx_size
+from streamrec.core.timestamps import format_epoch
 from streamrec.core.windows import active_interval
 from streamrec.errors import RecorderError
 from streamrec.runtime.child import FfmpegChild
@@ -75,14 +84,12 @@ from streamrec.runtime.ffmpeg import (
     run_to_end,
     trim_to,
 )
-from streamrec.runtime.finishing import Finisher, iso
+from streamrec.runtime.finishing import Finisher
 from streamrec.runtime.probing import can_probe, probe
 from streamrec.runtime.resolvers import make_resolver, released
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
 
-Emit = Callable[..., Any]
-"""``emit(type, **fields)``: where events go (``Journal.append``, or a list in tests)."""
 RunHook = Callable[[str, Mapping[str, str]], Awaitable[str]]
 """``run_hook(task_name, context)`` -> final status (``completed`` or ``failed``)."""
 Command = Callable[[str, str, int, int], Sequence[str]]
@@ -240,13 +247,13 @@ class Recorder:
                 reason = await self._supervise()
             except BaseException:
                 self.state = "stopped"
-                self._emit("recording.stopped", channel=self.name, reason="recorder crashed")
+                self._emit(RecordingStopped(channel=self.name, reason="recorder crashed"))
                 raise
             if self._gap_cause is not None and self.finisher.last_end is not None:
                 self._emit_gap(self.finisher.last_end, self._clock(), self._gap_cause)
             self.state = "stopped"
             logger.info("{}: recording stopped: {}", self.label, reason)
-            self._emit("recording.stopped", channel=self.name, reason=reason)
+            self._emit(RecordingStopped(channel=self.name, reason=reason))
             await self.finisher.close()
         return reason
 
@@ -304,11 +311,10 @@ class Recorder:
                 "{}: {}; {} in {:.1f}s (attempt {})",
                 self.label, outcome.reason, how, delay, attempt,
             )  # fmt: skip
-            self._emit(
-                "recording.reconnecting",
-                channel=self.name, attempt=attempt, delay=round(delay, 2),
-                reason=outcome.reason, **({"probing": options.fast} if step.action == "probe" else {}),
-            )  # fmt: skip
+            self._emit(RecordingReconnecting(
+                channel=self.name, attempt=attempt, delay=round(delay, 2), reason=outcome.reason,
+                probing=options.fast if step.action == "probe" else None,
+            ))  # fmt: skip
             if step.action == "probe" and url:
                 await self._probe_until_new(url)
                 continue
@@ -411,7 +417,7 @@ class Recorder:
             "{}: recording stopped: {}; recording resumes by itself once there is room "
             "(checked every {:g}s)", self.label, room.reason, SPACE_RECHECK,
         )  # fmt: skip
-        self._emit("recording.stopped", channel=self.name, reason=room.reason)
+        self._emit(RecordingStopped(channel=self.name, reason=room.reason))
         if self.finisher.last_end is not None:
             self._gap_cause = room.reason
         loop = asyncio.get_running_loop()
@@ -475,7 +481,7 @@ class Recorder:
                     self.state = "stalled"
                     run.stalled = True
                     logger.warning("{}: {}; restarting ffmpeg", self.label, stall)
-                    self._emit("recording.stalled", channel=self.name, reason=stall)
+                    self._emit(RecordingStalled(channel=self.name, reason=stall))
                     await child.stop(min(1.0, self.stop_step))
                     outcome = _Outcome(run.anchor is not None, stall)
                     break
@@ -611,18 +617,19 @@ class Recorder:
         self._gap_cause = None
         file = str(self._current_partial(run))
         logger.info("{}: recording into {}", self.label, file)
-        self._emit(
-            "recording.started",
+        self._emit(RecordingStarted(
             channel=self.name, file=file, pid=run.child.pid,
             url=redact_url(self.channel.url, self.secrets),
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def _emit_gap(self, start: float, end: float, cause: str) -> None:
         self._gap_cause = None
         if end - start < 0.05:
             return  # the new run overlaps the old one (HLS starts a few segments back)
         logger.info("{}: gap of {:.1f}s: {}", self.label, end - start, cause)
-        self._emit("recording.gap", channel=self.name, start=iso(start), end=iso(end), cause=cause)
+        self._emit(RecordingGap(
+            channel=self.name, start=format_epoch(start), end=format_epoch(end), cause=cause
+        ))  # fmt: skip
 
     async def _read_progress(self, run: _Run) -> None:
         """Follow ``out_time_us`` in ffmpeg's progress blocks (read a block at a time: cheap)."""

@@ -146,9 +146,7 @@ class Storage:
         channel = f.channel if f else None
         logger.info("retention: deleted {} ({}): {}", path, format_size(size), reason)
         self._freed += size
-        deleted = RetentionDeleted(channel=channel, file=path, bytes=size, reason=reason)
-        # sent in the keyword form until every emit takes records (the recorder tests' fake)
-        self._emit(deleted.type_name(), **deleted.fields_json())
+        self._emit(RetentionDeleted(channel=channel, file=path, bytes=size, reason=reason))
         self._prune_dirs(Path(path).parent)
         return True
 

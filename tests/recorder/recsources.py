@@ -19,6 +19,7 @@ from typing import Any
 
 from media import FFMPEG, playable
 
+from streamrec.core.events import Event
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.testsource import encoder_codec_args, encoder_input_args
 
@@ -87,12 +88,13 @@ def ts(text: str) -> float:
 
 @dataclass
 class Events:
-    """Collects events as ``emit`` receives them (the recorder's seam for the state log)."""
+    """Collects the records ``emit`` receives (the recorder's seam for the state log), each as
+    its type and its fields as the log would hold them."""
 
     items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def __call__(self, type_: str, /, **fields: Any) -> None:
-        self.items.append((type_, fields))
+    def __call__(self, event: Event, /) -> None:
+        self.items.append((event.type_name(), event.fields_json()))
 
     def of(self, type_: str) -> list[dict[str, Any]]:
         return [f for t, f in self.items if t == type_]

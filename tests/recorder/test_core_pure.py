@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from streamrec.core.backoff import Backoff
 from streamrec.core.filenames import NO_CATEGORY, render_filename, safe_component
+from streamrec.core.files import FinishedFile
 from streamrec.core.redact import redact_argv, redact_text, redact_url
-from streamrec.core.retention import Limits, StoredFile, decide
+from streamrec.core.retention import Limits, decide
 from streamrec.spec.model import DEFAULT_FILENAME
 
 START = datetime(2026, 3, 29, 0, 30, 5, tzinfo=timezone.utc)
@@ -110,8 +111,8 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
 
 def _file(
     name: str, end: float, size: int = 100, processed: bool = True, ch: str = "a"
-) -> StoredFile:
-    return StoredFile(name, ch, end - 10, end, size, processed)
+) -> FinishedFile:
+    return FinishedFile(name, ch, end - 10, end, size, processed)
 
 
 def test_max_age_deletes_only_old_processed_files() -> None:

@@ -56,8 +56,8 @@ from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel
 url, out, log = sys.argv[1], Path(sys.argv[2]), open(sys.argv[3], "a")
-def emit(type_, **fields):
-    log.write(json.dumps({"type": type_, **fields}) + "\\n"); log.flush()
+def emit(event):
+    log.write(json.dumps({"type": event.type_name(), **event.fields_json()}) + "\\n"); log.flush()
 channel = Channel(url=url, segment="30s")
 storage = Storage(out, min_free_space=0, emit=emit)
 recorder = Recorder("killed", channel, recordings_dir=out, ffmpeg=sys.argv[4], emit=emit,
@@ -259,7 +259,8 @@ async def test_retention_deletes_oldest_processed_files_over_max_size(
 
 async def test_files_whose_hooks_are_pending_are_never_deleted(tmp_path: Path) -> None:
     """Retention skips unprocessed files even when far over every limit, and says there is no room."""
-    from streamrec.core.retention import Limits, StoredFile
+    from streamrec.core.files import FinishedFile
+    from streamrec.core.retention import Limits
 
     events = Events()
     storage = Storage(
@@ -269,7 +270,7 @@ async def test_files_whose_hooks_are_pending_are_never_deleted(tmp_path: Path) -
     for i, processed in enumerate([False, True]):
         path = tmp_path / f"f{i}.ts"
         path.write_bytes(b"x" * 10)
-        storage.add(StoredFile(str(path), "a", 0, 1, 10, processed))
+        storage.add(FinishedFile(str(path), "a", 0, 1, 10, processed))
     assert storage.enforce().ok is False
     assert [d["file"] for d in events.of("retention.deleted")] == [str(tmp_path / "f1.ts")]
     assert (tmp_path / "f0.ts").exists()

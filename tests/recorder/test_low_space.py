@@ -16,7 +16,8 @@ import pytest
 from loguru import logger
 from recsources import Events, MakeRecorder, assert_all_playable, playable
 
-from streamrec.core.retention import FillRate, Limits, StoredFile, decide, low_space_reason
+from streamrec.core.files import FinishedFile
+from streamrec.core.retention import FillRate, Limits, decide, low_space_reason
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.storage import Storage
 from streamrec.runtime.testsource import HlsTestSource
@@ -28,8 +29,8 @@ ROOM = 700_000
 ENOSPC = "No space left on device"
 
 
-def _file(name: str, end: float, size: int = 100, ch: str = "a") -> StoredFile:
-    return StoredFile(name, ch, end - 10, end, size, True)
+def _file(name: str, end: float, size: int = 100, ch: str = "a") -> FinishedFile:
+    return FinishedFile(name, ch, end - 10, end, size, True)
 
 
 # --- the pure decision ---------------------------------------------------------------------------
@@ -97,7 +98,7 @@ def test_storage_check_stops_at_the_headroom_and_deletes_nothing_under_stop(
         clock=lambda: now[0],
     )  # fmt: skip
     (tmp_path / "old.ts").write_bytes(b"x" * 100)
-    storage.add(StoredFile(str(tmp_path / "old.ts"), "a", 0, 1, 100, True))
+    storage.add(FinishedFile(str(tmp_path / "old.ts"), "a", 0, 1, 100, True))
     seen = []
     while free[0] > 0:
         seen.append(storage.check())
@@ -204,7 +205,7 @@ async def test_delete_oldest_deletes_the_oldest_finished_files_and_recording_goe
         path = recordings / "other" / f"old{i}.ts"
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(b"\1" * 400_000)
-        storage.add(StoredFile(str(path), "other", 100.0 * i, 100.0 * i + 50, 400_000, True))
+        storage.add(FinishedFile(str(path), "other", 100.0 * i, 100.0 * i + 50, 400_000, True))
         old.append(str(path))
     _fill(recordings, MIN_FREE + ROOM)
     recorder = make_recorder(hls.url, storage=storage)
