@@ -69,8 +69,8 @@ def record_channel(
     paths = state_paths(loaded)
     journal = open_journal(loaded)
 
-    def emit(event: Event | str, /, **fields: Any) -> None:
-        written = journal.append(event, **fields)
+    def emit(event: Event, /) -> None:
+        written = journal.append(event)
         _echo(written["type"], written)
 
     try:

@@ -439,7 +439,7 @@ def from_json(data: Mapping[str, Any]) -> Logged:
 
 
 class Emit(Protocol):
-    """Where producers send events: a record (or, until every caller builds records, a type name
-    and fields, checked by :func:`build`). ``Journal.append`` and the daemon's state keeper fit."""
+    """Where producers send events: one record. ``Journal.append`` and the daemon's state keeper
+    fit (they still take the legacy type-name form too, for the task runner's ``EventLog``)."""
 
-    def __call__(self, event: Event | str, /, **fields: Any) -> object: ...
+    def __call__(self, event: Event, /) -> object: ...

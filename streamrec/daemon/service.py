@@ -195,10 +195,10 @@ class Daemon:
         await self._shutdown(parts, loop.time())
         return 0
 
-    def _emit(self, event: Event | str, /, **fields: Any) -> dict[str, Any]:
+    def _emit(self, event: Event, /) -> dict[str, Any]:
         """Append to the state log (every component's events pass here)."""
         parts = self._running()
-        written = parts.keeper.append(event, **fields)
+        written = parts.keeper.append(event)
         parts.channels.observe(written)
         return written
 

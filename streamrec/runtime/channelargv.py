@@ -16,8 +16,7 @@ from streamrec.runtime.ffmpeg import build_command, escape_pattern
 from streamrec.spec.model import Channel
 
 PARTIAL = ".partial"
-"""The directory under ``recordings_dir`` where files are written before they are renamed
-(the recorder's ``PARTIAL_DIR``)."""
+"""The directory under ``recordings_dir`` where files are written before they are renamed."""
 SEGMENT_LIST_FD = 3
 """Stands for the pipe of ffmpeg's segment list where no real one is passed."""
 PROGRESS_FD = 4
@@ -27,6 +26,11 @@ PROGRESS_FD = 4
 def partial_dir_of(recordings_dir: Path, name: str) -> Path:
     """Where channel ``name`` writes its files before they are closed and renamed."""
     return recordings_dir / PARTIAL / safe_component(name)
+
+
+def partial_pattern(channel: Channel, partial_dir: Path, run_id: str) -> str:
+    """ffmpeg's output pattern for the partial files of one run (``%`` in the directory doubled)."""
+    return escape_pattern(str(partial_dir)) + f"/{run_id}_%06d.{EXTENSIONS[channel.format]}"
 
 
 def channel_argv(
@@ -41,12 +45,11 @@ def channel_argv(
     live_start_index: int | None = None,
 ) -> list[str]:
     """The full argument list of one ffmpeg run of ``channel`` reading ``url``."""
-    pattern = escape_pattern(str(partial_dir)) + f"/{run_id}_%06d.{EXTENSIONS[channel.format]}"
     return build_command(
         ffmpeg,
         channel,
         url,
-        pattern,
+        partial_pattern(channel, partial_dir, run_id),
         segment_list_fd=segment_list_fd,
         progress_fd=progress_fd,
         live_start_index=live_start_index,

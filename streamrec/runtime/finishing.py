@@ -1,8 +1,8 @@
 """Finishing recorded files: final name, ``recording.segment``, storage catalog, hooks.
 
-Used by the recorder (``runtime.recorder``): each time ffmpeg closes a partial file (its segment
-list line arrives), when ffmpeg was killed before closing one, and at start-up for partial files
-left by a streamrec that died. A :class:`Finisher` belongs to one recorder.
+Used by the recorder's runs (``runtime.ffmpegrun``): each time ffmpeg closes a partial file (its
+segment list line arrives) and when ffmpeg was killed before closing one; and by
+``runtime.recorder`` at start-up, for partial files left by a streamrec that died. A :class:`Finisher` belongs to one recorder.
 
 Naming: ffmpeg writes ``<run>_%06d.<ext>`` in ``recordings_dir/.partial/<channel>/``; a closed file
 is moved to ``channel.filename`` rendered with its wall-clock start in the settings zone
