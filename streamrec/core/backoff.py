@@ -1,6 +1,6 @@
 """Jittered exponential backoff: how long a recorder waits before trying a dead source again.
 
-Called by the recorder (``runtime.recorder``) between attempts. Pure: the random number is an
+Called by the recorder (``runtime.supervisor``, through ``core.reconnecting``) between attempts. Pure: the random number is an
 argument, so the schedule is tested with fixed values and no sleeping.
 """
 

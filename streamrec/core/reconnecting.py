@@ -1,6 +1,6 @@
 """Reconnecting to a live source: when to look again, and where in an HLS playlist to start.
 
-Called by the recorder (``runtime.recorder``) after each run of ffmpeg and before each start; the
+Called by the recorder (``runtime.supervisor``, ``runtime.hlsresume``) after each run of ffmpeg and before each start; the
 probe itself is ``runtime.probing``. Pure: the playlist is text, time and randomness are arguments.
 
 - :func:`next_step`: while a source that was live is down, probe it every ``fast`` seconds for

@@ -1,6 +1,6 @@
 """One ffmpeg child process: spawned from an argument list, read through its pipes, stopped politely.
 
-Used by the recorder (``runtime.recorder``) for every start of ffmpeg. The child:
+Used by the recorder (``runtime.ffmpegrun``) for every start of ffmpeg. The child:
 
 - is spawned from an argument list, never through a shell (dash, Debian's sh, does not exec its last
   command, so signals would reach the shell and not ffmpeg);

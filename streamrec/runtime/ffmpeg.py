@@ -1,6 +1,6 @@
 """Finding ffmpeg and building the exact command line that records one channel.
 
-Called by the recorder (``runtime.recorder``) before each start of ffmpeg, and by ``streamrec
+Called by the recorder (``runtime.channelargv``, ``runtime.ffmpegrun``) before each start of ffmpeg, and by ``streamrec
 doctor`` / ``streamrec channel command`` to show which ffmpeg is used and what it will run.
 
 The command is an argument list, never shell text. Its parts:

@@ -1,6 +1,6 @@
 """The cheap look at a source that is down: one HTTP request, no ffmpeg.
 
-Called by the recorder (``runtime.recorder``) every ``reconnect.fast`` while a source that was live
+Called by the recorder's supervisor (``runtime.supervisor``, ``runtime.hlsresume``) every ``reconnect.fast`` while a source that was live
 is down, and right before each start of ffmpeg on an HLS playlist (to choose where to start,
 ``core.reconnecting.start_index``). An HLS playlist is fetched with one GET; any other HTTP(S) URL
 gets one GET for its first byte (``Range: bytes=0-0``, the connection closed after the headers).
