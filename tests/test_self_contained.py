@@ -21,8 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTSIDE = {
     r"\bDESIGN\b": "a design document",
     r"\bSTYLE\.md\b": "a style guide",
-    r"\bshared/": "a shared folder",
-    r"/work/": "a path on the machine it was written on",
+    r"\bshared/": "a shared folder beside the checkout",
     r"\b[Ii]ssues? #?[0-9]": "an issue tracker's numbers",
 }
 PATTERNS = {re.compile(pattern): what for pattern, what in OUTSIDE.items()}
@@ -66,7 +65,7 @@ def outside_references(text: str) -> list[tuple[int, str, str]]:
 def test_the_patterns_find_what_they_are_for_and_leave_ordinary_prose_alone() -> None:
     """Each kind of reference is found; words such as "design" or "an issue" are not."""
     found = outside_references(
-        "see DESIGN §6\nsee STYLE.md\n/work/shared/x\nTarget (issue 2)\nIssues #12\n"
+        "see DESIGN §6\nsee STYLE.md\nsee ../shared/notes\nTarget (issue 2)\nIssues #12\n"
         "the design is simple\nan issue with the source\nshared by every test\n"
     )
     assert [n for n, _, _ in found] == [1, 2, 3, 4, 5]
