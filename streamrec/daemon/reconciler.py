@@ -118,7 +118,8 @@ class Reconciler:
         async with self._lock:
             started = asyncio.get_running_loop().time()
             directory = self._source.config_dir
-            self.seen = fingerprint(directory)  # taken before reading: a later save differs
+            # taken before reading, so a later save differs; a stat per file, off the loop
+            self.seen = await asyncio.to_thread(fingerprint, directory)
             try:
                 planned = await self._loader.load(directory, self._environ, self._source.base)
             except SlowConfigError as exc:
