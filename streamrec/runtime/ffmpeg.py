@@ -15,6 +15,9 @@ The command is an argument list, never shell text. Its parts:
   moment each file is closed; ``-progress pipe:M -stats_period 1`` for stall detection;
 - the container per ``format``: ``ts`` (mpegts), ``mkv`` (matroska) or ``mp4`` written fragmented
   (``frag_keyframe+empty_moov``, with ``aac_adtstoasc``), so the file being written always plays;
+  each packet is written through at once (``flush_packets=1`` for the inner muxer; the segment
+  muxer takes no ``-flush_packets`` of its own), so the file's size, a live thumbnail and live
+  playback follow the stream within a second, not 256 KiB later;
 - the channel's ``output_args`` last, so they can override ours;
 - the output: a pattern of *partial* names ``<run>_%06d.<ext>`` in the channel's partial directory;
   the recorder renames each closed file to its templated name (``core.filenames``).
@@ -119,8 +122,10 @@ def output_options(options: ChannelOptions) -> list[str]:
     if options.format == "mp4":
         args += ["-bsf:a", "aac_adtstoasc"]
     args += ["-f", "segment", "-segment_format", SEGMENT_FORMATS[options.format]]
+    inner = "flush_packets=1"  # each packet reaches the file at once: the growing file is live
     if options.format == "mp4":
-        args += ["-segment_format_options", "movflags=+frag_keyframe+empty_moov+default_base_moof"]
+        inner = "movflags=+frag_keyframe+empty_moov+default_base_moof:" + inner
+    args += ["-segment_format_options", inner]
     length = options.segment if options.segment is not None else NO_SEGMENTS
     args += ["-segment_time", f"{length:g}", "-reset_timestamps", "1"]
     return args

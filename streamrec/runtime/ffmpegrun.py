@@ -14,6 +14,7 @@ ffmpeg did not report closing (it was killed) are repaired and finished from wha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import re
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from streamrec.runtime.child import FfmpegChild
 from streamrec.runtime.ffmpeg import is_hls, trim_to
 from streamrec.runtime.finishing import Finisher
 from streamrec.runtime.hlsresume import HlsResume, SideFetch
+from streamrec.runtime.livemeter import LiveMeter
 from streamrec.runtime.runwatch import (
     Outcome,
     Run,
@@ -55,7 +57,7 @@ class FfmpegRun:
         self, name: str, channel: Channel, *, partial_dir: Path, ext: str, ffmpeg: str,
         command: Command | None, emit: Emit, storage: Storage, finisher: Finisher, resume: HlsResume,
         status: Status, secrets: frozenset[str], startup_grace: float, stop_step: float,
-        clock: Callable[[], float],
+        clock: Callable[[], float], meter: LiveMeter,
     ) -> None:  # fmt: skip
         self.name = name
         self.channel = channel
@@ -73,6 +75,7 @@ class FfmpegRun:
         self._resume = resume
         self._status = status
         self._clock = clock
+        self._meter = meter
 
     async def run(self, url: str) -> Outcome:
         """Start ffmpeg on ``url`` and watch it until it ends or is stopped."""
@@ -88,7 +91,9 @@ class FfmpegRun:
         self._status.state = "starting"
         readers = [
             asyncio.create_task(self._read_segments(run)),
-            asyncio.create_task(read_progress(run, lambda out: self._media(run, out))),
+            asyncio.create_task(
+                read_progress(run, lambda out: self._media(run, out), lambda: self._live(run))
+            ),
             asyncio.create_task(child.read_stderr(lambda line: self._on_stderr(run, line))),
         ]
         outcome: Outcome | None = None
@@ -107,6 +112,7 @@ class FfmpegRun:
             except asyncio.TimeoutError:
                 logger.warning("{}: ffmpeg's pipes stayed open after it exited", self.label)
         finally:
+            self._meter.clear()
             stop_asked.cancel()
             if not child.exited:
                 child.kill()
@@ -198,6 +204,13 @@ class FfmpegRun:
             url=redact_url(self.channel.url, self.secrets),
         ))  # fmt: skip
 
+    def _live(self, run: Run) -> None:
+        """A reading of the file being written (``runtime.livemeter``): the run's current
+        partial file, started where the last closed one ended."""
+        assert run.anchor is not None
+        partial = self.partial_dir / f"{run.run_id}_{run.closed:06d}.{self.ext}"
+        self._meter.read(partial, run.anchor + run.closed_end, run.out_time - run.closed_end)
+
     async def _read_segments(self, run: Run) -> None:
         while line := await run.child.segments.readline():
             try:
@@ -209,6 +222,8 @@ class FfmpegRun:
             if run.anchor is None:
                 self._media(run, end)
             assert run.anchor is not None
+            with contextlib.suppress(OSError):
+                self._meter.closed((self.partial_dir / name).stat().st_size)
             run.closed += 1
             run.closed_end = end
             run.reported.add(name)

@@ -22,7 +22,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from loguru import logger
@@ -139,9 +139,9 @@ class Finisher:
             task.add_done_callback(self._hook_tasks.discard)
         self.storage.enforce()
 
-    def _place(self, path: Path, start: float) -> Path:
-        """Move a finished partial file to its templated name (never over another file)."""
-        relative = render_filename(
+    def _relative(self, start: float) -> PurePosixPath:
+        """The templated name (relative to ``recordings_dir``) of the next file to finish."""
+        return render_filename(
             self.channel.filename,
             channel=self.name,
             category=self.channel.category,
@@ -150,6 +150,22 @@ class Finisher:
             ext=self.ext,
             index=self._index,
         )
+
+    def planned_name(self, start: float) -> Path:
+        """The name the file being written gets when it is finished, if it starts at wall-clock
+        ``start`` and is the next one finished: its templated name, with the counter it would
+        get if that name is taken now (what ``runtime.ffmpegrun`` shows as the live file)."""
+        relative = self._relative(start)
+        target = self.recordings_dir / relative
+        counter = 1
+        while target.exists():
+            counter += 1
+            target = self.recordings_dir / with_counter(relative, counter)
+        return target
+
+    def _place(self, path: Path, start: float) -> Path:
+        """Move a finished partial file to its templated name (never over another file)."""
+        relative = self._relative(start)
         target = self.recordings_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         counter = 1

@@ -4,7 +4,10 @@ The daemon creates one :class:`Recorder` per channel that should be recording an
 :meth:`Recorder.run`; ``streamrec record`` and ``streamrec demo`` do the same in the foreground.
 :meth:`Recorder.stop` ends it from outside. Everything that happens is reported through ``emit``
 (``emit(record)``, a ``core.events`` record, wired to ``Journal.append`` by the CLI and the
-daemon), so the recorder does not know the state log.
+daemon), so the recorder does not know the state log. What the file being written looks like
+right now (its final name, bytes, bitrate, media seconds: ``core.liveprogress``) is not an
+outcome and never logged: it is the ``progress`` property, and the optional ``on_progress``
+hook is told each reading (about once a second, ``runtime.livemeter``).
 
 One run of ffmpeg (``runtime.child``) writes numbered *partial* files into
 ``recordings_dir/.partial/<channel>/``; each time ffmpeg closes one, its segment-list line arrives
@@ -22,6 +25,7 @@ This module assembles the parts and holds the channel's lock; each part has its 
   fast probing of a source that went down);
 - ``runtime.ffmpegrun``: one run of ffmpeg, watched every second, its files finished;
 - ``runtime.runwatch``: the stall and playlist decisions taken while ffmpeg runs;
+- ``runtime.livemeter``: the live reading of the file being written;
 - ``runtime.hlsresume``: where an HLS run starts, and the segments its start skipped, fetched on
   the side.
 """
@@ -42,19 +46,21 @@ from loguru import logger
 
 from streamrec.core.events import Emit, RecordingStopped
 from streamrec.core.filenames import EXTENSIONS
+from streamrec.core.liveprogress import LiveProgress
 from streamrec.core.retention import Limits
 from streamrec.errors import RecorderError
 from streamrec.runtime.channelargv import PARTIAL, partial_dir_of
 from streamrec.runtime.ffmpegrun import Command, FfmpegRun
 from streamrec.runtime.finishing import Finisher
 from streamrec.runtime.hlsresume import HlsResume
+from streamrec.runtime.livemeter import LiveMeter, OnProgress
 from streamrec.runtime.resolvers import make_resolver, released
 from streamrec.runtime.runwatch import Status, emit_gap
 from streamrec.runtime.storage import Storage
 from streamrec.runtime.supervisor import Resolve, Supervisor
 from streamrec.spec.model import Channel
 
-__all__ = ["PARTIAL_DIR", "Command", "Recorder", "Resolve", "RunHook"]
+__all__ = ["PARTIAL_DIR", "Command", "LiveProgress", "OnProgress", "Recorder", "Resolve", "RunHook"]
 
 RunHook = Callable[[str, Mapping[str, str]], Awaitable[str]]
 """``run_hook(task_name, context)`` -> final status (``completed`` or ``failed``)."""
@@ -83,6 +89,7 @@ class Recorder:
         stop_step: float = 3.0,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        on_progress: OnProgress | None = None,
     ) -> None:
         if (channel.on_segment or channel.on_recording_end) and run_hook is None:
             raise RecorderError(f"channel {name!r} has hooks but no task runner was given")
@@ -107,6 +114,7 @@ class Recorder:
             zone=self.zone, ext=self.ext, ffmpeg=ffmpeg, storage=storage, emit=emit,
             run_hook=run_hook,
         )  # fmt: skip
+        self._meter = LiveMeter(self.finisher, clock=clock, on_progress=on_progress)
         resume = HlsResume(
             channel, partial_dir=self.partial_dir, zone=self.zone, secrets=secrets,
             label=self.label, clock=clock,
@@ -115,7 +123,7 @@ class Recorder:
             name, channel, partial_dir=self.partial_dir, ext=self.ext, ffmpeg=ffmpeg,
             command=command, emit=emit, storage=storage, finisher=self.finisher, resume=resume,
             status=self._status, secrets=secrets, startup_grace=self.startup_grace,
-            stop_step=stop_step, clock=clock,
+            stop_step=stop_step, clock=clock, meter=self._meter,
         )  # fmt: skip
         self._supervisor = Supervisor(
             name, channel, runs=runs, resume=resume, resolve=self._resolve, emit=emit,
@@ -127,6 +135,26 @@ class Recorder:
         """What the recorder does now: ``idle``, ``starting``, ``recording``, ``stalled``,
         ``reconnecting``, ``waiting for space`` or ``stopped``."""
         return self._status.state
+
+    @property
+    def progress(self) -> LiveProgress | None:
+        """The latest reading of the file being written (``core.liveprogress``), or None while
+        nothing is being written (starting, reconnecting, stopped)."""
+        return self._meter.latest
+
+    @property
+    def writing(self) -> Path | None:
+        """The partial file ffmpeg writes now (what a live thumbnail or playback reads)."""
+        return self._meter.writing if self._meter.latest is not None else None
+
+    @property
+    def on_progress(self) -> OnProgress | None:
+        """Told each reading of the file being written, about once a second (settable)."""
+        return self._meter.on_progress
+
+    @on_progress.setter
+    def on_progress(self, hook: OnProgress | None) -> None:
+        self._meter.on_progress = hook
 
     @property
     def files(self) -> list[dict[str, Any]]:

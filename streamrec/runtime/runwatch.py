@@ -134,9 +134,13 @@ async def not_following(run: Run, now: float, resume: HlsResume) -> bool:
     return resume.lists_newer(playlist)
 
 
-async def read_progress(run: Run, on_media: Callable[[float], None]) -> None:
+async def read_progress(
+    run: Run, on_media: Callable[[float], None], on_block: Callable[[], None] | None = None
+) -> None:
     """Follow ``out_time_us`` in ffmpeg's progress blocks (read a block at a time: cheap);
-    ``on_media(out_time)`` once, when the first media time arrives."""
+    ``on_media(out_time)`` once, when the first media time arrives; ``on_block()`` after each
+    read that carried a media time, once the run has media, except ffmpeg's last block
+    (``progress=end``: it comes after the last file closed, so no file is being written)."""
     loop = asyncio.get_running_loop()
     rest = b""
     while chunk := await run.child.progress.read(1 << 16):
@@ -151,6 +155,8 @@ async def read_progress(run: Run, on_media: Callable[[float], None]) -> None:
             run.last_change = loop.time()
         if run.anchor is None and out_time > 0:
             on_media(out_time)
+        if run.anchor is not None and on_block is not None and b"progress=end" not in complete:
+            on_block()
 
 
 def emit_gap(emit: Emit, channel: str, label: str, start: float, end: float, cause: str) -> None:

@@ -53,5 +53,5 @@ def make_recorder(recordings: Path, events: Events) -> MakeRecorder:
     return make
 
 
-_RECORDER_KW = {"run_hook", "command", "resolve", "startup_grace", "stop_step", "secrets",
+_RECORDER_KW = {"run_hook", "command", "resolve", "startup_grace", "stop_step", "secrets", "on_progress",
                 "timezone_name"}  # fmt: skip
