@@ -3,7 +3,9 @@
 ``web.routes`` serves ``/`` (``index.html``) and ``/static/<name>`` from :func:`asset`. The files
 live in ``streamrec/web/static/`` and ship with the package (``[tool.setuptools.package-data]``);
 there is no build step. The page polls ``/api/status`` and ``/api/events?since=`` and updates in
-place (see ``static/app.js`` for what it shows and how).
+place (see ``static/app.js`` for what it shows and how); ``format.js`` formats values (one time
+format for the whole page), ``events.js`` draws the event list with the per-file events grouped, and
+``player.js`` plays recordings and live channels in a ``<video>`` element.
 
 Only the names in :data:`ASSETS` are served, read once and kept in memory, so a request can never
 name another file.
@@ -18,6 +20,9 @@ from importlib import resources
 
 ASSETS = {
     "index.html": "text/html; charset=utf-8",
+    "format.js": "text/javascript; charset=utf-8",
+    "events.js": "text/javascript; charset=utf-8",
+    "player.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",

@@ -1,15 +1,18 @@
 // streamrec dashboard: plain JavaScript, no build step.
 //
-// Polls /api/status every 2 s (every declared channel, task and queue with its state) and
-// /api/events?since=SEQ every second (only the events after the last one seen), and updates the page
-// in place: channel cards are kept per name and only their text changes, so a page with a thousand
-// channels stays cheap. Recordings are fetched again when an event says files came or went.
-// Everything from the server is put into the page as text (never as HTML).
+// Polls /api/status every 2 s (every declared channel, task and queue with its state; a channel
+// that records has `live`: the real name, size, bit rate and media time of the file being written)
+// and /api/events?since=SEQ every second (only the events after the last one seen), and updates the
+// page in place: channel cards are kept per name and only their text changes, so a page with a
+// thousand channels stays cheap. Recordings are fetched again when an event says files came or
+// went. format.js formats values (one time format for the page), events.js draws the event list,
+// player.js plays recordings and live channels. Everything from the server is put into the page as
+// text (never as HTML).
 "use strict";
 
 const STATUS_EVERY = 2000;
 const EVENTS_EVERY = 1000;
-const EVENTS_KEPT = 300;
+const EVENTS_KEPT = 1000;
 const CHANNELS_PAGE = 60;
 const CARDS_UP_TO = 12;  // more channels than this are shown as a table unless cards are chosen
 const FILES_SHOWN = 50;
@@ -26,6 +29,9 @@ const ui = {
   recordingsStale: true,
   recordingsAt: 0,
   openRecordings: new Set(),
+  recordingsChannel: null,  // the channel the recordings section is narrowed to ("files" link)
+  recordingsData: null,
+  openGroups: new Set(),  // event lines that are opened
   logTask: null,
 };
 
@@ -45,71 +51,6 @@ function el(tag, props, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
-}
-
-// --- formatting ----------------------------------------------------------------------------
-
-function when(value) {
-  if (!value) return null;
-  const date = new Date(value);
-  return isNaN(date) ? null : date;
-}
-
-function duration(seconds) {
-  if (seconds === null || seconds === undefined || isNaN(seconds)) return "–";
-  seconds = Math.max(0, seconds);
-  if (seconds < 0.1) return seconds ? "<0.1s" : "0s";
-  if (seconds < 10 && !Number.isInteger(seconds)) return `${seconds.toFixed(1)}s`;
-  seconds = Math.round(seconds);
-  if (seconds < 60) return `${seconds}s`;
-  const d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}h ${m}m`;
-  return s ? `${m}m ${s}s` : `${m}m`;
-}
-
-function ago(value) {
-  const date = when(value);
-  return date ? `${duration(Math.round((Date.now() - date) / 1000))} ago` : "–";
-}
-
-function until(value) {
-  const date = when(value);
-  if (!date) return "–";
-  const seconds = (date - Date.now()) / 1000;
-  return seconds < 1 ? "now" : `in ${duration(Math.round(seconds))}`;
-}
-
-function clock(value) {
-  const date = when(value);
-  return date ? date.toLocaleTimeString([], { hour12: false }) : "";
-}
-
-function size(bytes) {
-  if (!bytes) return "0 B";
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let i = 0;
-  while (bytes >= 1000 && i < units.length - 1) { bytes /= 1000; i += 1; }
-  return `${bytes.toFixed(bytes < 10 && i ? 1 : 0)} ${units[i]}`;
-}
-
-function bitrate(bps) {
-  if (typeof bps !== "number") return "–";
-  return bps >= 1e6 ? `${(bps / 1e6).toFixed(2)} Mb/s` : `${Math.round(bps / 1000)} kb/s`;
-}
-
-function basename(path) {
-  return String(path || "").split("/").pop();
-}
-
-function gapSeconds(gaps) {
-  let total = 0;
-  for (const gap of gaps || []) {
-    const start = when(gap.start), end = when(gap.end) || new Date();
-    if (start) total += (end - start) / 1000;
-  }
-  return total;
 }
 
 // --- talking to the daemon -----------------------------------------------------------------
@@ -166,9 +107,11 @@ function renderHeader(status) {
   const parts = [];
   if (d.running) {
     parts.push(`daemon pid ${d.pid}`, `v${d.version}`, `up ${duration(d.uptime)}`);
+    $("daemon").title = `started ${stamp(d.started_at)}; times shown in ${zoneName()}`;
     if (d.shard && d.shard !== "0/1") parts.push(`shard ${d.shard}`);
   } else {
     parts.push("daemon not running");
+    $("daemon").title = d.stopped_at ? `stopped ${stamp(d.stopped_at)}` : "";
   }
   parts.push(`revision ${status.config.revision || "none"}`);
   $("daemon").textContent = parts.join(" · ");
@@ -185,7 +128,8 @@ function renderHeader(status) {
   const rejected = status.config.rejected;
   $("rejected").hidden = !rejected;
   if (rejected) {
-    $("rejected-when").textContent = ago(rejected.ts);
+    $("rejected-when").textContent = stamp(rejected.ts);
+    $("rejected-when").title = ago(rejected.ts);
     $("rejected-running").textContent = status.config.revision || "none";
     $("rejected-errors").textContent = (rejected.errors || []).join("\n");
   }
@@ -218,22 +162,61 @@ function renderConfig(status) {
   const facts = [
     ["directory", cfg.directory],
     ["running revision", cfg.revision || "none"],
-    ["applied", applied.ts ? `${ago(applied.ts)} (${new Date(applied.ts).toLocaleString()})` : "never"],
+    ["applied", applied.ts ? `${stamp(applied.ts)} (${ago(applied.ts)})` : "never"],
   ];
   if (git.commit) facts.push(["git", `${String(git.commit).slice(0, 12)}${git.branch ? ` on ${git.branch}` : ""}${git.dirty ? " (dirty)" : ""}`]);
   for (const key of ["added", "changed", "removed"]) {
     if (diff[key] && diff[key].length) facts.push([`last apply ${key}`, diff[key].join(", ")]);
   }
-  facts.push(["rejected", cfg.rejected ? `${ago(cfg.rejected.ts)}: ${(cfg.rejected.errors || []).length} problem(s), shown above` : "none"]);
+  facts.push(["times shown in", zoneName()]);
+  facts.push(["rejected", cfg.rejected ? `${stamp(cfg.rejected.ts)}: ${(cfg.rejected.errors || []).length} problem(s), shown above` : "none"]);
   $("config").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]));
 }
 
 // --- channels ------------------------------------------------------------------------------
 
+// What a channel is writing now: `live` from the daemon (the real file name, size, bit rate and
+// media time, updated every poll) while it records, else null.
+function liveOf(entry) {
+  return entry.state === "recording" && entry.live ? entry.live : null;
+}
+
+// The ?v= of the channel's thumbnail: the daemon's thumbnail_version (new while it records), else
+// the end of the last finished file; null while there is no picture to ask for.
+function thumbnailVersion(entry) {
+  if (entry.thumbnail_version) return String(entry.thumbnail_version);
+  return entry.last_segment ? String(entry.last_segment.end) : null;
+}
+
+function showFiles(channel) {
+  ui.recordingsChannel = channel;
+  if (channel) ui.openRecordings.add(channel);
+  if (ui.recordingsData) renderRecordings(ui.recordingsData);
+  $("recordings-panel").scrollIntoView({ block: "start" });
+}
+
+function channelLinks(name) {
+  const links = { root: el("span", { class: "channel-links" }) };
+  links.files = el("a", {
+    href: "#recordings-panel", class: "files-link", title: `the recordings of ${name}`,
+    onclick: (event) => { event.preventDefault(); showFiles(name); },
+  }, "files");
+  links.watch = el("button", {
+    class: "small watch", type: "button", title: `watch ${name} live, from the file being written`,
+    onclick: () => openPlayer(`${name}: live`, livePlayUrl(name), null),
+  }, "watch live");
+  links.root.append(links.files, links.watch);
+  return links;
+}
+
 function makeCard(name) {
   const card = { name, version: null };
   card.img = el("img", { alt: `last frame of ${name}` });
-  card.img.addEventListener("error", () => { card.img.hidden = true; card.placeholder.hidden = false; });
+  card.img.addEventListener("error", () => {
+    card.img.hidden = true;
+    card.placeholder.hidden = false;
+    card.placeholder.textContent = "no picture yet";
+  });
   card.img.addEventListener("load", () => { card.img.hidden = false; card.placeholder.hidden = true; });
   card.img.hidden = true;
   card.placeholder = el("span", { text: "no picture yet" });
@@ -243,57 +226,91 @@ function makeCard(name) {
   card.file = el("div", { class: "file mono" });
   card.facts = el("dl", { class: "kv" });
   card.reason = el("div", { class: "reason" });
+  card.links = channelLinks(name);
   card.root = el("article", { class: "card", "data-channel": name },
     el("div", { class: "thumb" }, card.img, card.placeholder, card.pill),
     el("div", { class: "card-body" },
       el("div", { class: "card-title" }, card.title, card.category),
-      card.file, card.facts, card.reason));
+      card.file, card.facts, card.reason, card.links.root));
   return card;
+}
+
+// A fact of a card: [key, text] or [key, text, title].
+function factNodes(facts) {
+  return facts.flatMap(([key, text, title]) => [
+    el("dt", { text: key }),
+    el("dd", { class: `fact-${key.replace(/[^a-z0-9]+/g, "-")}`, text, title: title || null }),
+  ]);
 }
 
 function updateCard(card, entry) {
   const state = entry.state || "idle";
+  const live = liveOf(entry);
   card.root.className = `card ${state}`;
   card.pill.className = `pill ${state}`;
   card.pill.textContent = state;
   card.category.textContent = entry.category || "";
   const last = entry.last_segment;
-  const writing = state === "recording" && entry.file;
-  const current = writing ? entry.file : last && last.file;
-  card.file.textContent = current ? `${writing ? "writing" : "last file"} ${basename(current)}` : "no file yet";
-  card.file.title = current || "";
-  const gaps = entry.gaps_24h || [];
-  const facts = [
-    ["since", ago(entry.since)],
-    ["bitrate", bitrate(entry.bitrate)],
-    ["last segment", last ? `${ago(last.end)}, ${duration(last.duration)}, ${size(last.bytes)}` : "–"],
-    ["on disk", `${entry.files || 0} files, ${size(entry.files_bytes || 0)}`],
-    ["gaps 24h", gaps.length ? `${gaps.length} (${duration(gapSeconds(gaps))} missing)` : "none"],
-  ];
-  if (entry.stalls || entry.reconnects) facts.push(["stalls / reconnects", `${entry.stalls || 0} / ${entry.reconnects || 0}`]);
-  const live = entry.daemon;
-  if (entry.scheduled && state !== "recording" && entry.windows && entry.windows.length) {
-    facts.push(["next window", `${until(entry.windows[0].start)}`]);
-  } else if (live && live.until) {
-    facts.push(["records until", until(live.until)]);
+  if (live) {
+    card.file.textContent = `writing ${live.name || basename(live.file)}`;
+    card.file.title = live.file || "";
+  } else if (state === "recording") {
+    card.file.textContent = last ? "writing the next file" : "writing the first file";
+    card.file.title = "";
+  } else {
+    card.file.textContent = last ? `last file ${basename(last.file)}` : "no file yet";
+    card.file.title = last ? last.file : "";
   }
-  card.facts.replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
-  const why = state !== "recording" ? entry.reason || (live && !live.recording && live.why) || "" : "";
+  const gaps = entry.gaps_24h || [];
+  const since = timeText(entry.since);
+  const facts = [["since", since.text, since.title]];
+  if (live) {
+    facts.push(["written", `${size(live.bytes)} · ${duration(live.media_seconds)}`, `updated ${stamp(live.updated)}`]);
+    facts.push(["bitrate", bitrate(live.bitrate_bps)]);
+  } else if (state === "recording") {
+    facts.push(["bitrate", bitrate(entry.bitrate)]);
+  }
+  if (last) {
+    const end = timeText(last.end);
+    facts.push(["last file", `${end.text}, ${duration(last.duration)}, ${size(last.bytes)}`, end.title]);
+  } else {
+    facts.push(["last file", "–"]);
+  }
+  facts.push(["on disk", `${entry.files || 0} files, ${size(entry.files_bytes || 0)}`]);
+  facts.push(["gaps 24h", gaps.length ? `${gaps.length} (${duration(gapSeconds(gaps))} missing)` : "none"]);
+  if (entry.stalls || entry.reconnects) facts.push(["stalls / reconnects", `${entry.stalls || 0} / ${entry.reconnects || 0}`]);
+  const plan = entry.daemon;
+  if (entry.scheduled && state !== "recording" && entry.windows && entry.windows.length) {
+    const next = timeText(entry.windows[0].start, true);
+    facts.push(["next window", next.text, next.title]);
+  } else if (plan && plan.until) {
+    const end = timeText(plan.until, true);
+    facts.push(["records until", end.text, end.title]);
+  }
+  card.facts.replaceChildren(...factNodes(facts));
+  const why = state !== "recording" ? entry.reason || (plan && !plan.recording && plan.why) || "" : "";
   card.reason.textContent = why;
   card.reason.hidden = !why;
-  if (last && last.end !== card.version) {
-    card.version = last.end;
-    card.img.src = `/api/channels/${encodeURIComponent(card.name)}/thumbnail?v=${encodeURIComponent(last.end)}`;
+  card.links.watch.hidden = state !== "recording";
+  const version = thumbnailVersion(entry);
+  if (version && version !== card.version) {
+    card.version = version;
+    card.img.src = `/api/channels/${encodeURIComponent(card.name)}/thumbnail?v=${encodeURIComponent(version)}`;
+  } else if (!version && !card.version) {
+    card.placeholder.textContent = state === "recording" ? "waiting for the first frame" : "no picture yet";
   }
 }
+
+const ROW_CELLS = ["category", "since", "file", "written", "bitrate", "last", "disk", "gaps", "reason"];
 
 function makeRow(name) {
   const row = { name };
   row.pill = el("span", { class: "pill" });
-  row.cells = ["category", "since", "file", "bitrate", "last", "disk", "gaps", "reason"]
-    .map((key) => el("td", { class: key === "file" ? "file mono" : key === "reason" ? "reason" : "" }));
+  row.cells = ROW_CELLS.map((key) => el("td", { class: key === "file" ? "file mono" : key === "reason" ? "reason" : "" }));
+  row.links = channelLinks(name);
   row.root = el("tr", { "data-channel": name },
-    el("td", {}, el("strong", { text: name })), el("td", {}, row.pill), ...row.cells);
+    el("td", {}, el("strong", { text: name })), el("td", {}, row.pill), ...row.cells,
+    el("td", { class: "actions" }, row.links.root));
   return row;
 }
 
@@ -301,22 +318,29 @@ function updateRow(row, entry) {
   const state = entry.state || "idle";
   const last = entry.last_segment;
   const gaps = entry.gaps_24h || [];
-  const live = entry.daemon;
-  const current = state === "recording" && entry.file ? entry.file : last && last.file;
+  const plan = entry.daemon;
+  const live = liveOf(entry);
+  const current = live ? live.file : last && last.file;
   row.pill.className = `pill ${state}`;
   row.pill.textContent = state;
+  const since = timeText(entry.since), end = timeText(last && last.end);
   const values = [
-    entry.category || "",
-    ago(entry.since),
-    current ? basename(current) : "–",
-    bitrate(entry.bitrate),
-    last ? ago(last.end) : "–",
-    `${entry.files || 0} · ${size(entry.files_bytes || 0)}`,
-    gaps.length ? `${gaps.length} (${duration(gapSeconds(gaps))})` : "–",
-    state !== "recording" ? entry.reason || (live && !live.recording && live.why) || "" : "",
+    [entry.category || ""],
+    [since.text, since.title],
+    [live ? live.name || basename(live.file) : current ? basename(current) : "–", current || ""],
+    [live ? `${size(live.bytes)} · ${duration(live.media_seconds)}` : "–"],
+    [bitrate(live ? live.bitrate_bps : state === "recording" ? entry.bitrate : null)],
+    [end.text, end.title],
+    [`${entry.files || 0} · ${size(entry.files_bytes || 0)}`],
+    [gaps.length ? `${gaps.length} (${duration(gapSeconds(gaps))})` : "–"],
+    [state !== "recording" ? entry.reason || (plan && !plan.recording && plan.why) || "" : ""],
   ];
-  values.forEach((value, i) => { if (row.cells[i].textContent !== value) row.cells[i].textContent = value; });
-  row.cells[2].title = current || "";
+  values.forEach(([text, title], i) => {
+    const cell = row.cells[i];
+    if (cell.textContent !== text) cell.textContent = text;
+    if ((cell.title || "") !== (title || "")) cell.title = title || "";
+  });
+  row.links.watch.hidden = state !== "recording";
 }
 
 function renderChannels(channels) {
@@ -327,12 +351,12 @@ function renderChannels(channels) {
   if (view !== ui.shownView) {
     ui.shownView = view;
     ui.cards.clear();
-    box.className = view === "table" ? "" : "cards";
+    box.className = view === "table" ? "scroll" : "cards";
     box.replaceChildren();
     if (view === "table") {
       box.append(el("table", { class: "grid channels-table" },
-        el("thead", {}, el("tr", {}, ...["channel", "state", "category", "since", "file", "bitrate",
-          "last segment", "on disk", "gaps 24h", ""].map((h) => el("th", { text: h })))),
+        el("thead", {}, el("tr", {}, ...["channel", "state", "category", "since", "file", "written",
+          "bitrate", "last file", "on disk", "gaps 24h", "", ""].map((h) => el("th", { text: h })))),
         el("tbody", { id: "channel-rows" })));
     }
   }
@@ -376,19 +400,25 @@ function actionButton(label, path, enabled = true) {
   }, label.split(" ")[0]);
 }
 
+// A table cell that names its column (`data-label`), for the stacked rows of narrow screens.
+function cell(label, props, ...children) {
+  return el("td", { ...props, "data-label": label }, ...children);
+}
+
 function renderTasks(tasks) {
   const rows = Object.entries(tasks).sort(([a], [b]) => a.localeCompare(b)).map(([name, t]) => {
     const path = `/api/tasks/${encodeURIComponent(name)}`;
     const schedule = typeof t.schedule === "string" ? t.schedule : t.schedule ? JSON.stringify(t.schedule) : "";
+    const started = timeText(t.started_at, false, "never"), next = timeText(t.next_fire, true);
     return el("tr", { "data-task": name },
-      el("td", {}, el("strong", { text: name }), schedule ? el("div", { class: "order", text: schedule }) : null),
-      el("td", { title: t.reason || "" }, el("span", { class: `pill ${t.status}`, text: t.status })),
-      el("td", {}, t.started_at ? `${ago(t.started_at)}${t.trigger ? ` (${t.trigger})` : ""}` : "never"),
-      el("td", { text: t.last_duration !== null && t.last_duration !== undefined ? duration(t.last_duration) : "–" }),
-      el("td", { text: t.exit_code === null || t.exit_code === undefined ? "–" : String(t.exit_code) }),
-      el("td", { text: `${t.runs || 0} / ${t.failures || 0}` }),
-      el("td", { text: until(t.next_fire) }),
-      el("td", { class: "actions" },
+      cell("task", { class: "name" }, el("strong", { text: name }), schedule ? el("div", { class: "order", text: schedule }) : null),
+      cell("status", { title: t.reason || "" }, el("span", { class: `pill ${t.status}`, text: t.status })),
+      cell("last run", { title: started.title }, `${started.text}${t.started_at && t.trigger ? ` (${t.trigger})` : ""}`),
+      cell("took", { text: t.last_duration !== null && t.last_duration !== undefined ? duration(t.last_duration) : "–" }),
+      cell("exit", { text: t.exit_code === null || t.exit_code === undefined ? "–" : String(t.exit_code) }),
+      cell("runs / failed", { text: `${t.runs || 0} / ${t.failures || 0}` }),
+      cell("next", { text: next.text, title: next.title }),
+      cell("", { class: "actions" },
         actionButton(`run ${name}`, `${path}/run`, t.status !== "running"),
         actionButton(`stop ${name}`, `${path}/stop`, t.status === "running"),
         el("button", { class: "small", type: "button", onclick: () => openLog(name, "stdout") }, "log")));
@@ -406,13 +436,14 @@ function renderQueues(queues) {
       return el("span", { class: status === "completed" ? "done" : status === "failed" ? "failed" : "" }, task);
     });
     const joined = order.flatMap((node, i) => (i ? [" → ", node] : [node]));
+    const started = timeText(q.started_at, false, "never"), next = timeText(q.next_fire, true);
     return el("tr", { "data-queue": name },
-      el("td", {}, el("strong", { text: name })),
-      el("td", {}, el("span", { class: `pill ${q.status}`, text: q.status })),
-      el("td", { class: "order" }, ...joined),
-      el("td", { text: q.started_at ? ago(q.started_at) : "never" }),
-      el("td", { text: until(q.next_fire) }),
-      el("td", { class: "actions" },
+      cell("queue", { class: "name" }, el("strong", { text: name })),
+      cell("status", {}, el("span", { class: `pill ${q.status}`, text: q.status })),
+      cell("tasks", { class: "order" }, ...joined),
+      cell("last run", { text: started.text, title: started.title }),
+      cell("next", { text: next.text, title: next.title }),
+      cell("", { class: "actions" },
         actionButton(`start ${name}`, `${path}/start`, q.status !== "running"),
         actionButton(`stop ${name}`, `${path}/stop`, q.status === "running")));
   });
@@ -434,52 +465,7 @@ async function openLog(task, stream) {
   }
 }
 
-// --- events --------------------------------------------------------------------------------
-
-function eventObject(event) {
-  for (const kind of ["channel", "task", "queue"]) if (event[kind]) return `${kind} ${event[kind]}`;
-  return "";
-}
-
-function eventText(event) {
-  switch (event.type) {
-    case "recording.segment":
-      return `${basename(event.file)} · ${duration(event.duration)} · ${size(event.bytes)}`;
-    case "recording.gap":
-      return `gap ${clock(event.start)}–${clock(event.end)} (${duration((when(event.end) - when(event.start)) / 1000)}): ${event.cause || ""}`;
-    case "recording.started":
-      return basename(event.file);
-    case "task.finished":
-      return `${event.status}${event.exit_code !== undefined && event.exit_code !== null ? `, exit ${event.exit_code}` : ""}${event.duration !== undefined ? `, ${duration(event.duration)}` : ""}${event.reason ? `: ${event.reason}` : ""}`;
-    case "config.applied": {
-      const diff = event.diff || {};
-      const changes = ["added", "changed", "removed"].filter((k) => diff[k] && diff[k].length)
-        .map((k) => `${k} ${diff[k].join(", ")}`).join("; ");
-      return `revision ${event.revision}${changes ? `: ${changes}` : ""}`;
-    }
-    case "config.rejected":
-      return `${(event.errors || []).length} problem(s): ${(event.errors || [])[0] || ""}`;
-    default: {
-      const skip = new Set(["seq", "ts", "type", "channel", "task", "queue", "definition", "stdout_tail", "stderr_tail", "stdout_log", "stderr_log", "git", "outcomes"]);
-      return Object.entries(event).filter(([k]) => !skip.has(k))
-        .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ").slice(0, 240);
-    }
-  }
-}
-
-function eventItem(event, fresh) {
-  const family = String(event.type).split(".")[0];
-  return el("li", { class: fresh ? "fresh" : "", "data-seq": String(event.seq), title: new Date(event.ts).toLocaleString() },
-    el("span", { class: "time", text: clock(event.ts) }),
-    el("span", { class: `type ${family}`, text: event.type }),
-    el("span", { class: "what" }, eventObject(event) ? el("strong", { text: `${eventObject(event)} ` }) : null, eventText(event)));
-}
-
-function renderEvents(fresh = new Set()) {
-  const prefix = $("event-filter").value;
-  const shown = ui.events.filter((e) => !prefix || String(e.type).startsWith(prefix)).slice(-150).reverse();
-  $("events").replaceChildren(...shown.map((e) => eventItem(e, fresh.has(e.seq))));
-}
+// --- events (the list itself is events.js) -------------------------------------------------
 
 function takeEvents(events, initial) {
   if (!events.length) return;
@@ -491,30 +477,46 @@ function takeEvents(events, initial) {
 
 // --- recordings ----------------------------------------------------------------------------
 
+function recordingRow(channel, f) {
+  const start = stamp(f.start);
+  return el("tr", { "data-file": f.path || f.name },
+    cell("file", { class: "name mono", title: f.path || f.name, text: f.name }),
+    cell("start", { text: start, title: ago(f.start) }),
+    cell("length", { text: duration(f.duration) }),
+    cell("size", { text: size(f.bytes) }),
+    cell("hooks", { text: f.hooks && f.hooks !== "none" ? f.hooks : "–" }),
+    cell("", { class: "actions" },
+      el("button", {
+        class: "small play", type: "button", title: `play ${f.name} here`,
+        onclick: () => openPlayer(`${channel}: ${f.name} (${start})`, recordingPlayUrl(f), recordingDownloadUrl(f)),
+      }, "play"),
+      el("a", { class: "button small download", href: recordingDownloadUrl(f), download: f.name, title: `download ${f.name}` }, "download")));
+}
+
 function renderRecordings(data) {
-  const sections = Object.entries(data.channels).map(([channel, files]) => {
+  ui.recordingsData = data;
+  const only = ui.recordingsChannel;
+  const entries = Object.entries(data.channels).filter(([channel]) => !only || channel === only);
+  const sections = entries.map(([channel, files]) => {
     const total = files.reduce((sum, f) => sum + (f.bytes || 0), 0);
-    const details = el("details", { class: "rec", open: ui.openRecordings.has(channel) });
+    const details = el("details", { class: "rec", "data-channel": channel, open: ui.openRecordings.has(channel) });
     details.addEventListener("toggle", () => {
       if (details.open) ui.openRecordings.add(channel); else ui.openRecordings.delete(channel);
     });
-    const rows = files.slice(0, FILES_SHOWN).map((f) => el("tr", {},
-      el("td", {}, el("a", { href: `/api/recordings/download?file=${encodeURIComponent(f.file)}`, download: f.name, title: f.path, text: f.name })),
-      el("td", { text: when(f.start) ? new Date(f.start).toLocaleString() : "–" }),
-      el("td", { text: duration(f.duration) }),
-      el("td", { text: size(f.bytes) }),
-      el("td", { text: f.hooks && f.hooks !== "none" ? `hooks ${f.hooks}` : "" })));
-    const table = el("table", { class: "grid" },
-      el("thead", {}, el("tr", {}, ...["file", "start", "length", "size", ""].map((h) => el("th", { text: h })))),
-      el("tbody", {}, ...rows));
+    const table = el("table", { class: "grid stack" },
+      el("thead", {}, el("tr", {}, ...["file", "start", "length", "size", "hooks", ""].map((h) => el("th", { text: h })))),
+      el("tbody", {}, ...files.slice(0, FILES_SHOWN).map((f) => recordingRow(channel, f))));
     details.append(
       el("summary", {}, el("strong", { text: channel }), ` — ${files.length} files, ${size(total)}`),
       table,
       files.length > FILES_SHOWN ? el("p", { class: "muted", text: `…and ${files.length - FILES_SHOWN} older files` }) : "");
     return details;
   });
-  $("recordings").replaceChildren(...(sections.length ? sections : [el("p", { class: "muted", text: "Nothing recorded yet." })]));
+  const empty = only ? `Nothing recorded for ${only} yet.` : "Nothing recorded yet.";
+  $("recordings").replaceChildren(...(sections.length ? sections : [el("p", { class: "muted", text: empty })]));
   $("recordings-total").textContent = `${data.count} files, ${size(data.bytes)}`;
+  $("recordings-only").hidden = !only;
+  $("recordings-only-name").textContent = only || "";
 }
 
 async function refreshRecordings() {
@@ -555,7 +557,7 @@ async function pollStatus() {
 async function pollEvents() {
   try {
     const initial = ui.lastSeq === null;
-    const path = initial ? "/api/events?limit=150" : `/api/events?since=${ui.lastSeq}&limit=500`;
+    const path = initial ? "/api/events?limit=500" : `/api/events?since=${ui.lastSeq}&limit=500`;
     const data = await api(path);
     if (!initial && data.last_seq < ui.lastSeq) { ui.lastSeq = null; ui.events = []; }  // a new log
     else {
@@ -584,6 +586,8 @@ function setup() {
   $("reconcile-button").addEventListener("click", () => act("reconcile", "/api/reconcile"));
   $("log-stdout").addEventListener("click", () => ui.logTask && openLog(ui.logTask, "stdout"));
   $("log-stderr").addEventListener("click", () => ui.logTask && openLog(ui.logTask, "stderr"));
+  $("recordings-all").addEventListener("click", () => { ui.recordingsChannel = null; if (ui.recordingsData) renderRecordings(ui.recordingsData); });
+  setupPlayer();
   pollStatus();
   pollEvents();
 }
