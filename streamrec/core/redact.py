@@ -16,7 +16,13 @@ What is hidden (replaced by ``***``):
 - query values whose key looks secret: it contains token, key, sig, auth, pass, secret, session,
   credential, jwt or hmac (``?token=abc`` -> ``?token=***``);
 - any known secret string (values interpolated from secret-looking variables, see
-  ``LoadedConfig.secrets``), wherever it appears, e.g. an RTMP stream key in a path.
+  ``LoadedConfig.secrets``): one of at least :data:`MIN_SUBSTRING_SECRET` (8) characters wherever
+  it appears, e.g. an RTMP stream key inside a path; a shorter one only where it stands as a whole
+  token, i.e. not next to a letter, digit, ``_``, ``-`` or ``.`` (the secret ``show`` is hidden in
+  ``key=show`` and ``/live/show/``, not in ``evening-show`` or ``show.ts``), so that a short value
+  cannot mask parts of names and paths. ``streamrec validate`` warns about such short secrets
+  (:meth:`Redactor.short_secrets_warning`). Known values shorter than 3 characters are not
+  masked (a URL password is still hidden by where it stands).
 """
 
 from __future__ import annotations
@@ -47,6 +53,10 @@ SECRET_KEY_PARTS = (
 )
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
 _MIN_SECRET = 3  # shorter "secrets" would mask ordinary text everywhere
+MIN_SUBSTRING_SECRET = 8
+"""Secrets at least this long are masked wherever they appear, shorter ones only as whole tokens."""
+_WORD = "A-Za-z0-9_.\\-"
+"""The characters that make a short secret part of a longer name (letters, digits, ``_-.``)."""
 
 
 def is_secret_name(key: str) -> bool:
@@ -55,10 +65,17 @@ def is_secret_name(key: str) -> bool:
     return any(part in lowered for part in SECRET_KEY_PARTS)
 
 
+def _whole_token(secret: str) -> re.Pattern[str]:
+    """``secret`` where no letter, digit, ``_``, ``-`` or ``.`` touches it on either side."""
+    return re.compile(f"(?<![{_WORD}]){re.escape(secret)}(?![{_WORD}])")
+
+
 def _mask_known(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= _MIN_SECRET:
+        if len(secret) >= MIN_SUBSTRING_SECRET:
             text = text.replace(secret, MASK)
+        elif len(secret) >= _MIN_SECRET and secret in text:
+            text = _whole_token(secret).sub(MASK, text)
     return text
 
 
@@ -178,6 +195,24 @@ class Redactor:
             known |= config_secrets(config)
         usable = {s for s in known if len(s) >= _MIN_SECRET}
         return cls(tuple(sorted(usable, key=lambda s: (-len(s), s))))
+
+    @property
+    def short_secrets(self) -> tuple[str, ...]:
+        """The known secrets shorter than :data:`MIN_SUBSTRING_SECRET`: masked as whole tokens only."""
+        return tuple(s for s in self.secrets if len(s) < MIN_SUBSTRING_SECRET)
+
+    def short_secrets_warning(self) -> str | None:
+        """One line saying that some secrets are redacted only as whole words (None when none is
+        short); it names no secret and no length beyond the minimum."""
+        count = len(self.short_secrets)
+        if not count:
+            return None
+        which = "a secret is" if count == 1 else f"{count} secrets are"
+        return (
+            f"{which} shorter than {MIN_SUBSTRING_SECRET} characters: redacted only where it "
+            "stands as a whole word, not inside names or paths; use a longer secret to have it "
+            "hidden everywhere"
+        )
 
     def with_secrets(self, secrets: Iterable[str]) -> Redactor:
         """This redactor knowing ``secrets`` too."""
