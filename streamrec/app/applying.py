@@ -7,7 +7,11 @@ says is current; the daemon's reconcile (``daemon.reconciler``) calls it with wh
 1. A config that would remove every channel and task at once is refused with :func:`refusal`
    (one wording) unless ``allow_empty``; nothing is carried out or written. The caller says so:
    the CLI exits 1, the daemon logs ``config.rejected``.
-2. The plan against ``running`` is carried out (the daemon) or taken as it is (the CLI).
+2. The plan against ``running`` is carried out (the daemon) or taken as it is (the CLI). The
+   outcomes say what changed since ``applied.json`` (:func:`since_applied`): a daemon starting on
+   the config it ran before adds every object again, yet reports them ``unchanged`` (what a
+   recorder did, ``started`` or ``waiting``, stays), so its log line and ``config.applied`` agree
+   with the ``diff``.
 3. When the revision differs from ``applied.json``, or a rejection is outstanding (a fix back to
    the applied revision must still clear it), ``applied.json`` is written and ``config.applied``
    logged with one payload: ``revision``, ``git``, ``diff`` (against ``applied.json``),
@@ -38,6 +42,8 @@ CarryOut = Callable[[list[planning.Action]], Awaitable[Mapping[str, str]]]
 
 OUTCOME_OF_OP = {"add": "added", "change": "updated", "remove": "removed"}
 """The outcome of an action when nothing runs it (``streamrec apply`` without a daemon)."""
+CONFIG_OUTCOMES = frozenset({"added", "updated", "changed"})
+"""Outcomes that say the config of an object changed (not what its recorder did)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,21 @@ def desired_of(loaded: LoadedConfig) -> planning.Desired:
     return planning.desired(
         loaded.config, lambda kind, definition: redact_definition(kind, definition, secrets)
     )
+
+
+def since_applied(outcomes: Mapping[str, str], since: list[planning.Action]) -> dict[str, str]:
+    """``outcomes`` as changes since ``applied.json`` (``since`` is the plan against it): a config
+    change it does not hold is ``unchanged`` (the object was only added again at start), and an
+    object added again that it holds as changed is ``updated``."""
+    ops = {action.key: action.op for action in since}
+    settled: dict[str, str] = {}
+    for key, outcome in outcomes.items():
+        if outcome in CONFIG_OUTCOMES and key not in ops:
+            outcome = "unchanged"
+        elif outcome == "added" and ops.get(key) == "change":
+            outcome = "updated"
+        settled[key] = outcome
+    return settled
 
 
 def refusal(directory: Path) -> str:
@@ -95,13 +116,14 @@ async def apply_config(
     if planning.removes_everything(want, running) and not allow_empty:
         return ApplyResult(False, want.revision, errors=(refusal(directory),))
     actions = planning.plan(want, running)
+    previous = read_applied(paths.applied)
+    since = planning.plan(want, previous)
     if carry_out is not None:
-        outcomes = dict(await carry_out(actions))
+        outcomes = since_applied(await carry_out(actions), since)
     else:
         outcomes = {a.key: OUTCOME_OF_OP[a.op] for a in actions}
     took_ms = round((loop.time() - started) * 1000, 1)
     result = ApplyResult(True, want.revision, tuple(actions), outcomes, took_ms=took_ms)
-    previous = read_applied(paths.applied)
     rejected = (log.state().get("config") or {}).get("rejected")
     if previous.revision == want.revision and not rejected:
         return result
@@ -111,7 +133,7 @@ async def apply_config(
         ConfigApplied(
             revision=want.revision,
             git=git,
-            diff=planning.diff_record(planning.plan(want, previous)),
+            diff=planning.diff_record(since),
             outcomes=result.touched,
             took_ms=took_ms,
             reason=reason,

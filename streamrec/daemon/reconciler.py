@@ -108,9 +108,10 @@ class Reconciler:
         errors = [self.current.redactor.text(e) for e in errors]
         self._log.append(ConfigRejected(errors=errors, reason=reason))
         self._counts.on_rejected(errors)
+        log = logger.bind(event="config.rejected")
         for line in errors[:20]:
-            logger.error("config rejected: {}", line)
-        logger.error("config rejected ({}); the last good config keeps running", reason)
+            log.error("config rejected: {}", line)
+        log.error("config rejected ({}); the last good config keeps running", reason)
         return {"ok": False, "errors": errors, "outcomes": {}}
 
     async def reconcile(self, reason: str, allow_empty: bool = False) -> dict[str, Any]:
@@ -146,7 +147,8 @@ class Reconciler:
                 return self.reject(list(result.errors), reason)
             self.current.applied = want.applied()
             self.current.loaded = loaded
-            logger.info(
+            logged = {"event": "config.applied"} if result.seq is not None else {}
+            logger.bind(revision=want.revision, **logged).info(
                 "reconciled revision {} ({}) in {:.0f} ms: {}",
                 want.revision,
                 reason,
