@@ -2,7 +2,9 @@
 
 ``cli/__init__.py`` imports each command module (``cli.config``, ``cli.tasks``, ``cli.recording``)
 so that their ``@app.command()`` functions register here. The CLI is the only place that prints for
-humans and picks exit codes: 0 success, 1 error, 2 "changes" (``plan``) or usage error.
+humans and picks exit codes (``cli.rootgroup.EXIT_CODES``): 0 success, 1 error, 2 changes (only
+``plan --detailed-exitcode``), 64 usage error. The root group (``cli.rootgroup``) also takes the
+global options anywhere on the line, and answers shell completion.
 
 What it prints is never markup: both consoles have rich's markup and emoji codes off, so user text
 such as ``[vip] Premium :thumbs_up:`` is shown as written. Every log line (text or JSON) passes the
@@ -25,6 +27,8 @@ from rich.console import Console
 
 from streamrec.app import statedir
 from streamrec.core.printable import printable
+from streamrec.cli.rootgroup import EXIT_CODES, RootGroup
+from streamrec.cli.version import print_version
 from streamrec.core.redact import Redactor
 from streamrec.errors import ConfigError
 from streamrec.runtime.clock import SYSTEM_CLOCK
@@ -36,11 +40,14 @@ app = typer.Typer(
     name="streamrec",
     help="A declarative live-stream recorder: YAML in git, reconciled, every outcome logged.",
     no_args_is_help=True,
+    cls=RootGroup,
     add_completion=False,
+    epilog=EXIT_CODES,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 
+    context_settings={"help_option_names": ["-h", "--help"]},
 if TYPE_CHECKING:
     from loguru import Record
 
@@ -133,10 +140,28 @@ def _global_options(
     ] = Path("config"),
     log_format: Annotated[
         str,
-        typer.Option("--log-format", envvar="STREAMREC_LOG_FORMAT", help="text (default) or json"),
+        typer.Option(
+            "--log-format",
+            envvar="STREAMREC_LOG_FORMAT",
+            metavar="FORMAT",
+            help="text (default) or json",
+        ),
     ] = "text",
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log.")] = 0,
-    quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, help="Less log.")] = 0,
+    quiet: Annotated[
+        int, typer.Option("--quiet", "-q", count=True, help="Less log, and no progress.")
+    ] = 0,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            is_eager=True,
+            expose_value=False,
+            callback=print_version,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """streamrec: record live streams declared in YAML."""
     globals_.config_dir = config
@@ -155,6 +180,7 @@ def environ() -> dict[str, str]:
     """The environment the config is interpolated from."""
     return dict(os.environ)
 
+            metavar="DIR",
 
 def redactor_of(loaded: LoadedConfig) -> Redactor:
     """The redactor of a loaded config: its secrets, the environment's and the API token."""

@@ -23,10 +23,10 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
-from rich.table import Table
 
 from streamrec.cli.app import app, console, environ, err_console, fail, globals_, load
-from streamrec.cli.config import Output, OutputOption
+from streamrec.cli.completion import channel_names
+from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
 from streamrec.cli.recording import channel_app
 from streamrec.core.m3u import HTTP_SCHEMES, Entry, parse_m3u, slugify
 from streamrec.core.printable import printable, printable_or
@@ -44,7 +44,12 @@ app.add_typer(import_app, name="import")
 MAX_PLAYLIST_BYTES = 64 * 2**20
 FileOption = Annotated[
     Path | None,
-    typer.Option("--file", "-f", help="The file for new entries (relative to the config dir)."),
+    typer.Option(
+        "--file",
+        "-f",
+        metavar="FILE",
+        help="The file for new entries (relative to the config dir).",
+    ),
 ]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show the change as a diff; write nothing.")
@@ -78,9 +83,11 @@ def _commit(edit: ConfigEdit, dry_run: bool) -> list[FileChange]:
 
 @channel_app.command("add")
 def channel_add(
-    name: Annotated[str, typer.Argument(help="The channel's name.")],
-    url: Annotated[str | None, typer.Option("--url", help="What to record.")] = None,
-    category: Annotated[str | None, typer.Option("--category", help="Its category.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The channel's name.")],
+    url: Annotated[str | None, typer.Option("--url", metavar="URL", help="What to record.")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", metavar="NAME", help="Its category.")
+    ] = None,
     create_category: Annotated[
         bool, typer.Option("--create-category", help="Declare the category when it is new.")
     ] = False,
@@ -132,7 +139,10 @@ def _target(edit: ConfigEdit, file: Path | None, default: str = "channels.yaml")
 
 @channel_app.command("remove")
 def channel_remove(
-    name: Annotated[str, typer.Argument(help="The channel to remove.")],
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help="The channel to remove.", autocompletion=channel_names),
+    ],
     dry_run: DryRunOption = False,
 ) -> None:
     """Remove a channel's entry from the file that declares it (comments around it stay)."""
@@ -148,7 +158,9 @@ def channel_remove(
 
 @channel_app.command("list")
 def channel_list(
-    category: Annotated[str | None, typer.Option("--category", help="Only this one.")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", metavar="NAME", help="Only this one.")
+    ] = None,
     output: OutputOption = Output.text,
 ) -> None:
     """Every channel with its category, URL (secrets hidden) and where it is declared."""
@@ -164,10 +176,11 @@ def channel_list(
         for name, channel in loaded.config.channels.items()
         if category is None or channel.category == category
     ]
-    if output is Output.json:
-        console.print_json(data=rows)
+    if output.structured:
+        emit(rows, output)
         return
-    table = Table("channel", "category", "url", "declared at", box=None, highlight=False)
+    table = Table.of("channel", "category", "url", "declared at")
+    table.add_column("enabled", wide=True)
     for row in rows:
         shown = printable(str(row["name"])) + ("" if row["enabled"] else " (disabled)")
         table.add_row(
@@ -175,14 +188,15 @@ def channel_list(
             printable_or(row["category"], "-"),
             printable(row["url"]),
             printable_or(row["declared_at"]),
+            "yes" if row["enabled"] else "no",
         )
-    console.print(table)
+    print_table(table, output, console)
 
 
 @category_app.command("add")
 def category_add(
-    name: Annotated[str, typer.Argument(help="The category's name.")],
-    description: Annotated[str | None, typer.Option(help="What it holds.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The category's name.")],
+    description: Annotated[str | None, typer.Option(metavar="TEXT", help="What it holds.")] = None,
     file: FileOption = None,
     dry_run: DryRunOption = False,
 ) -> None:
@@ -212,17 +226,17 @@ def category_list(output: OutputOption = Output.text) -> None:
         }
         for name, category in loaded.config.categories.items()
     ]
-    if output is Output.json:
-        console.print_json(data={"categories": rows, "uncategorized": counts.get(None, 0)})
+    if output.structured:
+        emit({"categories": rows, "uncategorized": counts.get(None, 0)}, output)
         return
-    table = Table("category", "channels", "description", box=None, highlight=False)
+    table = Table.of("category", "channels", "description")
     for row in rows:
         table.add_row(
             printable(row["name"]), str(row["channels"]), printable_or(row["description"])
         )
     if counts.get(None):
         table.add_row("(none)", str(counts[None]), "channels without a category")
-    console.print(table)
+    print_table(table, output, console)
 
 
 def _read_playlist(source: str) -> tuple[str, str]:
@@ -298,10 +312,17 @@ def _comment(entry: Entry) -> str | None:
 
 @import_app.command("m3u")
 def import_m3u(
-    source: Annotated[str, typer.Argument(help="A playlist file, or its http(s) URL.")],
+    source: Annotated[
+        str, typer.Argument(metavar="FILE|URL", help="A playlist file, or its http(s) URL.")
+    ],
     file: Annotated[
         Path | None,
-        typer.Option("--file", "-f", help="Where to write (default imported-PLAYLIST.yaml)."),
+        typer.Option(
+            "--file",
+            "-f",
+            metavar="FILE",
+            help="Where to write (default imported-PLAYLIST.yaml).",
+        ),
     ] = None,
     any_scheme: Annotated[
         bool, typer.Option("--any-scheme", help="Import rtmp, rtsp, udp, ... URLs too.")

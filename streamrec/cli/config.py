@@ -1,7 +1,10 @@
 """Config commands: ``validate``, ``schema``, ``plan``, ``apply``.
 
 Each loads the config directory through :func:`streamrec.cli.app.load` (every problem printed as
-``file:line:col: message``, exit 1) and works on the pure plan from ``core.planning``. ``status`` and
+``file:line:col: message``, exit 1) and works on the pure plan from ``core.planning``; ``validate
+-o json|yaml`` prints the problems as data instead (``{"valid": false, "problems": [...]}``, each
+with ``file``, ``line``, ``column`` and ``message``). ``plan`` exits 0 whether or not there are
+changes, like terraform; ``plan --detailed-exitcode`` exits 2 when there are. ``status`` and
 ``history`` live in ``cli.status``.
 """
 
@@ -9,43 +12,67 @@ from __future__ import annotations
 
 import asyncio
 import json
-from enum import Enum
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
 from streamrec.app.applying import apply_config, desired_of
-from streamrec.cli.app import app, console, err_console, fail, globals_, load, open_journal
+from streamrec.cli.app import (
+    app,
+    console,
+    environ,
+    err_console,
+    fail,
+    globals_,
+    load,
+    open_journal,
+    redactor_of,
+)
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.client import DaemonClient, daemon_client
+from streamrec.cli.output import Output, OutputOption, emit
+from streamrec.cli.rootgroup import EXIT_CHANGES
 from streamrec.cli.tasks import TaskSession
 from streamrec.core import planning
 from streamrec.core.lifecycle import once_due
 from streamrec.core.printable import printable
+from streamrec.errors import ConfigError, Problem
 from streamrec.runtime.tasks.graph import run_once_tasks
-from streamrec.spec.loading import LoadedConfig
+from streamrec.spec.loading import LoadedConfig, load_config
 from streamrec.spec.schema import config_schema
 from streamrec.state.applied import read_applied
 
-
-class Output(str, Enum):
-    """How a command prints its result."""
-
-    text = "text"
-    json = "json"
+__all__ = ["desired_of", "print_actions"]
 
 
-OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+def problem_data(problem: Problem) -> dict[str, Any]:
+    """One located problem as data (``-o json``): its message redacted."""
+    return {
+        "file": problem.path,
+        "line": problem.line,
+        "column": problem.col,
+        "message": globals_.redactor.text(problem.message),
+    }
 
 
-__all__ = ["Output", "OutputOption", "desired_of", "print_actions"]
+def _load_or_report(output: Output) -> LoadedConfig:
+    """The loaded config; for -o json/yaml a config that does not load is printed as data."""
+    if not output.structured:
+        return load()
+    try:
+        loaded = load_config(globals_.config_dir, environ())
+    except ConfigError as exc:
+        emit({"valid": False, "problems": [problem_data(p) for p in exc.problems]}, output)
+        raise typer.Exit(1) from None
+    globals_.redactor = redactor_of(loaded)
+    return loaded
 
 
 @app.command()
 def validate(output: OutputOption = Output.text) -> None:
     """Load and check every file of the config directory; exit 0 when valid, 1 when not."""
-    loaded = load()
+    loaded = _load_or_report(output)
     config = loaded.config
     counts = {
         "files": len(loaded.files),
@@ -55,8 +82,8 @@ def validate(output: OutputOption = Output.text) -> None:
         "queues": len(config.queues),
     }
     revision = desired_of(loaded).revision
-    if output is Output.json:
-        console.print_json(data={"valid": True, "revision": revision, **counts})
+    if output.structured:
+        emit({"valid": True, "revision": revision, **counts}, output)
         return
     parts = ", ".join(f"{n} {k}" for k, n in counts.items())
     console.print(f"valid: {globals_.config_dir} ({parts}; revision {revision})", markup=False)
@@ -64,7 +91,7 @@ def validate(output: OutputOption = Output.text) -> None:
 
 @app.command()
 def schema(
-    indent: Annotated[int, typer.Option(help="Indentation of the JSON.")] = 2,
+    indent: Annotated[int, typer.Option(metavar="N", help="Indentation of the JSON.")] = 2,
 ) -> None:
     """Print the JSON Schema of the config files (for editors: yaml-language-server)."""
     typer.echo(json.dumps(config_schema(), indent=indent or None, ensure_ascii=False))
@@ -102,21 +129,31 @@ def _counts(actions: list[planning.Action]) -> str:
 
 
 @app.command()
-def plan(output: OutputOption = Output.text) -> None:
-    """Show what `apply` would change; exit 0 no change, 2 changes, 1 error."""
-    loaded = load()
+def plan(
+    output: OutputOption = Output.text,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 2 when there are changes (0 none, 1 error)."
+        ),
+    ] = False,
+) -> None:
+    """Show what `apply` would change; exit 0 (with --detailed-exitcode: 2 when it would change
+    something), 1 on error."""
+    loaded = _load_or_report(output)
     want = desired_of(loaded)
     have = read_applied(_state_paths(loaded).applied)
     actions = planning.plan(want, have)
     empty = planning.removes_everything(want, have)
-    if output is Output.json:
-        console.print_json(
-            data={
+    if output.structured:
+        emit(
+            {
                 "revision": want.revision,
                 "applied_revision": have.revision,
                 "actions": [a.as_dict() for a in actions],
                 "removes_everything": empty,
-            }
+            },
+            output,
         )
     elif not actions:
         console.print(f"No changes: revision {want.revision} is applied.", markup=False)
@@ -131,7 +168,8 @@ def plan(output: OutputOption = Output.text) -> None:
                 "unless given --allow-empty",
                 markup=False,
             )
-    raise typer.Exit(2 if actions else 0)
+    if actions and detailed_exitcode:
+        raise typer.Exit(EXIT_CHANGES)
 
 
 @app.command()
@@ -167,15 +205,15 @@ def apply(
     result: dict[str, Any] = {"revision": want.revision, "actions": [a.as_dict() for a in actions]}
     if applied.seq is not None:
         result["seq"] = applied.seq
-    if output is not Output.json:
+    if not output.structured:
         if actions:
             print_actions(actions)
             console.print(f"Applied revision {want.revision}: {_counts(actions)}.", markup=False)
         else:
             console.print(f"No changes: revision {want.revision} is applied.", markup=False)
     once = _run_once_tasks(loaded)
-    if output is Output.json:
-        console.print_json(data={**result, "once": once})
+    if output.structured:
+        emit({**result, "once": once}, output)
     if any(status != "completed" for status in once.values()):
         raise typer.Exit(1)
 
@@ -198,14 +236,14 @@ def _apply_through(client: DaemonClient, allow_empty: bool, output: Output) -> N
         result = client.request("POST", "/api/reconcile", **params)
     finally:
         client.close()
-    if output is Output.json:
-        console.print_json(data=result)
+    if output.structured:
+        emit(result, output)
     if not result.get("ok"):
-        if output is not Output.json:
+        if not output.structured:
             for line in result.get("errors", []):
                 err_console.print(printable(globals_.redactor.text(str(line))))
         raise fail("the daemon rejected the config; the last good config keeps running")
-    if output is Output.json:
+    if output.structured:
         return
     outcomes = result.get("outcomes", {})
     for key, outcome in sorted(outcomes.items()):

@@ -44,13 +44,15 @@ def run(
     shard: Annotated[
         str | None,
         typer.Option(
+            metavar="I/N",
             help="This daemon's share of the channels: i/N, or auto/N from a StatefulSet pod "
-            "name ($STREAMREC_SHARD)."
+            "name ($STREAMREC_SHARD).",
         ),
     ] = None,
     git: Annotated[
         str | None,
         typer.Option(
+            metavar="URL",
             help="Follow a git repository as the config ($STREAMREC_GIT_URL).",
             envvar="STREAMREC_GIT_URL",
         ),
@@ -58,15 +60,24 @@ def run(
     branch: Annotated[
         str | None,
         typer.Option(
-            help="The branch to follow (default: the remote's HEAD).", envvar="STREAMREC_GIT_BRANCH"
+            metavar="BRANCH",
+            help="The branch to follow (default: the remote's HEAD).",
+            envvar="STREAMREC_GIT_BRANCH",
         ),
     ] = None,
     interval: Annotated[
         str,
-        typer.Option(help="How often to fetch the repository.", envvar="STREAMREC_GIT_INTERVAL"),
+        typer.Option(
+            metavar="DURATION",
+            help="How often to fetch the repository.",
+            envvar="STREAMREC_GIT_INTERVAL",
+        ),
     ] = "60s",
     git_subdir: Annotated[
-        str, typer.Option("--git-subdir", help="The config directory inside the repository.")
+        str,
+        typer.Option(
+            "--git-subdir", metavar="DIR", help="The config directory inside the repository."
+        ),
     ] = "",
 ) -> None:
     """Run the daemon: apply the config, watch it, record, schedule; SIGHUP reloads."""
@@ -109,7 +120,9 @@ def _state_root() -> Path:
 
 @app.command()
 def stop(
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the daemon to exit.")] = 15.0,
+    wait: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds to wait for the daemon to exit.")
+    ] = 15.0,
 ) -> None:
     """Ask the running daemon to stop cleanly, and wait until it has."""
     root = _state_root()

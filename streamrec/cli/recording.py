@@ -1,14 +1,16 @@
-"""Recording commands: ``record``, ``demo``, ``doctor``, ``channel command``, ``recordings list/delete``.
+"""Recording commands: ``record``, ``demo``, ``channel command``, ``recordings list/delete``.
 
 ``record CHANNEL [--for 30s]`` records one channel in the foreground, through the same
 :class:`~streamrec.runtime.recorder.Recorder`, storage, task runner (for hooks) and state log as the
 daemon; Ctrl-C or SIGTERM stops ffmpeg politely and finishes the files. ``demo`` writes a small
 config into a scratch directory, starts the built-in local test source
 (``runtime.testsource``), records it for a few seconds with 2 s segments and an ``on_segment``
-hook, then prints ``status`` and the files. ``doctor`` says which ffmpeg is used and its version.
-``channel command NAME`` prints the exact ffmpeg command (secrets redacted; the two ``pipe:N``
+hook, then prints ``status`` and the files. ``channel command NAME`` prints the exact ffmpeg command (secrets redacted; the two ``pipe:N``
 numbers are the descriptors the recorder passes). ``recordings list`` and ``recordings delete``
-read and edit the recorded files known to the state log; every deletion is logged.
+read and edit the recorded files known to the state log (``list`` as a table or ``-o json|yaml``);
+every deletion is logged. ``-q`` silences ``record``'s progress lines (its result and errors are
+still printed); on a terminal, ``record`` shows a live status line of the file being written
+(``cli.progress``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,11 @@ from streamrec.cli.app import (
     open_journal,
     state_paths,
 )
+from streamrec.cli.completion import channel_names
+from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
+from streamrec.cli.suggest import unknown_name
 from streamrec.core.events import Event
+from streamrec.core.printable import printable
 from streamrec.core.redact import redact_argv, redact_url
 from streamrec.errors import StreamrecError
 from streamrec.runtime.channelargv import channel_argv, partial_dir_of
@@ -56,8 +62,7 @@ app.add_typer(recordings_app, name="recordings")
 def _channel(loaded: LoadedConfig, name: str) -> Any:
     channels = loaded.config.channels
     if name not in channels:
-        known = ", ".join(sorted(channels)) or "none"
-        raise fail(f"there is no channel named {name!r} (channels: {known})")
+        raise fail(unknown_name("channel", name, channels))
     return channels[name]
 
 
@@ -111,7 +116,9 @@ _ECHO = {
 
 
 def _echo(type_: str, fields: Mapping[str, Any]) -> None:
-    """Progress on standard error: one line per recording event."""
+    """Progress on standard error: one line per recording event (none with -q)."""
+    if globals_.verbosity < 0:
+        return
     text = _ECHO.get(type_)
     if text is not None:
         with contextlib.suppress(KeyError, IndexError, ValueError):
@@ -127,9 +134,15 @@ def _print_files(files: list[Any]) -> None:
 
 @app.command()
 def record(
-    channel: Annotated[str, typer.Argument(help="The channel to record.")],
+    channel: Annotated[
+        str,
+        typer.Argument(
+            metavar="CHANNEL", help="The channel to record.", autocompletion=channel_names
+        ),
+    ],
     for_: Annotated[
-        str | None, typer.Option("--for", help="Stop after this long (30s, 1h30m).")
+        str | None,
+        typer.Option("--for", metavar="DURATION", help="Stop after this long (30s, 1h30m)."),
     ] = None,
 ) -> None:
     """Record one channel in the foreground (Ctrl-C stops it cleanly)."""
@@ -166,13 +179,15 @@ tasks:
 
 @app.command()
 def demo(
-    for_: Annotated[str, typer.Option("--for", help="How long to record.")] = "8s",
+    for_: Annotated[
+        str, typer.Option("--for", metavar="DURATION", help="How long to record.")
+    ] = "8s",
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Keep everything here (default: a temp dir).")
+        Path | None,
+        typer.Option("--dir", metavar="DIR", help="Keep everything here (default: a temp dir)."),
     ] = None,
 ) -> None:
     """Record a built-in local test stream for a few seconds, end to end, and show the result."""
-    from streamrec.cli.config import Output
     from streamrec.cli.status import status
     from streamrec.runtime.testsource import HlsTestSource
 
@@ -208,49 +223,12 @@ def demo(
         raise fail("the demo recorded nothing")
 
 
-@app.command()
-def doctor() -> None:
-    """Which ffmpeg is used (and its version), the optional resolvers, and the free space."""
-    problems = 0
-    try:
-        loaded: LoadedConfig | None = load()
-    except typer.Exit:
-        loaded = None
-        problems += 1
-    setting = loaded.config.settings.ffmpeg if loaded else None
-    try:
-        info = find_ffmpeg(setting)
-        console.print(f"ffmpeg: {info.path} (from {info.found_in})", markup=False)
-        console.print(f"  {info.version}", markup=False)
-    except StreamrecError as exc:
-        console.print(f"ffmpeg: NOT FOUND: {exc}", markup=False)
-        problems += 1
-    for module, extra in (("streamlink", "streamlink"), ("yt_dlp", "yt-dlp")):
-        try:
-            found = __import__(module)
-            version = getattr(found, "__version__", None) or getattr(
-                getattr(found, "version", None), "__version__", "installed"
-            )
-            console.print(f"resolver {extra}: {version}", markup=False)
-        except ImportError:
-            console.print(f"resolver {extra}: not installed (pip install 'streamrec[{extra}]')")
-    if loaded is not None:
-        settings = loaded.config.settings
-        storage = open_storage(loaded, emit=lambda *a, **k: None, clock=SYSTEM_CLOCK)
-        free = storage.free()
-        verdict = "ok" if free >= settings.min_free_space else "BELOW min_free_space"
-        console.print(
-            f"recordings: {storage.recordings_dir}: {format_size(free)} free "
-            f"(min_free_space {format_size(settings.min_free_space)}): {verdict}",
-            markup=False,
-        )
-        problems += free < settings.min_free_space
-    if problems:
-        raise typer.Exit(1)
-
-
 @channel_app.command("command")
-def channel_command(name: Annotated[str, typer.Argument(help="The channel.")]) -> None:
+def channel_command(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The channel.", autocompletion=channel_names)
+    ],
+) -> None:
     """Print the exact ffmpeg command that records a channel (secrets redacted)."""
     loaded = load()
     channel = _channel(loaded, name)
@@ -273,7 +251,11 @@ def channel_command(name: Annotated[str, typer.Argument(help="The channel.")]) -
 
 @recordings_app.command("list")
 def recordings_list(
-    channel: Annotated[str | None, typer.Argument(help="Only this channel.")] = None,
+    channel: Annotated[
+        str | None,
+        typer.Argument(metavar="CHANNEL", help="Only this channel.", autocompletion=channel_names),
+    ] = None,
+    output: OutputOption = Output.text,
 ) -> None:
     """The recorded files the state log knows, oldest first (missing files are marked)."""
     loaded = load()
@@ -286,23 +268,35 @@ def recordings_list(
         ((path, rec) for path, rec in recordings.items() if channel in (None, rec.get("channel"))),
         key=lambda item: (str(item[1].get("start")), item[0]),
     )
-    total = 0
-    for path, rec in rows:
-        total += int(rec.get("bytes") or 0)
-        missing = "" if Path(path).exists() else "  (missing on disk)"
-        duration = rec.get("duration")
-        length = format_duration(round(float(duration), 1)) if duration else "?"
-        console.print(
-            f"{rec.get('channel')}  {rec.get('start')}  {length}  "
-            f"{format_size(int(rec.get('bytes') or 0))}  hooks {rec.get('hooks')}  {path}{missing}",
-            markup=False,
+    files: list[dict[str, Any]] = globals_.redactor.value(
+        [{**rec, "file": path, "on_disk": Path(path).exists()} for path, rec in rows]
+    )
+    total = sum(int(f.get("bytes") or 0) for f in files)
+    if output.structured:
+        emit({"files": files, "count": len(files), "bytes": total}, output)
+        return
+    table = Table.of("channel", "start", "length", "size", "hooks", "file")
+    table.add_column("on disk", wide=True)
+    for f in files:
+        duration = f.get("duration")
+        table.add_row(
+            printable(str(f.get("channel"))),
+            printable(str(f.get("start"))),
+            format_duration(round(float(duration), 1)) if duration else "?",
+            format_size(int(f.get("bytes") or 0)),
+            printable(str(f.get("hooks"))),
+            printable(f["file"]) + ("" if f["on_disk"] else " (missing on disk)"),
+            "yes" if f["on_disk"] else "no",
         )
-    console.print(f"{len(rows)} file(s), {format_size(total)}", markup=False)
+    print_table(table, output, console)
+    console.print(f"{len(files)} file(s), {format_size(total)}", markup=False)
 
 
 @recordings_app.command("delete")
 def recordings_delete(
-    files: Annotated[list[Path], typer.Argument(help="Recorded files to delete.")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="Recorded files to delete.")
+    ],
 ) -> None:
     """Delete recorded files (never one being written); each deletion goes to the state log."""
     loaded = load()

@@ -1,21 +1,18 @@
-"""Read-only views of the state log: ``status`` (where everything stands) and ``history``.
+"""``status``: where every declared object stands, from the fold of the state log.
 
 ``status`` lists every declared object with its state from the fold of the log; a config that does not
-load still gets its state shown (with the problems counted), since the log is what happened.
-``history`` prints recent events, filtered by object and type. Both pass the loaded config's
-redactor (``globals_.redactor``) in text and JSON alike, and print user text escaped.
+load still gets its state shown (with the problems counted), since the log is what happened. Its
+tables go through ``cli.output`` (box tables on a terminal, plain columns in a pipe or with ``-o
+plain``, more columns with ``-o wide``, data with ``-o json|yaml``). It passes the loaded config's
+redactor (``globals_.redactor``) in text and data alike, and prints user text escaped.
+``history`` lives in ``cli.history``.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
-from collections import deque
 from datetime import datetime
-from typing import Annotated, Any
-
-import typer
-from rich.table import Table
+from typing import Any
 
 from streamrec.app.statedir import config_paths
 from streamrec.cli.app import (
@@ -25,13 +22,13 @@ from streamrec.cli.app import (
     err_console,
     fail,
     globals_,
-    load,
     open_journal,
     redactor_of,
 )
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.client import daemon_client
-from streamrec.cli.config import Output, OutputOption, desired_of
+from streamrec.cli.config import desired_of
+from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
 from streamrec.core.printable import printable, printable_or
 from streamrec.core.timestamps import parse_ts as _parse_ts
 from streamrec.errors import ConfigError, DaemonError
@@ -86,18 +83,11 @@ def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
 
 
 def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
-    table = Table(title="Channels", title_justify="left", expand=False)
-    for column in (
-        "channel",
-        "state",
-        "since",
-        "file",
-        "bytes",
-        "bitrate",
-        "last segment",
-        "gaps 24h",
-    ):
+    table = Table(title="Channels")
+    for column in ("channel", "state", "since", "file", "bytes", "bitrate"):
         table.add_column(column)
+    table.add_column("last segment", wide=True)
+    table.add_column("gaps 24h", wide=True)
     for name, entry in sorted(channels.items()):
         last = entry.get("last_segment") or {}
         bitrate = entry.get("bitrate")
@@ -125,17 +115,12 @@ def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
 
 
 def _run_table(title: str, runs: dict[str, Any], now: datetime) -> Table:
-    table = Table(title=title, title_justify="left", expand=False)
-    for column in (
-        "name",
-        "status",
-        "since",
-        "run",
-        "exit",
-        "schedule" if title == "Tasks" else "tasks",
-        "next",
-    ):
+    table = Table(title=title)
+    for column in ("task" if title == "Tasks" else "queue", "status", "since", "run"):
         table.add_column(column)
+    table.add_column("exit", wide=True)
+    table.add_column("schedule" if title == "Tasks" else "tasks", wide=True)
+    table.add_column("next")
     for name, entry in sorted(runs.items()):
         last = entry.get("schedule") if title == "Tasks" else ", ".join(entry.get("tasks", []))
         table.add_row(
@@ -188,8 +173,8 @@ def status(output: OutputOption = Output.text) -> None:
         loaded = _last_applied(exc)
     now = SYSTEM_CLOCK.now()
     data = globals_.redactor.value(status_data(loaded, now))
-    if output is Output.json:
-        console.print_json(data=data)
+    if output.structured:
+        emit(data, output)
         return
     cfg = data["config"]
     applied = cfg["applied"] or {}
@@ -226,58 +211,11 @@ def status(output: OutputOption = Output.text) -> None:
         )
         for line in (rejected.get("errors") or [])[:10]:
             console.print(f"  {printable(str(line))}")
-    if data["channels"]:
-        console.print(_channel_table(data["channels"], now))
-    if data["tasks"]:
-        console.print(_run_table("Tasks", data["tasks"], now))
-    if data["queues"]:
-        console.print(_run_table("Queues", data["queues"], now))
-
-
-def _matches(event: dict[str, Any], objects: list[str], types: list[str]) -> bool:
-    if types and not any(fnmatch.fnmatchcase(str(event.get("type")), t) for t in types):
-        return False
-    if not objects:
-        return True
-    names = {
-        f"{kind}/{event[kind]}"
-        for kind in ("channel", "task", "queue")
-        if isinstance(event.get(kind), str)
-    }
-    bare = {n.split("/", 1)[1] for n in names}
-    return any(o in names or o in bare for o in objects)
-
-
-@app.command()
-def history(
-    object_: Annotated[
-        list[str] | None,
-        typer.Option("--object", "-O", help="Only events of this object (NAME or kind/NAME)."),
-    ] = None,
-    type_: Annotated[
-        list[str] | None,
-        typer.Option("--type", "-t", help="Only events of this type (glob: 'recording.*')."),
-    ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="The last N events.")] = 50,
-    since: Annotated[int, typer.Option(help="Only events after this seq.")] = 0,
-    all_: Annotated[
-        bool, typer.Option("--all", help="Also search compacted history (archive/).")
-    ] = False,
-    output: OutputOption = Output.text,
-) -> None:
-    """Recent events of the state log, oldest first."""
-    journal = open_journal(load())
-    selected: deque[dict[str, Any]] = deque(maxlen=max(1, limit))
-    for event in journal.read(since, include_archive=all_):
-        if _matches(event, object_ or [], type_ or []):
-            selected.append(event)
-    selected = deque(globals_.redactor.value(list(selected)))
-    if output is Output.json:
-        for event in selected:
-            typer.echo(json.dumps(event, ensure_ascii=False))
-        return
-    for event in selected:
-        rest = {k: v for k, v in event.items() if k not in {"seq", "ts", "type"}}
-        fields = " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in rest.items())
-        line = f"{event['seq']:>6} {event['ts']} {event['type']} {fields}"
-        console.print(printable(line))
+    for table in (
+        _channel_table(data["channels"], now) if data["channels"] else None,
+        _run_table("Tasks", data["tasks"], now) if data["tasks"] else None,
+        _run_table("Queues", data["queues"], now) if data["queues"] else None,
+    ):
+        if table is not None:
+            console.print()
+            print_table(table, output, console)

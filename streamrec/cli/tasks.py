@@ -35,7 +35,9 @@ from streamrec.cli.app import (
     state_paths,
 )
 from streamrec.cli.client import DaemonClient, daemon_client
+from streamrec.cli.completion import queue_names, task_names
 from streamrec.cli.redacted import RedactedSink
+from streamrec.cli.suggest import unknown_name
 from streamrec.core.events import TaskFinished
 from streamrec.core.lifecycle import display
 from streamrec.core.printable import printable
@@ -63,8 +65,17 @@ app.add_typer(task_app, name="task")
 app.add_typer(queue_app, name="queue")
 
 GraceOption = Annotated[
-    float, typer.Option("--grace", help="Seconds between SIGTERM and SIGKILL.", min=0)
+    float,
+    typer.Option("--grace", metavar="SECONDS", help="Seconds between SIGTERM and SIGKILL.", min=0),
 ]
+
+
+def _task_argument(help_: str) -> Any:
+    return typer.Argument(metavar="TASK", help=help_, autocompletion=task_names)
+
+
+def _queue_argument(help_: str) -> Any:
+    return typer.Argument(metavar="QUEUE", help=help_, autocompletion=queue_names)
 
 
 def _streams() -> tuple[RedactedSink, RedactedSink]:
@@ -199,13 +210,12 @@ def _print_daemon_result(
 def _known(loaded: LoadedConfig, kind: str, name: str) -> None:
     names = loaded.config.tasks if kind == "task" else loaded.config.queues
     if name not in names:
-        known = ", ".join(sorted(names)) or "none declared"
-        raise fail(f"there is no {kind} named {name!r} ({kind}s: {known})")
+        raise fail(unknown_name(kind, name, names))
 
 
 @task_app.command("run")
 def task_run(
-    name: Annotated[str, typer.Argument(help="The task to run.")],
+    name: Annotated[str, _task_argument("The task to run.")],
     with_deps: Annotated[
         bool, typer.Option("--with-deps", help="Run dependencies that did not complete first.")
     ] = False,
@@ -238,7 +248,7 @@ def task_run(
 
 @task_app.command("stop")
 def task_stop(
-    name: Annotated[str, typer.Argument(help="The task to stop.")],
+    name: Annotated[str, _task_argument("The task to stop.")],
     grace: GraceOption = 5.0,
 ) -> None:
     """Stop a running task, whichever process runs it (SIGTERM, grace, SIGKILL)."""
@@ -273,7 +283,7 @@ def _record_orphan_stop(journal: Journal, task: str, run: int, attempt: int | No
 
 
 @queue_app.command("start")
-def queue_start(name: Annotated[str, typer.Argument(help="The queue to start.")]) -> None:
+def queue_start(name: Annotated[str, _queue_argument("The queue to start.")]) -> None:
     """Run a queue now, in the foreground; exit 0 when every task completed, 1 otherwise."""
     loaded = load()
     _known(loaded, "queue", name)
@@ -299,7 +309,7 @@ def queue_start(name: Annotated[str, typer.Argument(help="The queue to start.")]
 
 @queue_app.command("stop")
 def queue_stop(
-    name: Annotated[str, typer.Argument(help="The queue to stop.")],
+    name: Annotated[str, _queue_argument("The queue to stop.")],
     grace: GraceOption = 5.0,
 ) -> None:
     """Stop a running queue: its current task ends and the rest is skipped."""
@@ -315,12 +325,13 @@ def queue_stop(
 
 @app.command("logs")
 def logs(
-    task: Annotated[str, typer.Argument(help="The task whose output to show.")],
+    task: Annotated[str, _task_argument("The task whose output to show.")],
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing while the run goes on.")
     ] = False,
     run: Annotated[
-        int | None, typer.Option("--run", help="Which run (default: the latest).", min=1)
+        int | None,
+        typer.Option("--run", metavar="N", help="Which run (default: the latest).", min=1),
     ] = None,
 ) -> None:
     """Print a task run's output: its stdout to stdout, its stderr to stderr."""

@@ -38,17 +38,20 @@ def test_validate_exit_codes_and_located_errors(write_config, cli_for):
 
 
 def test_plan_apply_plan_cycle(write_config, cli_for):
-    """plan shows additions (exit 2); apply records them; a second plan has nothing (exit 0)."""
+    """plan shows additions (exit 0, or 2 with --detailed-exitcode); apply records them; a second
+    plan has nothing (exit 0 either way)."""
     cli = cli_for(write_config(BASE))
     code, out, _ = cli("plan")
-    assert code == 2
+    assert code == 0
     assert "+ channel/one" in out and "+ task/index" in out and "+ queue/nightly" in out
+    assert cli("plan", "--detailed-exitcode")[0] == 2
     code, out, _ = cli("apply")
     assert code == 0
     assert "Applied revision" in out
     code, out, _ = cli("plan")
     assert code == 0
     assert "No changes" in out
+    assert cli("plan", "--detailed-exitcode")[0] == 0
 
 
 def test_plan_lists_changed_fields_and_removals(write_config, cli_for):
@@ -62,7 +65,7 @@ def test_plan_lists_changed_fields_and_removals(write_config, cli_for):
     (directory / "tasks.yaml").write_text(
         "tasks:\n  index: {command: 'true'}\nqueues:\n  nightly: {tasks: [index]}\n"
     )
-    code, out, _ = cli("plan", "-o", "json")
+    code, out, _ = cli("plan", "-o", "json", "--detailed-exitcode")
     assert code == 2
     actions = {(a["op"], a["kind"], a["name"]): a for a in json.loads(out)["actions"]}
     assert ("remove", "task", "fetch") in actions
@@ -104,7 +107,7 @@ def test_secret_only_change_shows_without_the_secret(write_config, cli_for):
     files["more.yaml"] = "channels:\n  three: {url: 'rtmp://h/app/${STREAM_KEY}'}\n"
     cli = cli_for(write_config(files))
     assert cli("apply", env={"STREAM_KEY": "first-secret"})[0] == 0
-    code, out, _ = cli("plan", env={"STREAM_KEY": "second-secret"})
+    code, out, _ = cli("plan", "--detailed-exitcode", env={"STREAM_KEY": "second-secret"})
     assert code == 2
     assert "~ channel/three" in out and "(secret changed)" in out
     assert "first-secret" not in out and "second-secret" not in out
@@ -120,7 +123,7 @@ def test_apply_refuses_to_remove_everything(write_config, cli_for):
     code, _, err = cli("apply")
     assert code == 1
     assert "removes every channel and task" in err
-    assert cli("plan")[0] == 2
+    assert cli("plan", "--detailed-exitcode")[0] == 2
     assert cli("apply", "--allow-empty")[0] == 0
 
 

@@ -138,9 +138,9 @@ def test_logs_prints_a_run_and_a_chosen_run(cli: Any) -> None:
 def test_unknown_names_and_bad_config_exit_one(
     cli: Any, write_config: Callable[..., Path], cli_for: Callable[[Path], Any]
 ) -> None:
-    """An unknown task or queue is an error naming the known ones; a bad config is located."""
-    code, _out, err = cli("task", "run", "nope")
-    assert code == 1 and "no task named 'nope'" in err and "fetch" in err
+    """An unknown task or queue is an error naming close ones; a bad config is located."""
+    code, _out, err = cli("task", "run", "fecth")
+    assert code == 1 and "no task named 'fecth' (did you mean 'fetch'?)" in err
     assert cli("queue", "start", "nope")[0] == 1
     bad = write_config({"tasks.yaml": "tasks:\n  t:\n    command: ''\n"}, name="bad")
     code, _out, err = cli_for(bad)("task", "run", "t")

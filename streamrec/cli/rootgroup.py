@@ -1,0 +1,122 @@
+"""The root command group: global options anywhere, exit codes that never collide, completion.
+
+:class:`RootGroup` is the click group the Typer application builds (``cls=`` in ``cli.app``). Its
+:meth:`~RootGroup.main` is what both the console script and a test's ``CliRunner`` call:
+
+- the words are first rewritten by :func:`~streamrec.cli.argv.hoist_globals`, so ``-c DIR``,
+  ``--log-format``, ``-v`` and ``-q`` work after the subcommand too;
+- a usage error (unknown option or command, missing or bad argument) exits
+  :data:`EXIT_USAGE` (64, sysexits' ``EX_USAGE``), never 2, which is reserved for
+  ``plan --detailed-exitcode``. :data:`EXIT_CODES` is the table ``--help`` and the README show;
+- a shell asking for completions (``_STREAMREC_COMPLETE`` set, click's ``bash_complete`` or
+  Typer's ``complete_bash`` order) is answered by Typer's completion classes and the process exits;
+  the scripts for a shell come from :func:`completion_script` (``streamrec completion SHELL``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import MutableMapping, Sequence
+from typing import Any
+
+import typer
+from typer._click.exceptions import ClickException, UsageError
+from typer._completion_classes import completion_init
+from typer._completion_shared import get_completion_script
+from typer.completion import shell_complete
+from typer.core import TyperGroup
+
+from streamrec.cli.argv import hoist_globals
+
+PROG = "streamrec"
+COMPLETE_VAR = "_STREAMREC_COMPLETE"
+SHELLS = ("bash", "zsh", "fish")
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_USAGE = 64
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES = (
+    "Exit codes: 0 success; 1 error (a bad config, a failed run, a refused request); "
+    "2 changes to apply (only plan --detailed-exitcode); 64 usage error (unknown command or "
+    "option, bad argument); 130 interrupted."
+)
+
+
+def _instruction(value: str) -> tuple[str, str] | None:
+    """(what, shell) of a completion request: ``bash_complete`` and ``complete_bash`` alike."""
+    first, _, second = value.partition("_")
+    if first in SHELLS:
+        return second, first
+    if second in SHELLS:
+        return first, second
+    return None
+
+
+def completion_script(shell: str) -> str:
+    """The script that makes ``shell`` complete ``streamrec`` (Typer's own templates)."""
+    completion_init()
+    return get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR, shell=shell)
+
+
+class RootGroup(TyperGroup):
+    """The ``streamrec`` group; see the module docstring."""
+
+    def _main_shell_completion(
+        self,
+        ctx_args: MutableMapping[str, Any],
+        prog_name: str,
+        complete_var: str | None = None,
+    ) -> None:
+        var = complete_var or COMPLETE_VAR
+        value = os.environ.get(var)
+        if not value:
+            return
+        request = _instruction(value)
+        if request is None:
+            typer.echo(f"unknown completion request {value!r}", err=True)
+            sys.exit(EXIT_USAGE)
+        completion_init()
+        what, shell = request
+        sys.exit(shell_complete(self, ctx_args, prog_name, var, f"{what}_{shell}"))
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        words = hoist_globals(sys.argv[1:] if args is None else args, self)
+        try:
+            result = super().main(
+                words,
+                prog_name or PROG,
+                complete_var or COMPLETE_VAR,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+        except UsageError as exc:
+            if not standalone_mode:
+                raise
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except ClickException as exc:
+            if not standalone_mode:
+                raise
+            exc.show()
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            typer.echo("Aborted.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else EXIT_OK)

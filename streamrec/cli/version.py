@@ -1,0 +1,58 @@
+"""``streamrec --version`` (``-V``) and ``streamrec version [-o json|yaml]``.
+
+``--version`` prints ``streamrec VERSION`` and exits before any command runs (it reads no config).
+``version`` also says which Python runs it and which ffmpeg would be used (found as ``record``
+finds it: PATH, else the imageio-ffmpeg wheel; the config's ``settings.ffmpeg`` is not read), or
+that none was found.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from typing import Any
+
+import typer
+
+from streamrec.errors import StreamrecError
+from streamrec.runtime.ffmpeg import find_ffmpeg
+from streamrec.version import __version__
+
+
+def print_version(ctx: typer.Context, _param: Any, value: bool) -> None:
+    """The ``--version`` callback: the version line, then exit 0."""
+    if not value or ctx.resilient_parsing:
+        return
+    typer.echo(f"streamrec {__version__}")
+    raise typer.Exit(0)
+
+
+def version_data() -> dict[str, Any]:
+    """The version, Python and ffmpeg found, as the ``-o json`` output."""
+    data: dict[str, Any] = {
+        "version": __version__,
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+    }
+    try:
+        info = find_ffmpeg(None)
+    except StreamrecError as exc:
+        data["ffmpeg"] = {"path": None, "version": None, "found_in": None, "problem": str(exc)}
+    else:
+        data["ffmpeg"] = {"path": info.path, "version": info.version, "found_in": info.found_in}
+    return data
+
+
+def version_lines(data: dict[str, Any]) -> list[str]:
+    """The ``version`` output for people."""
+    ffmpeg = data["ffmpeg"]
+    found = (
+        f"ffmpeg: {ffmpeg['path']} (from {ffmpeg['found_in']}): {ffmpeg['version']}"
+        if ffmpeg["path"]
+        else f"ffmpeg: not found ({ffmpeg['problem']})"
+    )
+    return [
+        f"streamrec {data['version']}",
+        f"python: {data['python']} ({data['python_executable']})",
+        found,
+    ]
