@@ -26,41 +26,49 @@ from pydantic import (
     model_validator,
 )
 
-from streamrec.spec import units
+from streamrec.spec import syntax, units
 
-_DURATION_SCHEMA = WithJsonSchema(
-    {
-        "anyOf": [
-            {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|d|h|m|s))+$"},
-            {"type": "number", "minimum": 0},
-        ],
-        "description": "A duration: 90s, 30m, 1h30m, 7d (or seconds as a number)",
-    }
-)
+
+def _duration_branches(allow_zero: bool) -> list[dict[str, Any]]:
+    """The JSON Schema of a duration: its text (:mod:`spec.syntax`) or seconds as a number."""
+    pattern = syntax.OPTIONAL_DURATION if allow_zero else syntax.DURATION
+    bound = "minimum" if allow_zero else "exclusiveMinimum"
+    return [{"type": "string", "pattern": pattern}, {"type": "number", bound: 0}]
+
+
+def _duration_schema(allow_zero: bool) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": _duration_branches(allow_zero),
+            "description": "A duration: 90s, 30m, 1h30m, 7d (or seconds as a number)",
+        }
+    )
+
+
 _DURATION_TEXT = PlainSerializer(units.format_duration, return_type=str, when_used="json")
 
 Duration = Annotated[
     float,
-    BeforeValidator(lambda v: units.parse_duration(v)),
+    BeforeValidator(syntax.parse_duration),
     _DURATION_TEXT,
-    _DURATION_SCHEMA,
+    _duration_schema(allow_zero=False),
 ]
 """A positive duration in seconds; written ``90s``, ``1h30m``, ``7d``."""
 OptionalDuration = Annotated[
     float,
-    BeforeValidator(lambda v: units.parse_duration(v, allow_zero=True)),
+    BeforeValidator(syntax.parse_optional_duration),
     _DURATION_TEXT,
-    _DURATION_SCHEMA,
+    _duration_schema(allow_zero=True),
 ]
 """A duration that may be zero (paddings, jitter)."""
 Size = Annotated[
     int,
-    BeforeValidator(units.parse_size),
+    BeforeValidator(syntax.parse_size),
     PlainSerializer(units.format_size, return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "pattern": r"^\d+(\.\d+)?\s*([KMGTPkmgtp]i?[Bb]|[Bb])?$"},
+                {"type": "string", "pattern": syntax.SIZE},
                 {"type": "integer", "minimum": 0},
             ],
             "description": "A size: 5GB, 200MiB (or bytes as a number)",
@@ -69,10 +77,25 @@ Size = Annotated[
 ]
 TimeOfDay = Annotated[
     time,
-    BeforeValidator(units.parse_time_of_day),
+    BeforeValidator(syntax.parse_time_of_day),
     PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "description": "HH:MM"}),
+    WithJsonSchema({"type": "string", "pattern": syntax.TIME_OF_DAY, "description": "HH:MM"}),
 ]
+DateTime = Annotated[
+    datetime,
+    BeforeValidator(syntax.check_date_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": syntax.DATE_TIME,
+            "description": (
+                "A date and time: 2026-12-31T23:00 (in settings.timezone), 2026-12-31 23:00:30, "
+                "2026-12-31T23:00+03:00 or 2026-12-31T20:00Z"
+            ),
+        }
+    ),
+]
+"""A calendar date and time, local (``settings.timezone``) unless it has an offset."""
 TimeZoneName = Annotated[str, BeforeValidator(units.parse_timezone)]
 Cron = Annotated[
     str,
@@ -171,7 +194,7 @@ class CronWindow(Strict):
 class AtWindow(Strict):
     """Record once from ``at`` (settings.timezone unless it has an offset) for ``duration``."""
 
-    at: datetime
+    at: DateTime
     duration: Duration
 
 
@@ -212,7 +235,19 @@ class ChannelOptions(Strict):
     """Recording options: set per channel, or once in ``settings.defaults`` for every channel."""
 
     format: Format = "ts"
-    segment: Duration | None = 3600.0
+    segment: Annotated[
+        Duration | None,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    *_duration_branches(allow_zero=False),
+                    {"type": "string", "pattern": syntax.NO_SEGMENTS},
+                    {"type": "null"},
+                ],
+                "description": "How long each file runs before the next starts (none: one file)",
+            }
+        ),
+    ] = 3600.0
     stall_timeout: Duration = 30.0
     reconnect: Reconnect = Reconnect()
     retention: Retention = Retention()
@@ -228,7 +263,9 @@ class ChannelOptions(Strict):
     @field_validator("segment", mode="before")
     @classmethod
     def _segment_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and value.strip().lower() == "none" else value
+        return (
+            None if isinstance(value, str) and syntax.matches(syntax.NO_SEGMENTS, value) else value
+        )
 
 
 class Channel(ChannelOptions):
