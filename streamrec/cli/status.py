@@ -90,7 +90,9 @@ def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
     table.add_column("gaps 24h", wide=True)
     for name, entry in sorted(channels.items()):
         last = entry.get("last_segment") or {}
-        bitrate = entry.get("bitrate")
+        live = entry.get("live") or {}  # the file being written now: its own name, size, rate
+        bitrate = live.get("bitrate_bps") if live else entry.get("bitrate")
+        size = live.get("bytes") if live else entry.get("bytes")
         gaps = entry["gaps_24h"]
         gap_text = "-"
         if gaps:
@@ -105,8 +107,8 @@ def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
             printable(name),
             printable(str(entry.get("state"))),
             _ago(entry.get("since"), now),
-            printable_or(entry.get("file"), "-"),
-            format_size(int(entry["bytes"])) if entry.get("bytes") else "-",
+            printable_or(live.get("name") or entry.get("file"), "-"),
+            format_size(int(size)) if size else "-",
             f"{bitrate / 1000:.0f} kb/s" if isinstance(bitrate, (int, float)) else "-",
             _ago(last.get("end"), now) if last else "-",
             gap_text,

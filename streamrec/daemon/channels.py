@@ -12,6 +12,10 @@ again; every other recorder is left alone.
 Each running recorder also has a pid file (``state/pids/channel-<name>/ffmpeg.json``, written when
 ``recording.started`` reports ffmpeg's pid) so that a daemon started after a crash can find an ffmpeg
 that outlived its parent and stop it before recording that channel again.
+
+What each recorder writes right now (:meth:`ChannelSet.live_progress`, :meth:`ChannelSet.writing`)
+is read from the running recorders themselves, for ``/api/status``, ``/metrics``, live thumbnails
+and live playback; it stays in memory.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from loguru import logger
 from streamrec.core.clock import Clock
 from streamrec.core.events import Emit, RecordingSkipped
 from streamrec.core.filenames import safe_component
+from streamrec.core.liveprogress import LiveProgress
 from streamrec.core.timestamps import format_ts
 from streamrec.core.windows import WindowTiming, active_interval
 from streamrec.runtime.recorder import Recorder
@@ -171,7 +176,9 @@ class ChannelSet:
             if len(self.running) >= self.max_concurrent:
                 reason = f"max_concurrent_recordings ({self.max_concurrent}) reached"
                 self.emit(RecordingSkipped(channel=name, reason=reason))
-                logger.warning("channel {!r} not started: {}", name, reason)
+                logger.bind(channel=name, event="recording.skipped").warning(
+                    "channel {!r} not started: {}", name, reason
+                )
                 self.set_timer(self.timer_key(name), now + timedelta(seconds=RETRY_AFTER_FAILURE))
                 return "waiting"
             self._start(name, channel, decision)
@@ -186,9 +193,11 @@ class ChannelSet:
         duration = None
         if decision.until is not None:
             duration = max(1.0, (decision.until - self.clock.now()).total_seconds())
-        task = asyncio.create_task(self._record(name, recorder, duration), name=f"record {name}")
+        with logger.contextualize(channel=name):  # every log line of the recorder names it
+            recording = self._record(name, recorder, duration)
+            task = asyncio.create_task(recording, name=f"record {name}")
         self.running[name] = _Running(recorder, task, channel)
-        logger.info("channel {!r}: recording ({})", name, decision.why)
+        logger.bind(channel=name).info("channel {!r}: recording ({})", name, decision.why)
 
     async def _record(self, name: str, recorder: Recorder, duration: float | None) -> str:
         try:
@@ -257,12 +266,33 @@ class ChannelSet:
         self._pid_records.pop(name, None)
         self._pid_file(name).unlink(missing_ok=True)
 
+    def live_progress(self) -> dict[str, LiveProgress]:
+        """The latest reading of the file each running recorder writes now (``core.liveprogress``;
+        kept in memory by the recorders, never logged), by channel; channels writing nothing
+        (starting, reconnecting) are left out."""
+        found = {}
+        for name, running in self.running.items():
+            progress = running.recorder.progress
+            if progress is not None:
+                found[name] = progress
+        return found
+
+    def writing(self, name: str) -> Path | None:
+        """The partial file channel ``name`` writes now, or None (a live thumbnail and live
+        playback read it)."""
+        running = self.running.get(name)
+        return running.recorder.writing if running is not None else None
+
     def states(self) -> dict[str, dict[str, Any]]:
-        """What each channel is doing, for status: recording or not, why, and until when."""
+        """What each channel is doing, for status: recording or not, why, until when, and the file
+        it writes now (``live``, :meth:`live_progress` as JSON, or None)."""
         result = {}
+        live = self.live_progress()
         for name in self.channels:
             decision = self.decisions.get(name)
+            reading = live.get(name)
             result[name] = {
+                "live": reading.to_json() if reading is not None else None,
                 "recording": name in self.running,
                 "why": decision.why if decision else None,
                 "until": format_ts(decision.until) if decision and decision.until else None,

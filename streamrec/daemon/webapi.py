@@ -10,7 +10,11 @@ events, through a ``web.eventfeed.EventFeed``) and from the daemon's live object
 here is what no log holds: reconcile counts and durations, and durations of task runs finished since
 the daemon started (for ``/metrics``). Files are served only when the state log names them: a
 download must be a recording of the fold and a regular file inside the recordings directory, opened
-once without following links (``web.downloads``); a log must be the last run's log under
+once without following links (``web.downloads``), and played only then (``web.playback``); the
+file a channel writes now is played and thumbnailed only as its running recorder names it (never a
+path from the request), opened the same way. What a recorder writes now (``core.liveprogress``)
+is read from the running recorders (``ChannelSet.live_progress``) for ``/api/status``'s
+``live`` and ``thumbnail_version`` and for ``/metrics``; a log must be the last run's log under
 ``state/logs/``.
 :meth:`ReadModel.redact` hides the config's secrets and the API token in every answer.
 """
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from streamrec.app.recording import Recording
 from streamrec.core.clock import Clock
@@ -43,7 +48,8 @@ from streamrec.version import __version__
 from streamrec.web.downloads import Download, open_inside
 from streamrec.web.eventfeed import EventFeed
 from streamrec.web.metrics import RECONCILE_BUCKETS, TASK_BUCKETS, Histogram, MetricsInput
-from streamrec.web.thumbnails import Thumbnails
+from streamrec.web.playback import Source, live_start
+from streamrec.web.thumbnails import Thumbnails, file_version, live_version
 
 LOG_BYTES = 64 * 1024
 """How much of the end of a task's log ``/api/tasks/{name}/log`` returns."""
@@ -163,6 +169,7 @@ class ReadModel:
         The inputs are taken on the event loop; the view is built in a worker thread.
         """
         config = self.loaded.config if self.loaded else Config()
+        writing = {name: self._channels.writing(name) for name in self._channels.running}
         return await asyncio.to_thread(
             _status_view,
             config,
@@ -171,6 +178,7 @@ class ReadModel:
             str(self._source.config_dir),
             self._current.applied.revision,
             self._clock.now(),
+            writing,
         )
 
     def events(self, since: int | None, limit: int) -> dict[str, Any]:
@@ -214,6 +222,23 @@ class ReadModel:
             return None
         return open_inside(Path(file), base)
 
+    def live_source(self, channel: str) -> Source | None:
+        """The file channel ``channel`` writes now, opened like a download (inside the recordings
+        directory, no link), to be played from near its end while it grows; else None."""
+        path = self._channels.writing(channel)
+        reading = self._channels.live_progress().get(channel)
+        inside = self._recording.storage.recordings_dir
+        opened = open_inside(path, inside) if path is not None and reading is not None else None
+        if opened is None or reading is None:
+            return None
+        rate = reading.bitrate_bps / 8 if reading.bitrate_bps else None
+        start = live_start(opened.size, rate, path.suffix.lstrip(".") if path else "")
+        return Source(opened, start, growing=lambda: self._channels.writing(channel) == path)
+
+    def ffmpeg_path(self) -> str:
+        """The ffmpeg the recorders use (playback and thumbnails run it too)."""
+        return self._ffmpeg_path()
+
     def task_log(self, name: str, stream: str) -> dict[str, Any] | None:
         """The end of the last run's stdout or stderr of a task; None for an unknown task."""
         declared = self.loaded is not None and name in self.loaded.config.tasks
@@ -236,35 +261,20 @@ class ReadModel:
         }
 
     async def thumbnail(self, channel: str) -> Path | None:
-        """A JPEG of the last frame of the channel's newest finished file still on disk."""
-        source = self._thumbnail_source(channel)
+        """A JPEG of the latest frame of the file the channel writes now (a new one every
+        ``web.thumbnails.REFRESH`` seconds), else of its newest finished file still on disk."""
+        inside = self._recording.storage.recordings_dir
+        thumbs = self._web_state().thumbs
+        writing = self._channels.writing(channel)
+        if writing is not None:
+            version = live_version(writing, self._clock.time())
+            made = await thumbs.get(channel, writing, inside, version)
+            if made is not None:
+                return made
+        source = await asyncio.to_thread(_thumbnail_source, self._state(), channel)
         if source is None:
             return None
-        inside = self._recording.storage.recordings_dir
-        return await self._web_state().thumbs.get(channel, source, inside)
-
-    def _thumbnail_source(self, channel: str) -> Path | None:
-        state = self._state()
-        entry = (state.get("channels") or {}).get(channel)
-        if entry is None:
-            return None
-        recordings = state.get("recordings") or {}
-        newest = sorted(
-            (
-                (str(r.get("end") or ""), f)
-                for f, r in recordings.items()
-                if r.get("channel") == channel
-            ),
-            reverse=True,
-        )
-        candidates = [f for _, f in newest[:THUMB_CANDIDATES]]
-        last = (entry.get("last_segment") or {}).get("file")
-        if isinstance(last, str) and last in recordings:
-            candidates.insert(0, last)
-        for file in candidates:
-            if Path(file).is_file():
-                return Path(file)
-        return None
+        return await thumbs.get(channel, source, inside)
 
     def metrics_input(self) -> MetricsInput:
         """What one ``/metrics`` scrape reads (see ``web.metrics``)."""
@@ -284,6 +294,7 @@ class ReadModel:
             reconciles=dict(web.reconciles),
             reconcile_seconds=web.reconcile_seconds.copy(),
             task_seconds={name: h.copy() for name, h in web.task_seconds.items()},
+            live=self._channels.live_progress(),
         )
 
     def _recordings_dir(self) -> Path | None:
@@ -297,10 +308,48 @@ def _listed(finished: FinishedFile, hooks: str | None, base: Path | None) -> dic
     and its fold entry."""
     path = Path(finished.path)
     relative = path.relative_to(base) if base and path.is_relative_to(base) else path
+    query = quote(finished.path, safe="")
     return {
         "file": finished.path, "name": path.name, "path": str(relative),
         **finished.entry(hooks),
+        "play": f"/api/recordings/play?file={query}",
+        "download": f"/api/recordings/download?file={query}",
     }  # fmt: skip
+
+
+def _thumbnail_source(state: dict[str, Any], channel: str) -> Path | None:
+    """The channel's newest finished file still on disk (its last segment first), or None."""
+    entry = (state.get("channels") or {}).get(channel)
+    if entry is None:
+        return None
+    recordings = state.get("recordings") or {}
+    newest = sorted(
+        (
+            (str(r.get("end") or ""), f)
+            for f, r in recordings.items()
+            if r.get("channel") == channel
+        ),
+        reverse=True,
+    )
+    candidates = [f for _, f in newest[:THUMB_CANDIDATES]]
+    last = (entry.get("last_segment") or {}).get("file")
+    if isinstance(last, str) and last in recordings:
+        candidates.insert(0, last)
+    for file in candidates:
+        if Path(file).is_file():
+            return Path(file)
+    return None
+
+
+def _thumbnail_version(
+    state: dict[str, Any], channel: str, writing: Path | None, now: float
+) -> str | None:
+    """What ``thumbnail_version`` shows: the live thumbnail's version while the channel writes
+    a file, else its newest finished file's; None without either."""
+    if writing is not None:
+        return live_version(writing, now)
+    source = _thumbnail_source(state, channel)
+    return file_version(source) if source is not None else None
 
 
 def _status_view(
@@ -310,8 +359,10 @@ def _status_view(
     directory: str,
     revision: str | None,
     now: datetime,
+    writing: Mapping[str, Path | None],
 ) -> dict[str, Any]:
-    """``state.report.build_status`` for the daemon, with each channel's files on disk counted."""
+    """``state.report.build_status`` for the daemon, with each channel's files on disk counted
+    and its ``thumbnail_version`` (``writing``: the partial file each running recorder writes)."""
     data = build_status(
         config,
         state,
@@ -328,4 +379,6 @@ def _status_view(
         count[1] += int(record.get("bytes") or 0)
     for name, entry in data["channels"].items():
         entry["files"], entry["files_bytes"] = files.get(name, [0, 0])
+        partial = writing.get(name) if entry.get("live") else None
+        entry["thumbnail_version"] = _thumbnail_version(state, name, partial, now.timestamp())
     return data

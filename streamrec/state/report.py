@@ -10,7 +10,10 @@ left out, even when the log remembers them; objects the log never mentions get t
 
 Each channel gets, beside its fold entry (state, since, file, bytes, bitrate, last segment, counters,
 gaps): its category, whether it has a schedule, the gaps that ended in the last 24 hours, its next
-three windows, and the daemon's live view of it under ``daemon``. Times are state-log stamps
+three windows, and the daemon's live view of it under ``daemon``. While the daemon's recorder writes
+a file, ``live`` is that file's reading (``core.liveprogress``: its final name, bytes, bitrate in
+bits per second, media seconds, when read), and ``file`` is its final name rather than ffmpeg's
+temporary one; otherwise ``live`` is None. Times are state-log stamps
 (``core.timestamps``), like the fold's. Tasks and queues get their
 schedule and next fire time (cron and ``every`` schedules with their jitter; ``once`` has none),
 asked of ``core.schedule``, the engine whose times the daemon's timers fire at.
@@ -77,6 +80,9 @@ def build_status(
         ]
         if live is not None:
             entry["daemon"] = live_channels.get(name)
+        entry["live"] = (live_channels.get(name) or {}).get("live")
+        if entry["live"]:  # the file being written, by the name it gets (not ffmpeg's own)
+            entry["file"] = entry["live"].get("file", entry.get("file"))
         channels[name] = entry
     folded_tasks = state.get("tasks") or {}
     tasks = {}

@@ -6,11 +6,16 @@ the :class:`Download` it returns and closes it. The file is opened once, by name
 its place does not hang the open); the opened descriptor is then checked with ``fstat``: only a
 regular file, whose resolved path lies inside the recordings directory and is the very file that was
 opened (same device and inode), is served. Anything else is closed and reported as absent.
+
+A download may ask for one byte range (``Range: bytes=A-B``, ``A-``, ``-N``; :func:`byte_range`):
+it gets those bytes (206), or 416 when the range starts past the end; anything else gets the whole
+file. The same opened descriptor feeds browser playback (``web.playback``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,13 +33,14 @@ class Download:
     name: str
     size: int
 
-    def chunks(self) -> Iterator[bytes]:
-        """The file's first ``size`` bytes (the length announced), ``CHUNK`` at a time; the
-        descriptor is closed after."""
+    def chunks(self, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        """Bytes ``start`` up to ``stop`` (default: the ``size`` announced) of the file, ``CHUNK``
+        at a time; the descriptor is closed after."""
+        end = self.size if stop is None else min(stop, self.size)
         try:
-            offset = 0
-            while offset < self.size:
-                data = os.pread(self.fd, min(CHUNK, self.size - offset), offset)
+            offset = start
+            while offset < end:
+                data = os.pread(self.fd, min(CHUNK, end - offset), offset)
                 if not data:
                     return
                 offset += len(data)
@@ -47,6 +53,39 @@ class Download:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+class Unsatisfiable(Exception):
+    """A ``Range`` that names no byte of the file (answered 416)."""
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The ``(start, stop)`` a ``Range`` header asks of a file of ``size`` bytes (``stop``
+    exclusive), or None for the whole file (no header, one that is not a single byte range:
+    RFC 9110 lets a server ignore it). Raises :class:`Unsatisfiable` for a range past the end."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            raise Unsatisfiable(header)
+        return max(0, size - length), size
+    start = int(first)
+    if start >= size:
+        raise Unsatisfiable(header)
+    stop = size if not last else min(size, int(last) + 1)
+    if stop <= start:
+        return None  # last before first: invalid, so ignored
+    return start, stop
 
 
 def open_inside(path: Path, base: Path) -> Download | None:

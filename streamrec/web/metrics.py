@@ -11,8 +11,11 @@ Series (every one prefixed ``streamrec_``), per channel: ``channel_state{state}`
 1, labelled with the current state: six series per channel for a full state set would be most of a
 scrape with 1,000 channels), ``channel_recording`` (the daemon runs its recorder now), ``channel_bytes_total``,
 ``channel_segments_total``, ``channel_stalls_total``, ``channel_reconnects_total``,
-``channel_gaps_24h`` and ``channel_gap_seconds_24h``, ``channel_bitrate_bits_per_second`` and
-``channel_last_segment_age_seconds``; per task: ``task_runs_total``, ``task_failures_total``,
+``channel_gaps_24h`` and ``channel_gap_seconds_24h``, ``channel_bitrate_bytes_per_second`` (of the
+last finished segment; Prometheus base units, so bytes, not bits) and
+``channel_last_segment_age_seconds``, and of the file being written now (only while one is, from
+the recorders' live readings, ``core.liveprogress``): ``channel_live_bytes``,
+``channel_live_bitrate_bytes_per_second`` and ``channel_live_media_seconds``; per task: ``task_runs_total``, ``task_failures_total``,
 ``task_running``, ``task_last_duration_seconds``, ``task_duration_seconds`` (a histogram); per
 queue ``queue_running``; ``reconciles_total{result}``, ``reconcile_duration_seconds``,
 ``config_info{revision}``, ``config_rejected`` (a rejection newer than the last apply),
@@ -36,6 +39,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from streamrec.core.liveprogress import LiveProgress
 from streamrec.core.timestamps import parse_ts
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -86,6 +90,8 @@ class MetricsInput:
     reconciles: dict[str, int] = field(default_factory=dict)
     reconcile_seconds: Histogram = field(default_factory=lambda: Histogram(RECONCILE_BUCKETS))
     task_seconds: dict[str, Histogram] = field(default_factory=dict)
+    live: dict[str, LiveProgress] = field(default_factory=dict)
+    """Channel -> the reading of the file its recorder writes now (absent: none)."""
 
 
 def _age(stamp: Any, now: datetime) -> float | None:
@@ -118,7 +124,18 @@ def _channel_families(data: MetricsInput) -> Iterator[Metric]:
         p + "gap_seconds_24h", "Seconds missing in those gaps", labels=["channel"]
     )
     bitrate = GaugeMetricFamily(
-        p + "bitrate_bits_per_second", "Bitrate of the last segment", labels=["channel"]
+        p + "bitrate_bytes_per_second", "Bitrate of the last segment", labels=["channel"]
+    )
+    live_bytes = GaugeMetricFamily(
+        p + "live_bytes", "Bytes of the file being written now", labels=["channel"]
+    )
+    live_rate = GaugeMetricFamily(
+        p + "live_bitrate_bytes_per_second",
+        "Bitrate of the file being written, over the last seconds",
+        labels=["channel"],
+    )
+    live_media = GaugeMetricFamily(
+        p + "live_media_seconds", "Seconds of media in the file being written", labels=["channel"]
     )
     age = GaugeMetricFamily(
         p + "last_segment_age_seconds", "Seconds since the last segment ended", labels=["channel"]
@@ -139,12 +156,19 @@ def _channel_families(data: MetricsInput) -> Iterator[Metric]:
                 missing += (end - (parse_ts(gap.get("start")) or end)).total_seconds()
         gaps.add_metric([name], float(recent))
         gap_seconds.add_metric([name], missing)
-        if isinstance(entry.get("bitrate"), (int, float)):
-            bitrate.add_metric([name], float(entry["bitrate"]))
+        if isinstance(entry.get("bitrate"), (int, float)):  # the fold keeps bits per second
+            bitrate.add_metric([name], float(entry["bitrate"]) / 8)
+        reading = data.live.get(name)
+        if reading is not None:
+            live_bytes.add_metric([name], float(reading.bytes))
+            if reading.bitrate_bps is not None:
+                live_rate.add_metric([name], reading.bitrate_bps / 8)
+            live_media.add_metric([name], reading.media_seconds)
         last_age = _age((entry.get("last_segment") or {}).get("end"), now)
         if last_age is not None:
             age.add_metric([name], last_age)
     yield from (state, recording, *counters.values(), gaps, gap_seconds, bitrate, age)
+    yield from (live_bytes, live_rate, live_media)
 
 
 def _task_families(data: MetricsInput) -> Iterator[Metric]:

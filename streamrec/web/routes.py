@@ -16,8 +16,10 @@ Routes: ``/`` and ``/static/*`` (the dashboard, ``web.dashboard``); ``/healthz``
 ``/metrics`` (``web.metrics``); ``GET /api/status`` (every declared object with its state),
 ``/api/live`` (the daemon's own view: recorders, timers), ``/api/events?since=SEQ&limit=N``,
 ``/api/recordings[?channel=NAME]``, ``/api/recordings/download?file=PATH`` (only regular files the
-state log lists, opened without following links, ``web.downloads``),
-``/api/channels/{name}/thumbnail``, ``/api/tasks/{name}/log?stream=stdout|stderr``;
+state log lists, opened without following links, ``web.downloads``; one byte ``Range`` honoured),
+``/api/recordings/play?file=PATH`` (the same files, remuxed to fragmented MP4 for the browser,
+``web.playback``), ``/api/channels/{name}/play`` (the file the channel writes now, followed as
+it grows), ``/api/channels/{name}/thumbnail``, ``/api/tasks/{name}/log?stream=stdout|stderr``;
 ``POST /api/reconcile``, ``/api/tasks/{name}/run[?with_deps=1]``, ``/api/tasks/{name}/stop``,
 ``/api/queues/{name}/start``, ``/api/queues/{name}/stop``, ``/api/shutdown``.
 """
@@ -42,8 +44,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamrec.errors import StreamrecError, TaskError
 from streamrec.web import access, dashboard
-from streamrec.web.downloads import Download
+from streamrec.web.downloads import Download, Unsatisfiable, byte_range
 from streamrec.web.metrics import CONTENT_TYPE, MetricsInput, render
+from streamrec.web.playback import Source, remuxed
 
 PEER_UID = "streamrec.peer_uid"
 """The scope key under which ``web.server`` puts the socket peer's uid (absent on TCP)."""
@@ -80,6 +83,8 @@ class Reads(Protocol):
     def events(self, since: int | None, limit: int) -> dict[str, Any]: ...
     def recordings(self, channel: str | None) -> dict[str, Any]: ...
     def recording_file(self, file: str) -> Download | None: ...
+    def live_source(self, channel: str) -> Source | None: ...
+    def ffmpeg_path(self) -> str: ...
     async def thumbnail(self, channel: str) -> Path | None: ...
     def task_log(self, name: str, stream: str) -> dict[str, Any] | None: ...
     def metrics_input(self) -> MetricsInput: ...
@@ -223,7 +228,19 @@ def create_app(
         found = reads.recording_file(request.query_params.get("file", ""))
         if found is None:
             return not_found("recording (only files the state log lists can be downloaded)")
-        return _stream(found)
+        return _stream(found, request.headers.get("range"))
+
+    async def play_recording(request: Request) -> Response:
+        found = reads.recording_file(request.query_params.get("file", ""))
+        if found is None:
+            return not_found("recording (only files the state log lists can be played)")
+        return _play(reads.ffmpeg_path(), Source(found))
+
+    async def play_channel(request: Request) -> Response:
+        source = reads.live_source(request.path_params["name"])
+        if source is None:
+            return not_found("live recording (the channel is not writing a file now)")
+        return _play(reads.ffmpeg_path(), source)
 
     async def thumbnail(request: Request) -> Response:
         path = await reads.thumbnail(request.path_params["name"])
@@ -277,6 +294,8 @@ def create_app(
         Route("/api/events", errors(events)),
         Route("/api/recordings", recordings),
         Route("/api/recordings/download", download),
+        Route("/api/recordings/play", play_recording),
+        Route("/api/channels/{name:path}/play", play_channel),
         Route("/api/channels/{name:path}/thumbnail", thumbnail),
         Route("/api/tasks/{name:path}/log", errors(task_log)),
         Route("/api/reconcile", guarded(reconcile), methods=["POST"]),
@@ -289,8 +308,9 @@ def create_app(
     return Starlette(routes=routes, middleware=middleware)
 
 
-def _stream(found: Download) -> Response:
-    """The opened recording as an attachment, read from its descriptor in a worker thread."""
+def _stream(found: Download, range_header: str | None = None) -> Response:
+    """The opened recording as an attachment, read from its descriptor in a worker thread; one
+    byte range when asked (206, or 416 past the end: ``web.downloads.byte_range``)."""
     media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
     if found.name.endswith(".ts"):
         media_type = "video/mp2t"
@@ -300,10 +320,30 @@ def _stream(found: Download) -> Response:
         if quoted == found.name
         else f"attachment; filename*=utf-8''{quoted}"
     )
-    headers = {"Content-Length": str(found.size), "Content-Disposition": disposition}
+    headers = {"Accept-Ranges": "bytes", "Content-Disposition": disposition}
+    try:
+        wanted = byte_range(range_header, found.size)
+    except Unsatisfiable:
+        found.close()
+        headers["Content-Range"] = f"bytes */{found.size}"
+        return Response(status_code=416, headers=headers)
+    start, stop = wanted or (0, found.size)
+    headers["Content-Length"] = str(stop - start)
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{found.size}"
     return StreamingResponse(
-        found.chunks(),
+        found.chunks(start, stop),
+        status_code=206 if wanted is not None else 200,
         media_type=media_type,
         headers=headers,
         background=BackgroundTask(found.close),
+    )
+
+
+def _play(ffmpeg: str, source: Source) -> Response:
+    """A recording remuxed to fragmented MP4 as it is read (``web.playback``); not cached."""
+    return StreamingResponse(
+        remuxed(ffmpeg, source),
+        media_type="video/mp4",
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )

@@ -1,18 +1,32 @@
-"""Thumbnails: the latest frame of a recorded file, extracted once with ffmpeg and cached.
+"""Thumbnails: the latest frame of a recording, finished or being written, made with ffmpeg, cached.
 
-``daemon.webapi`` asks :meth:`Thumbnails.get` for the last finished segment of a channel when the
-dashboard loads ``/api/channels/{name}/thumbnail``. ffmpeg decodes the last seconds of the file
-(``-sseof``) and keeps overwriting one JPEG (``-update 1``), so what remains is the file's last
-frame, scaled to :data:`WIDTH` pixels wide. Each file's thumbnail is kept under
-``state/thumbs/<channel>/`` keyed by the file's path, size and mtime, so it is made once per
-segment; making a channel's new thumbnail removes its older ones. The cache is private like the
-rest of the state directory (``state.private``: 0700 directories, 0600 files).
+``daemon.webapi`` asks :meth:`Thumbnails.get` when the dashboard loads
+``/api/channels/{name}/thumbnail``: for the file a channel writes now while it records, else for
+its last finished file. ffmpeg decodes the last seconds of the file (``-sseof``) and keeps
+overwriting one JPEG (``-update 1``), so what remains is the file's last frame, scaled to
+:data:`WIDTH` pixels wide. Each thumbnail is kept under ``state/thumbs/<channel>/`` named by its
+*version*: for a finished file a hash of its path, size and mtime (:func:`file_version`: made once
+per file); for the file being written a hash of its path and the current :data:`REFRESH`-second
+period (:func:`live_version`: a new frame at most every 10 s, however many dashboards ask, and
+only when one asks). The same version is ``thumbnail_version`` in ``/api/status``, for the
+dashboard's ``?v=``. Making a channel's new thumbnail removes its older ones. The cache is
+private like the rest of the state directory (``state.private``: 0700 directories, 0600 files).
+
+Why the live frame comes from the partial file and not from a second, low-rate output of the
+recording ffmpeg: the recording stays a pure ``-c copy`` (a second output would decode every
+frame of every channel all the time, even when nobody looks, and a failing encoder or a full
+cache would end the recording's run with it); the work is done only on demand, bounded in time
+and off the event loop, by the same code that serves finished files. ffmpeg reads the growing
+file up to its current end and stops there (no ``-follow``); the recorder writes each packet
+through at once (``runtime.ffmpeg``), so that end is at most a second old. ``-sseof`` works on a
+growing MPEG-TS, Matroska and fragmented MP4 alike (ffmpeg seeks by bytes, then decodes from the
+next keyframe).
 
 ffmpeg runs from an argument list in its own session with a time limit (killed after it), never
-through a shell, and two requests for the same file share one ffmpeg run. The recording is opened
-first the way a download is (``web.downloads.open_inside``: no symlink, a regular file inside the
-recordings directory) and ffmpeg reads that very descriptor (``/dev/fd/N``), so a recording replaced
-by a link to another file is never decoded.
+through a shell, and two requests for the same version share one ffmpeg run. The recording is
+opened first the way a download is (``web.downloads.open_inside``: no symlink, a regular file
+inside the recordings directory) and ffmpeg reads that very descriptor (``/dev/fd/N``), so a
+recording replaced by a link to another file is never decoded.
 """
 
 from __future__ import annotations
@@ -32,6 +46,24 @@ from streamrec.web.downloads import open_inside
 WIDTH = 320
 TIMEOUT = 20.0
 """Seconds ffmpeg may take for one thumbnail before it is killed."""
+REFRESH = 10.0
+"""Seconds a thumbnail of the file being written stays current."""
+
+
+def file_version(source: Path) -> str | None:
+    """The version of a finished file's thumbnail (its path, size and mtime); None if gone."""
+    try:
+        stat = source.stat()
+    except OSError:
+        return None
+    key = f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def live_version(source: Path, now: float) -> str:
+    """The version of the thumbnail of ``source``, a file being written, at Unix time ``now``:
+    the same for :data:`REFRESH` seconds."""
+    return f"{hashlib.sha256(str(source).encode()).hexdigest()[:12]}-{int(now // REFRESH)}"
 
 
 class Thumbnails:
@@ -49,22 +81,20 @@ class Thumbnails:
         self.timeout = timeout
         self._pending: dict[Path, asyncio.Task[bool]] = {}
 
-    def path_for(self, channel: str, source: Path) -> Path | None:
-        """Where the thumbnail of ``source`` is cached (None if the file is gone)."""
-        try:
-            stat = source.stat()
-        except OSError:
-            return None
-        key = hashlib.sha256(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
-        return self.directory / safe_component(channel) / f"{key[:20]}.jpg"
+    def path_for(self, channel: str, version: str) -> Path:
+        """Where the thumbnail of ``version`` (see :func:`file_version`) is cached."""
+        return self.directory / safe_component(channel) / f"{safe_component(version)}.jpg"
 
-    async def get(self, channel: str, source: Path, inside: Path | None = None) -> Path | None:
-        """The cached thumbnail of ``source``, made now if needed; None if it cannot be made or
-        ``source`` is not a regular file inside ``inside`` (the recordings directory; None: its own
-        directory)."""
-        target = self.path_for(channel, source)
-        if target is None:
+    async def get(
+        self, channel: str, source: Path, inside: Path | None = None, version: str | None = None
+    ) -> Path | None:
+        """The cached thumbnail of ``source`` at ``version`` (default: :func:`file_version`),
+        made now if needed; None if it cannot be made or ``source`` is not a regular file inside
+        ``inside`` (the recordings directory; None: its own directory)."""
+        version = version or file_version(source)
+        if version is None:
             return None
+        target = self.path_for(channel, version)
         if target.exists():
             return target
         task = self._pending.get(target)
