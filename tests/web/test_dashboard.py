@@ -7,30 +7,17 @@ the test fails and says to run ``scripts/install-test-packages.sh`` (which ``pyt
 from __future__ import annotations
 
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from webkit import TOKEN, Served, finish, serve
+from webkit import TOKEN, Served, chromium, finish, screenshot_dir, serve
 
 from streamrec.runtime.testsource import HlsTestSource
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def channel(name: str, url: str, category: str) -> str:
@@ -95,28 +82,8 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
     """A page of the system's headless Chromium with a fresh profile."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: run `bash scripts/install-test-packages.sh` (as root) first; "
-            "the dashboard test uses Debian's chromium and never downloads a browser"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with (
-        tempfile.TemporaryDirectory(prefix="streamrec-chromium-") as profile,
-        sync_playwright() as playwright,
-    ):
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 1000},
-        )
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
+    with chromium() as context:
+        yield context.new_page()
 
 
 @pytest.fixture
@@ -162,7 +129,7 @@ def test_dashboard_shows_channels_and_updates_without_reload(
     assert page.locator("#link.up").count() == 1
     assert errors == []
 
-    shot = tmp_path / "dashboard.png"
+    shot = screenshot_dir(tmp_path) / "dashboard.png"
     page.screenshot(path=str(shot))
     data = shot.read_bytes()
     assert len(data) > 20_000

@@ -3,6 +3,11 @@
 The daemon helpers of ``tests/daemon`` (``daemonkit``) are imported from there. :func:`serve` writes a
 config, starts ``streamrec run`` with ``STREAMREC_HTTP_LISTEN`` on a free port (and a token when
 asked), and waits until ``/healthz`` answers on it; :func:`finish` stops it.
+
+For the dashboard tests, :func:`chromium` opens a context of the system's headless Chromium
+(``/usr/bin/chromium`` through Playwright's ``executable_path``; nothing is downloaded, and the
+flags keep it from calling out anywhere), and :func:`screenshot_dir` is where screenshots go:
+``STREAMREC_SCREENSHOTS`` when set, else the test's own tmp directory.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,10 +31,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "daemon"))
 from daemonkit import DaemonProcess  # found through the path set above
 from media import FFMPEG
 
-__all__ = ["FFMPEG", "TOKEN", "DaemonProcess", "Served", "finish", "free_port", "serve"]
+__all__ = [
+    "CHROMIUM",
+    "FFMPEG",
+    "TOKEN",
+    "DaemonProcess",
+    "Served",
+    "chromium",
+    "finish",
+    "free_port",
+    "screenshot_dir",
+    "serve",
+]
 
 TOKEN = "tok-3b9f1c2e7d"
 """The API token of the daemons that accept actions."""
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium, which the dashboard tests drive (``scripts/install-test-packages.sh``)."""
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+"""Headless, no calls home, and media may start without a click (the player starts muted anyway)."""
 
 
 def free_port() -> int:
@@ -88,3 +123,44 @@ def finish(served: Served) -> None:
     if proc is not None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def chromium(
+    viewport: tuple[int, int] = (1400, 1000), timezone: str | None = None
+) -> Iterator[Any]:
+    """A context of the system's headless Chromium with a fresh profile (and ``timezone``)."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `bash scripts/install-test-packages.sh` (as root) first; "
+            "the dashboard tests use Debian's chromium and never download a browser"
+        )
+    from playwright.sync_api import sync_playwright
+
+    width, height = viewport
+    with (
+        tempfile.TemporaryDirectory(prefix="streamrec-chromium-") as profile,
+        sync_playwright() as playwright,
+    ):
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": width, "height": height},
+            timezone_id=timezone,
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a test saves its screenshots: ``$STREAMREC_SCREENSHOTS``, else ``tmp_path``."""
+    chosen = os.environ.get("STREAMREC_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
