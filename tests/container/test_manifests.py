@@ -1,11 +1,19 @@
-"""compose.yaml and the Kubernetes examples say what docs/deploy.md promises, and their config loads."""
+"""compose.yaml and the Kubernetes examples say what docs/deploy.md promises, and their config loads.
+
+The Kubernetes manifests are also checked against the Kubernetes API's own schemas by
+``kubernetes-validate`` (a dev dependency that bundles the OpenAPI-derived JSON Schemas of each
+Kubernetes release, so no cluster and no network are needed), strictly: an unknown field fails.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 
 from streamrec.core.sharding import parse_shard
@@ -26,6 +34,64 @@ def documents(path: Path) -> list[Any]:
 def kind(path: Path, name: str) -> dict[str, Any]:
     (found,) = [doc for doc in documents(path) if doc["kind"] == name]
     return found
+
+
+MANIFESTS = sorted(KUBE.glob("*.yaml"))
+KUBERNETES_VERSIONS = ("1.27.0", kubernetes_validate.latest_version())
+"""The oldest release the examples promise to work on, and the newest the package knows."""
+
+
+def plain(document: Any) -> Any:
+    """A document as plain JSON values (what ``kubectl`` sends)."""
+    return json.loads(json.dumps(document))
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: p.name)
+def test_each_manifest_passes_the_kubernetes_schema(manifest, version):
+    """Every document of every manifest is a valid object of its kind, no unknown fields."""
+    docs = documents(manifest)
+    assert docs, f"{manifest.name} holds no document"
+    for document in docs:
+        kubernetes_validate.validate(plain(document), version, strict=True)
+
+
+IMAGE_WORKDIR = "/state"
+"""The Dockerfile's WORKDIR: the base of relative settings paths under ``run --git``."""
+
+
+@pytest.mark.parametrize("manifest", ["statefulset.yaml", "statefulset-git.yaml"])
+def test_default_relative_paths_land_on_the_volumes(manifest):
+    """A config that keeps the default ``recordings_dir: recordings`` records onto the recordings
+    volume: relative paths resolve against the config directory's parent (the ConfigMap variant)
+    or, with ``--git``, the container's working directory."""
+    (container,) = kind(KUBE / manifest, "StatefulSet")["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    if "--git" in container["args"]:
+        base = Path(container.get("workingDir", IMAGE_WORKDIR))
+    else:
+        base = Path(env.get("STREAMREC_CONFIG", "/config")).parent
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert str(base / "recordings") == mounts["recordings"]
+    assert str(base / "state") == mounts["state"]
+    assert f"WORKDIR {IMAGE_WORKDIR}" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda sts: sts["spec"].update(replicas="two"),
+        lambda sts: sts["spec"]["template"]["spec"]["containers"][0].update(volumeMount=[]),
+        lambda sts: sts["spec"]["template"]["spec"]["containers"][0].pop("name"),
+    ],
+    ids=["a string for a number", "an unknown field", "a required field missing"],
+)
+def test_the_kubernetes_schema_check_catches_a_broken_statefulset(break_it):
+    """The check above is real: a StatefulSet broken each way fails it."""
+    statefulset = copy.deepcopy(plain(kind(KUBE / "statefulset.yaml", "StatefulSet")))
+    break_it(statefulset)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(statefulset, kubernetes_validate.latest_version(), strict=True)
 
 
 def test_compose_mounts_config_read_only_and_keeps_recordings_and_state():
