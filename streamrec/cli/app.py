@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
@@ -26,9 +27,10 @@ from loguru import logger
 from rich.console import Console
 
 from streamrec.app import statedir
-from streamrec.core.printable import printable
+from streamrec.cli import logformat
 from streamrec.cli.rootgroup import EXIT_CODES, RootGroup
 from streamrec.cli.version import print_version
+from streamrec.core.printable import printable
 from streamrec.core.redact import Redactor
 from streamrec.errors import ConfigError
 from streamrec.runtime.clock import SYSTEM_CLOCK
@@ -38,16 +40,16 @@ from streamrec.state.paths import StatePaths
 
 app = typer.Typer(
     name="streamrec",
-    help="A declarative live-stream recorder: YAML in git, reconciled, every outcome logged.",
-    no_args_is_help=True,
     cls=RootGroup,
-    add_completion=False,
+    help="A declarative live-stream recorder: YAML in git, reconciled, every outcome logged.",
     epilog=EXIT_CODES,
+    no_args_is_help=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-    context_settings={"help_option_names": ["-h", "--help"]},
 if TYPE_CHECKING:
     from loguru import Record
 
@@ -74,25 +76,46 @@ globals_ = Globals()
 
 
 def _patch_record(record: Record) -> None:
-    """A log record's message redacted and on one line; its extra fields redacted."""
+    """A log record's message redacted and on one line; its bound fields redacted (names too)."""
     redactor = globals_.redactor
     record["message"] = printable(redactor.text(record["message"]))
     if record["extra"]:
-        record["extra"].update(redactor.value(dict(record["extra"])))
+        redacted = redactor.value(dict(record["extra"]))
+        record["extra"].clear()
+        record["extra"].update(redacted)
 
 
 class _RedactedStream:
     """Standard error for the log sink, redacting each formatted line (tracebacks included).
 
+    With ``json``, the loguru message written is not used as formatted: its record becomes one flat
+    JSON object (``cli.logformat``), every field redacted before it is encoded; plain text written
+    (what ``err_console`` prints for people in JSON mode) becomes one object per line.
+
     ``sys.stderr`` is looked up at each write, not kept: whoever replaced it since (a test harness
     capturing output, an embedding program) gets the lines, and a closed old stream is never written.
     """
+
+    def __init__(self, json: bool = False) -> None:
+        self.json = json
 
     @property
     def stream(self) -> TextIO:
         return sys.stderr
 
     def write(self, text: str) -> None:
+        record = getattr(text, "record", None)
+        if self.json and record is not None:
+            fields = globals_.redactor.value(logformat.record_fields(record))
+            self.stream.write(logformat.json_line(fields))
+            return
+        if self.json:
+            now = datetime.now(timezone.utc)
+            for line in text.splitlines():
+                if line.strip():
+                    shown = printable(globals_.redactor.text(line))
+                    self.stream.write(logformat.json_line(logformat.console_fields(shown, now)))
+            return
         self.stream.write(globals_.redactor.text(text))
 
     def flush(self) -> None:
@@ -115,10 +138,14 @@ def setup_logging(log_format: str, verbosity: int) -> None:
     logger.remove()
     logger.configure(patcher=_patch_record)
     logger.enable("streamrec")
-    sink: Any = _RedactedStream()
+    # JSON: one flat object a line, made by the sink (see _RedactedStream), and so is every line
+    # the commands print on standard error for people; text: those go to stderr as they are.
+    people: Any = _RedactedStream(json=True) if log_format == "json" else None
+    err_console.file = people
     if log_format == "json":
-        logger.add(sink, level=level, serialize=True)
+        logger.add(_RedactedStream(json=True), level=level, format="{message}", diagnose=False)
     else:
+        sink: Any = _RedactedStream()
         logger.add(
             sink,
             level=level,
@@ -135,6 +162,7 @@ def _global_options(
             "--config",
             "-c",
             envvar="STREAMREC_CONFIG",
+            metavar="DIR",
             help="The config directory (all *.yaml under it are merged).",
         ),
     ] = Path("config"),
@@ -180,7 +208,6 @@ def environ() -> dict[str, str]:
     """The environment the config is interpolated from."""
     return dict(os.environ)
 
-            metavar="DIR",
 
 def redactor_of(loaded: LoadedConfig) -> Redactor:
     """The redactor of a loaded config: its secrets, the environment's and the API token."""

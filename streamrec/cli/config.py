@@ -73,6 +73,8 @@ def _load_or_report(output: Output) -> LoadedConfig:
 def validate(output: OutputOption = Output.text) -> None:
     """Load and check every file of the config directory; exit 0 when valid, 1 when not."""
     loaded = _load_or_report(output)
+    if (short := globals_.redactor.short_secrets_warning()) is not None:
+        err_console.print(f"warning: {short}", markup=False)
     config = loaded.config
     counts = {
         "files": len(loaded.files),

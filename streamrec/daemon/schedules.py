@@ -123,13 +123,13 @@ class Schedules:
         try:
             await self._runner.run(name, trigger="schedule")
         except TaskError as exc:  # logged by the runner as task.skipped
-            logger.warning("scheduled run of {!r}: {}", name, exc)
+            logger.bind(task=name).warning("scheduled run of {!r}: {}", name, exc)
 
     async def _scheduled_queue(self, name: str) -> None:
         try:
             await run_queue(self._runner, name, trigger="schedule")
         except TaskError as exc:
-            logger.warning("scheduled run of queue {!r}: {}", name, exc)
+            logger.bind(queue=name).warning("scheduled run of queue {!r}: {}", name, exc)
 
     def _missed(self, key: str, when: datetime) -> None:
         kind, _, name = key.partition("/")

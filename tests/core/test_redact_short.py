@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streamrec.core.redact import MASK, MIN_SUBSTRING_SECRET, Redactor, redact_text
+from streamrec.spec.secretnames import is_secret_variable
 
 WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
 """The characters that make a short secret part of a longer name."""
@@ -92,7 +94,12 @@ def test_validate_warns_of_a_short_secret_on_one_line(tmp_path: Path) -> None:
     (config / "channels.yaml").write_text(
         "channels:\n  evening-show:\n    url: rtmp://127.0.0.1:9/live/${STREAM_KEY}\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "STREAM_KEY": "show", "STREAMREC_STATE_DIR": str(tmp_path)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("STREAMREC_") and not is_secret_variable(k)  # only the planted one
+    }
+    env.update(STREAM_KEY="show", STREAMREC_STATE_DIR=str(tmp_path))
     done = subprocess.run(
         [sys.executable, "-m", "streamrec", "-c", str(config), "validate"],
         capture_output=True,

@@ -213,7 +213,10 @@ async def _sequence(
     queue, run = handle.name, handle.run
     started_at = runner.stamp()
     runner.emit(QueueStarted(queue=queue, run=run, order=order, trigger=trigger))
-    logger.info("queue {!r} run {} started: {}", queue, run, " -> ".join(order))
+    log = logger.bind(queue=queue, run_id=run)
+    log.bind(event="queue.started").info(
+        "queue {!r} run {} started: {}", queue, run, " -> ".join(order)
+    )
     env = {**(context or {}), "STREAMREC_QUEUE": queue, "STREAMREC_QUEUE_RUN": str(run)}
     outcomes: dict[str, str] = {}
     results: dict[str, RunOutcome] = {}
@@ -251,7 +254,7 @@ async def _sequence(
     finally:
         summary = {name: outcomes.get(name, "canceled") for name in order}
         runner.emit(QueueFinished(queue=queue, run=run, status=status, results=summary))
-        logger.info("queue {!r} run {}: {}", queue, run, status)
+        log.bind(event="queue.finished").info("queue {!r} run {}: {}", queue, run, status)
     return QueueResult(
         queue=queue, status=status, run=run, order=order, results=results,
         started_at=started_at, ended_at=runner.stamp(), reason=stopped,

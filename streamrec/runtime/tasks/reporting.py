@@ -67,7 +67,9 @@ class RunReporter:
         of the last real run, and readiness asks which definition that run was for.
         """
         self.emit(TaskSkipped(task=name, reason=reason, trigger=trigger, detail=detail))
-        logger.info("task {!r} skipped ({}): {}", name, reason, detail)
+        logger.bind(task=name, event="task.skipped").info(
+            "task {!r} skipped ({}): {}", name, reason, detail
+        )
         return RunOutcome(task=name, status="skipped", trigger=trigger, reason=reason)
 
     def finished(
@@ -91,7 +93,7 @@ class RunReporter:
             stdout_tail=stdout_tail, stderr_tail=stderr_tail, reason=reason,
         )  # fmt: skip
         self.emit(TaskFinished(outcome=outcome))
-        logger.info(
+        logger.bind(task=outcome.task, run_id=outcome.run, event="task.finished").info(
             "task {!r} run {} attempt {}: {}{}",
             outcome.task, outcome.run, outcome.attempt, status, f" ({reason})" if reason else "",
         )  # fmt: skip
