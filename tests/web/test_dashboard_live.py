@@ -154,7 +154,9 @@ def test_per_file_events_fold_and_a_recording_plays(
     group = '#events > li.group[data-channel="clips"]'
     page.wait_for_selector(group, timeout=10_000)
     assert page.locator(group).count() == 1
-    assert re.match(r"^\d+ files finished for clips, last clips", page.inner_text(f"{group} .what"))
+    assert re.match(
+        r"^\d+ files finished for clips, last clips", page.inner_text(f"{group} .summary-text")
+    )
     # three files: their segment, hook start and end, and processed events (the page polls)
     page.wait_for_function(
         f"() => Number(document.querySelector('{group}').dataset.count) >= 12", timeout=10_000

@@ -140,8 +140,8 @@ function groupItem(group, fresh) {
     "data-seq": String(last.seq),
   },
   el("span", { class: "time", text: stamp(last.ts), title: `${stamp(first.ts)} to ${stamp(last.ts)}` }),
-  el("span", { class: `type ${type.split(".")[0]}` }, type, " ", toggle),
-  el("span", { class: "what", text: groupText(group) }));
+  el("span", { class: `type ${type.split(".")[0]}`, text: type }),
+  el("span", { class: "what" }, toggle, el("span", { class: "summary-text", text: groupText(group) })));
   if (open) {
     item.append(el("ol", { class: "events sub" }, ...group.events.slice().reverse().map((e) => eventItem(e, false))));
   }
