@@ -242,6 +242,11 @@ def test_phone_width_has_no_sideways_scroll_and_every_button_is_reachable(
         )
         assert outside == 0, f"{outside} buttons or links reach past the screen's edge"
         page.screenshot(path=str(screenshot_dir(tmp_path) / "phone.png"), full_page=True)
+        page.click("#view-button")  # the channel table scrolls in its own box, not the page
+        page.wait_for_selector('#channel-rows tr[data-channel="desk"] td.actions a.files-link')
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        assert page.locator('tr[data-channel="desk"] td.file').inner_text().startswith("desk_")
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "phone-table.png"), full_page=True)
         page.click('[data-task="hello"] td:last-child button:has-text("log")')
         page.wait_for_selector("#log-dialog[open]")
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width
