@@ -27,6 +27,7 @@ import typer
 from streamrec.cli.app import app, console, environ, err_console, fail, globals_, load
 from streamrec.cli.completion import channel_names
 from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
+from streamrec.cli.progress import ImportProgress
 from streamrec.cli.recording import channel_app
 from streamrec.core.m3u import HTTP_SCHEMES, Entry, parse_m3u, slugify
 from streamrec.core.printable import printable, printable_or
@@ -196,7 +197,7 @@ def channel_list(
 @category_app.command("add")
 def category_add(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The category's name.")],
-    description: Annotated[str | None, typer.Option(metavar="TEXT", help="What it holds.")] = None,
+    description: Annotated[str | None, typer.Option(metavar="DESCRIPTION", help="What it holds.")] = None,
     file: FileOption = None,
     dry_run: DryRunOption = False,
 ) -> None:
@@ -333,6 +334,21 @@ def import_m3u(
     dry_run: DryRunOption = False,
 ) -> None:
     """Import an IPTV playlist: each entry a channel, its group-title a category."""
+    with ImportProgress() as progress:
+        summary = _import(source, file, any_scheme, disabled, dry_run, progress)
+    console.print(summary, markup=False)
+
+
+def _import(
+    source: str,
+    file: Path | None,
+    any_scheme: bool,
+    disabled: bool,
+    dry_run: bool,
+    progress: ImportProgress,
+) -> str:
+    """Import the playlist (the body of ``import m3u``); the summary line to print."""
+    progress.phase("reading the playlist")
     text, stem = _read_playlist(source)
     edit = _editor()
     target = _target(edit, file, f"imported-{stem}.yaml")
@@ -346,12 +362,15 @@ def import_m3u(
         for name, body in edit.sources.raw["channels"].items()
         if name in elsewhere and isinstance(body, dict)
     }
+    progress.phase(f"parsing {text.count(chr(10)) + 1} lines")
     playlist = parse_m3u(text, schemes=None if any_scheme else HTTP_SCHEMES, taken=set(elsewhere))
+    progress.phase("playlist entries", total=len(playlist.entries))
     label = redact_url(source) if "://" in source else source
     notes = [(issue.line, issue.message) for issue in playlist.issues]
     new_categories: dict[str, str] = {}
     added = 0
     for entry in playlist.entries:
+        progress.advance()
         if entry.url in known_urls:
             where = elsewhere[known_urls[entry.url]][1]
             notes.append(
@@ -374,6 +393,7 @@ def import_m3u(
     _print_notes(label, sorted(notes))
     if not added:
         raise fail(f"no channels to import from {label}")
+    progress.phase(f"{'checking' if dry_run else 'writing'} {_shown(target)} and validating")
     _commit(edit, dry_run)
     summary = (
         f"{added} channels and {len(new_categories)} new categories "
@@ -381,4 +401,4 @@ def import_m3u(
     )
     if notes:
         summary += f"; {len(notes)} playlist lines skipped or noted (above)"
-    console.print(summary, markup=False)
+    return summary

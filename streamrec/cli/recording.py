@@ -21,7 +21,7 @@ import shlex
 import signal
 import tempfile
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,9 +40,11 @@ from streamrec.cli.app import (
     state_paths,
 )
 from streamrec.cli.completion import channel_names
-from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
+from streamrec.cli.output import Output, OutputOption, Table, emit, human_size, print_table
+from streamrec.cli.progress import RecordStatus
 from streamrec.cli.suggest import unknown_name
 from streamrec.core.events import Event
+from streamrec.core.liveprogress import LiveProgress
 from streamrec.core.printable import printable
 from streamrec.core.redact import redact_argv, redact_url
 from streamrec.errors import StreamrecError
@@ -67,9 +69,13 @@ def _channel(loaded: LoadedConfig, name: str) -> Any:
 
 
 def record_channel(
-    loaded: LoadedConfig, name: str, duration: float | None
+    loaded: LoadedConfig,
+    name: str,
+    duration: float | None,
+    on_progress: Callable[[LiveProgress], None] | None = None,
 ) -> tuple[str, list[Any]]:
-    """Record channel ``name`` in the foreground until ``duration``, Ctrl-C or SIGTERM."""
+    """Record channel ``name`` in the foreground until ``duration``, Ctrl-C or SIGTERM;
+    ``on_progress`` is told each reading of the file being written."""
     channel = _channel(loaded, name)
     paths = state_paths(loaded)
     journal = open_journal(loaded)
@@ -84,6 +90,7 @@ def record_channel(
             loaded, emit=emit, runner=runner, clock=SYSTEM_CLOCK, state=journal.state()
         )
         recorder = recording.make_recorder(name, channel)  # finds ffmpeg, or says it is missing
+        recorder.on_progress = on_progress
     except BaseException:
         journal.close()
         raise
@@ -128,7 +135,7 @@ def _echo(type_: str, fields: Mapping[str, Any]) -> None:
 def _print_files(files: list[Any]) -> None:
     for f in files:
         hooks = "" if f["hooks"] == "none" else f"  hooks {f['hooks']}"
-        line = f"  {f['file']}  {f['duration']:.1f}s  {format_size(f['bytes'])}{hooks}"
+        line = f"  {f['file']}  {f['duration']:.1f}s  {human_size(f['bytes'])}{hooks}"
         console.print(line, markup=False)
 
 
@@ -148,10 +155,13 @@ def record(
     """Record one channel in the foreground (Ctrl-C stops it cleanly)."""
     loaded = load()
     duration = parse_duration(for_) if for_ else None
+    status = RecordStatus(channel)
     try:
-        reason, files = record_channel(loaded, channel, duration)
+        reason, files = record_channel(loaded, channel, duration, on_progress=status)
     except StreamrecError as exc:
         raise fail(str(exc)) from None
+    finally:
+        status.close()
     console.print(f"channel {channel!r}: {reason}; {len(files)} file(s):", markup=False)
     _print_files(files)
 
@@ -284,7 +294,7 @@ def recordings_list(
             printable(str(f.get("start"))),
             format_duration(round(float(duration), 1)) if duration else "?",
             format_size(int(f.get("bytes") or 0)),
-            printable(str(f.get("hooks"))),
+            printable(f"hooks {f.get('hooks')}"),  # "hooks completed": greppable on its own
             printable(f["file"]) + ("" if f["on_disk"] else " (missing on disk)"),
             "yes" if f["on_disk"] else "no",
         )

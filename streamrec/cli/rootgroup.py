@@ -10,7 +10,9 @@
   ``plan --detailed-exitcode``. :data:`EXIT_CODES` is the table ``--help`` and the README show;
 - a shell asking for completions (``_STREAMREC_COMPLETE`` set, click's ``bash_complete`` or
   Typer's ``complete_bash`` order) is answered by Typer's completion classes and the process exits;
-  the scripts for a shell come from :func:`completion_script` (``streamrec completion SHELL``).
+  the scripts for a shell come from :func:`completion_script` (``streamrec completion SHELL``);
+- an argument given a metavar is shown by it alone (``TASK``, ``FILE...``), not followed by its
+  Python type (``TASK <str>``) nor wrapped in braces: :class:`HumanArgument`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typer._click.exceptions import ClickException, UsageError
 from typer._completion_classes import completion_init
 from typer._completion_shared import get_completion_script
 from typer.completion import shell_complete
-from typer.core import TyperGroup
+from typer._click.core import Command, Context
+from typer.core import TyperArgument, TyperGroup
 
 from streamrec.cli.argv import hoist_globals
 
@@ -62,8 +65,33 @@ def completion_script(shell: str) -> str:
     return get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR, shell=shell)
 
 
+class HumanArgument(TyperArgument):
+    """An argument whose help shows its metavar only (no ``<str>``, no ``{}`` in the usage)."""
+
+    def display_type_rich(self, ctx: Context) -> str | None:
+        return None if self.metavar else super().display_type_rich(ctx)
+
+    def _usage_display_name(self) -> str:
+        if not self.metavar:
+            return super()._usage_display_name()
+        return self.metavar if self.required else f"[{self.metavar}]"
+
+
+def _human_arguments(command: Command) -> None:
+    """Every argument with a metavar, in ``command`` and below, shown as :class:`HumanArgument`."""
+    for param in command.params:
+        if type(param) is TyperArgument and param.metavar:
+            param.__class__ = HumanArgument  # same fields; only the two help methods differ
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _human_arguments(sub)
+
+
 class RootGroup(TyperGroup):
     """The ``streamrec`` group; see the module docstring."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        _human_arguments(self)
 
     def _main_shell_completion(
         self,
