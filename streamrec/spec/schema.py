@@ -2,8 +2,11 @@
 
 A file that starts with ``# yaml-language-server: $schema=../streamrec.schema.json`` then gets
 completion and checking in any editor speaking the YAML language server protocol. The schema is
-generated from the pydantic model, so it never drifts from what ``validate`` accepts (the checks
-beyond the schema — references, cycles — are only in ``validate``).
+generated from the pydantic model, so it never drifts from what ``validate`` accepts: value syntax
+(durations, sizes, times of day, date-times) is written as the patterns of ``spec.syntax``, which
+``validate`` checks too, never as a JSON Schema ``format`` (editors and validators disagree on what
+``date-time`` admits). The checks beyond the schema (references, cycles, an empty window, a cron
+expression's fields, a time zone's name) are only in ``validate``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ def _any_of(node: Any) -> Any:
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of one config file (every section optional; files are merged)."""
     schema = _any_of(Config.model_json_schema(mode="validation"))
-    schema.pop("required", None)
+    for key in ("required", "title", "description"):  # the model's, replaced by the file's
+        schema.pop(key, None)
     return {
         "$schema": SCHEMA_DIALECT,
         "title": "streamrec config file",

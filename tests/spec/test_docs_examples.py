@@ -1,4 +1,9 @@
-"""The README's YAML, config/ and every examples/ folder are valid configs."""
+"""The README's YAML, config/ and every examples/ folder are valid configs.
+
+A README block fenced ```` ```yaml ```` is a config file; one that deliberately is not is fenced
+```` ```yaml NOT_A_CONFIG ```` and skipped, as is an examples/ folder holding a ``NOT_A_CONFIG`` file.
+tests/spec/test_schema_examples.py checks the same blocks and files against the JSON Schema.
+"""
 
 from __future__ import annotations
 

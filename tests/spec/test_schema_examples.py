@@ -295,6 +295,14 @@ def test_the_schema_uses_patterns_not_formats():
     assert _string_formats(config_schema()) == []
 
 
+def test_the_schema_is_a_draft_2020_12_schema_titled_for_config_files():
+    """The file's own title and dialect, not the model's (``Config``); the schema itself is valid."""
+    schema = config_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["title"] == "streamrec config file" and "merged" in schema["description"]
+    Draft202012Validator.check_schema(schema)
+
+
 # -- every shipped example against the schema ---------------------------------------------------
 
 FENCE = re.compile(r"^```(\S*)([^\n]*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
