@@ -9,14 +9,17 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+import typer
 from ruamel.yaml import YAML
 from typer.main import get_command
 from typer.testing import CliRunner
 
 from streamrec.cli import app
 from streamrec.cli.argv import hoist_globals
+from streamrec.cli.rootgroup import RootGroup
 from streamrec.version import __version__
 
 STREAMREC = [sys.executable, "-m", "streamrec"]
@@ -130,6 +133,33 @@ def test_hoisting_respects_double_dash_and_option_values() -> None:
         "--log-format=json", "channel", "add", "x",
     ]  # fmt: skip
     assert hoist_globals(["plan", "-c"], root) == ["plan", "-c"]  # (click says what is missing)
+
+
+def test_a_command_that_passes_words_through_keeps_them_from_its_first_argument() -> None:
+    """Words after the first argument of a pass-through command (a task's argv) are its own."""
+    demo = typer.Typer(cls=RootGroup)
+
+    @demo.callback()
+    def _root(
+        config: Annotated[str, typer.Option("--config", "-c")] = "x",
+        verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
+    ) -> None:
+        del config, verbose
+
+    @demo.command("exec", context_settings={"ignore_unknown_options": True})
+    def _exec(name: str, words: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+        typer.echo(f"{name} {words}")
+
+    @demo.command("other")
+    def _other() -> None:
+        pass
+
+    root = get_command(demo)
+    assert hoist_globals(["exec", "-v", "t", "-c", "D", "-v"], root) == [
+        "-v", "exec", "t", "-c", "D", "-v",
+    ]  # fmt: skip
+    result = CliRunner().invoke(demo, ["exec", "-v", "t", "-c", "D", "-v"])
+    assert result.exit_code == 0 and result.stdout == "t ['-c', 'D', '-v']\n", result.stdout
 
 
 def test_plan_exits_zero_unless_detailed_exitcode(config: Path) -> None:
