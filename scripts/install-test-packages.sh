@@ -8,6 +8,8 @@
 #                                  example alert rules (the server itself is stopped, never used)
 #   systemd                        for systemd-analyze, which verifies and scores the example unit
 #                                  (tests/container/test_systemd_unit.py)
+#   nodejs                         reads the config schema's patterns as editors do, as ECMAScript
+#                                  regular expressions (tests/spec/test_schema_examples.py)
 # Idempotent and quiet: does nothing when everything is there. Needs root (or sudo) and Debian's
 # package mirrors. `python3 dev.py test` (the README's test command, and so CI) calls it.
 set -euo pipefail
@@ -18,6 +20,7 @@ missing=()
 [ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=(libnginx-mod-rtmp)
 [ -x /usr/bin/promtool ] || missing+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

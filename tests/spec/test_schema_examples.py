@@ -12,7 +12,10 @@ examples/ that holds no streamrec config carries a ``NOT_A_CONFIG`` file).
 from __future__ import annotations
 
 import json
+import random
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +280,48 @@ def test_whatever_a_pattern_matches_validate_accepts(tmp_path, field, data):
     pattern = SYNTAXES[field].removesuffix("(?!\\n)")  # a lookahead Hypothesis cannot draw from
     value = data.draw(st.from_regex(pattern, fullmatch=True), label="value")
     assert validate_accepts(tmp_path, config_text(field, value)), value
+
+
+PATTERNS = {
+    name: getattr(syntax, name)
+    for name in ("DURATION", "OPTIONAL_DURATION", "SIZE", "TIME_OF_DAY", "DATE_TIME", "NO_SEGMENTS")
+}
+NODE_MATCHER = """
+const {patterns, texts} = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const verdicts = {};
+for (const [name, pattern] of Object.entries(patterns)) {
+  const re = new RegExp(pattern, "u");  // as JSON Schema says: ECMA-262, Unicode mode
+  verdicts[name] = texts.map((text) => re.test(text));
+}
+process.stdout.write(JSON.stringify(verdicts));
+"""
+
+
+def test_the_patterns_mean_the_same_in_ecmascript():
+    """Editors read the patterns as ECMAScript regular expressions: Node.js gives the verdict
+    Python's ``re`` gives on every candidate and on random text over the values' characters."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (scripts/install-test-packages.sh installs nodejs)")
+    rng = random.Random(7)
+    alphabet = "".join(sorted(set("".join(ALPHABETS.values())) | set("\t\n\u00a0\u0665\u212a")))
+    texts = [v for values in CANDIDATES.values() for v in values if isinstance(v, str)]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 20))) for _ in range(3000)]
+    result = subprocess.run(
+        [node, "-e", NODE_MATCHER],
+        input=json.dumps({"patterns": PATTERNS, "texts": texts}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    ecmascript = json.loads(result.stdout)
+    for name, pattern in PATTERNS.items():
+        python = [syntax.matches(pattern, text) for text in texts]
+        differ = [
+            text for text, a, b in zip(texts, python, ecmascript[name], strict=True) if a != b
+        ]
+        assert differ == [], f"{name}: Python and ECMAScript disagree on {differ[:5]!r}"
 
 
 def _string_formats(node: Any) -> list[str]:
