@@ -80,7 +80,7 @@ def catch_up(
             continue
         late = (now - latest).total_seconds()
         if late <= grace:
-            logger.info(
+            logger.bind(**{kind: name}).info(
                 "{} {!r}: running the run missed at {} ({:.0f}s ago)", kind, name, latest, late
             )
             if len(fires) > 1:
