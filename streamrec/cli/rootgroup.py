@@ -9,7 +9,9 @@
   :data:`EXIT_USAGE` (64, sysexits' ``EX_USAGE``), never 2, which is reserved for
   ``plan --detailed-exitcode``. :data:`EXIT_CODES` is the table ``--help`` and the README show;
 - a shell asking for completions (``_STREAMREC_COMPLETE`` set, click's ``bash_complete`` or
-  Typer's ``complete_bash`` order) is answered by Typer's completion classes and the process exits;
+  Typer's ``complete_bash`` order) is answered by Typer's completion classes and the process exits
+  (the words before the cursor are hoisted the same way, so ``record -c DIR <TAB>`` completes the
+  channels of ``DIR``);
   the scripts for a shell come from :func:`completion_script` (``streamrec completion SHELL``);
 - an argument given a metavar is shown by it alone (``TASK``, ``FILE...``), not followed by its
   Python type (``TASK <str>``) nor wrapped in braces: :class:`HumanArgument`.
@@ -23,11 +25,11 @@ from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import typer
+from typer._click.core import Command, Context
 from typer._click.exceptions import ClickException, UsageError
 from typer._completion_classes import completion_init
 from typer._completion_shared import get_completion_script
 from typer.completion import shell_complete
-from typer._click.core import Command, Context
 from typer.core import TyperArgument, TyperGroup
 
 from streamrec.cli.argv import hoist_globals
@@ -92,6 +94,17 @@ class RootGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         _human_arguments(self)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: Context | None = None,
+        **extra: Any,
+    ) -> Context:
+        if extra.get("resilient_parsing"):  # completing: the words before the cursor, hoisted too
+            args = hoist_globals(args, self)
+        return super().make_context(info_name, args, parent, **extra)
 
     def _main_shell_completion(
         self,

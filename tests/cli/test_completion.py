@@ -63,6 +63,7 @@ def test_the_scripts_for_bash_zsh_and_fish(config: Path) -> None:
 def test_channel_task_and_queue_names_complete_from_the_config(config: Path) -> None:
     """Names come from the config dir given by -c or $STREAMREC_CONFIG; commands from the tree."""
     assert complete(f"streamrec -c {config} record news") == ["news-one", "news-two"]
+    assert complete(f"streamrec record -c {config} news") == ["news-one", "news-two"]
     assert complete(f"streamrec -c {config} channel command ") == ["news-one", "news-two", "radio"]
     assert complete(f"streamrec -c {config} task run fe") == ["feed", "fetch"]
     assert complete("streamrec queue start ", STREAMREC_CONFIG=str(config)) == ["nightly"]
