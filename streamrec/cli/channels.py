@@ -197,7 +197,9 @@ def channel_list(
 @category_app.command("add")
 def category_add(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The category's name.")],
-    description: Annotated[str | None, typer.Option(metavar="DESCRIPTION", help="What it holds.")] = None,
+    description: Annotated[
+        str | None, typer.Option(metavar="DESCRIPTION", help="What it holds.")
+    ] = None,
     file: FileOption = None,
     dry_run: DryRunOption = False,
 ) -> None:
