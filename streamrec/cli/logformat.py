@@ -15,8 +15,8 @@ Each line holds, in this order:
 
 The line is ASCII: every character outside it, and every control character, is a JSON escape, so a
 log line can neither be split nor recolour a terminal whatever a name or a stream title holds.
-Values JSON cannot hold (a path, a datetime) are written as their text. docs/logging.md shows an
-example.
+Values JSON cannot hold (a path, a datetime) are written as their text, and a mapping as its JSON
+text, so the object stays flat. docs/logging.md shows an example.
 
 What a command prints on standard error for people (``error: ...``, a config's located problems,
 ``warning: ...``) becomes such lines too (:func:`console_fields`), with ``logger`` ``streamrec.cli``,
@@ -56,6 +56,19 @@ def exception_text(exception: Any) -> str | None:
     return "".join(traceback.format_exception(kind, value, tb)).rstrip("\n")
 
 
+def plain(value: Any) -> Any:
+    """A bound value as JSON holds it at the top level: strings, numbers, booleans, null and lists
+    of those as they are, a mapping as its JSON text (the line stays flat), anything else as its
+    text (so that the redactor, which reads strings, sees it)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    return str(value)
+
+
 def record_fields(record: Mapping[str, Any]) -> dict[str, Any]:
     """The flat fields of one loguru record (see the module docstring)."""
     fields: dict[str, Any] = {
@@ -66,7 +79,7 @@ def record_fields(record: Mapping[str, Any]) -> dict[str, Any]:
     }
     for key, value in (record.get("extra") or {}).items():
         name = str(key)
-        fields[f"{EXTRA_PREFIX}{name}" if name in FIXED else name] = value
+        fields[f"{EXTRA_PREFIX}{name}" if name in FIXED else name] = plain(value)
     text = exception_text(record.get("exception"))
     if text is not None:
         fields["exception"] = text

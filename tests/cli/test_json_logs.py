@@ -138,12 +138,20 @@ def test_an_exception_is_one_field_and_bound_names_do_not_replace_the_fixed_ones
     try:
         raise RuntimeError(f"cannot reach http://admin:{PASSWORD}@h/x")
     except RuntimeError:
-        logger.bind(channel="evening-show", msg="bound", level=3).exception("failed\nagain")
+        logger.bind(
+            channel="evening-show",
+            msg="bound",
+            level=3,
+            file=Path(f"/recordings/{PASSWORD}/a.ts"),
+            sizes={"a": 1},
+        ).exception("failed\nagain")
     finally:
         setup_logging("text", 0)
     (line,) = flat_lines(capsys.readouterr().err)
     assert line["msg"] == "failed\\nagain" and line["level"] == "error"
     assert line["channel"] == "evening-show"
     assert line["extra_msg"] == "bound" and line["extra_level"] == 3
+    assert line["file"] == "/recordings/***/a.ts"  # a path is text, redacted like any other
+    assert line["sizes"] == '{"a": 1}'  # a mapping is its JSON text: the line stays flat
     assert "RuntimeError" in line["exception"] and "Traceback" in line["exception"]
     assert PASSWORD not in json.dumps(line)
