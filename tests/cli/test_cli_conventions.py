@@ -231,6 +231,10 @@ def test_tables_are_plain_columns_off_a_terminal_and_wide_adds_columns(config: P
     assert run("-c", str(config), "channel", "list", "-o", "plain")[1] == out
     code, out, _ = run("-c", str(config), "status")
     assert code == 0 and not BOX.search(out) and re.search(r"^CHANNEL +STATE +SINCE", out, re.M)
+    assert "LAST SEGMENT" not in out and "SCHEDULE" not in out
+    wide = run("-c", str(config), "status", "-o", "wide")[1]
+    assert re.search(r"^CHANNEL +STATE .* +LAST SEGMENT +GAPS 24H$", wide, re.M), wide
+    assert re.search(r"^TASK +STATUS +SINCE +RUN +EXIT +SCHEDULE +NEXT$", wide, re.M), wide
     assert "[b]News[/b]" in run("-c", str(config), "category", "list")[1]
 
 

@@ -131,3 +131,13 @@ def test_import_m3u_shows_bars_on_a_terminal_only(write_config, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "1000 channels and 5 new categories written to" in done.stdout
     assert done.stderr == "" and "\x1b" not in done.stdout
+
+
+def test_tables_have_borders_on_a_terminal_and_none_with_plain(config: Path) -> None:
+    """`channel list` draws a box table on a terminal; `-o plain` there prints aligned columns."""
+    code, drawn = on_terminal(["-c", str(config), "channel", "list"], config.parent)
+    assert code == 0 and "╭" in drawn and "│ bars" in ESCAPE.sub("", drawn), drawn
+    code, drawn = on_terminal(["-c", str(config), "channel", "list", "-o", "plain"], config.parent)
+    shown = ESCAPE.sub("", drawn)
+    assert code == 0 and "╭" not in shown and "│" not in shown
+    assert re.search(r"^CHANNEL +CATEGORY +URL +DECLARED AT\r?$", shown, re.M), shown
