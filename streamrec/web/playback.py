@@ -66,11 +66,17 @@ def live_start(size: int, bytes_per_second: float | None, ext: str, seconds: flo
     return max(0, size - back) // 188 * 188
 
 
-def play_argv(ffmpeg: str, audio: bool) -> list[str]:
-    """ffmpeg reading a recording on stdin and writing fragmented MP4 on stdout, copying."""
+def play_argv(ffmpeg: str, audio: str | None) -> list[str]:
+    """ffmpeg reading a recording on stdin and writing fragmented MP4 on stdout, copying; the
+    audio (of codec ``audio``) kept if browsers play it, AAC from MPEG-TS turned from ADTS
+    framing into MP4's (a filter that leaves AAC already framed for MP4 as it is)."""
+    if audio in BROWSER_AUDIO:
+        sound = ["-map", "0:a:0?", *(["-bsf:a", "aac_adtstoasc"] if audio == "aac" else [])]
+    else:
+        sound = ["-an"]
     return [
-        ffmpeg, "-hide_banner", "-v", "error", "-i", "pipe:0",
-        "-map", "0:v:0?", *(["-map", "0:a:0?"] if audio else ["-an"]),
+        ffmpeg, "-hide_banner", "-v", "error", "-analyzeduration", "1000000", "-i", "pipe:0",
+        "-map", "0:v:0?", *sound,
         "-c", "copy", "-f", "mp4", "-movflags", MOVFLAGS, "pipe:1",
     ]  # fmt: skip
 
@@ -101,7 +107,7 @@ async def remuxed(ffmpeg: str, source: Source) -> AsyncIterator[bytes]:
         read_end, write_end = os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
-                *play_argv(ffmpeg, codec in BROWSER_AUDIO),
+                *play_argv(ffmpeg, codec),
                 stdin=read_end, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip

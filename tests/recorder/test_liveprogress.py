@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -71,7 +72,7 @@ async def test_a_recorder_reports_the_file_it_writes_under_its_final_name(
     assert readings[-1].media_seconds > readings[0].media_seconds
     rates = [r.bitrate_bps for r in readings if r.bitrate_bps is not None]
     assert rates and all(rate > 0 for rate in rates)
-    gaps = [(b.updated - a.updated).total_seconds() for a, b in zip(readings, readings[1:])]
+    gaps = [(b.updated - a.updated).total_seconds() for a, b in itertools.pairwise(readings)]
     assert min(gaps) >= 0.5
     (segment,) = events.of("recording.segment")
     assert {r.file for r in readings} == {segment["file"]}
