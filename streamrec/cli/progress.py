@@ -74,7 +74,13 @@ class RecordStatus:
             return
         text = Text(status_text(self.channel, reading), no_wrap=True, overflow="ellipsis")
         if self.live is None:
-            self.live = Live(text, console=self.console, auto_refresh=False, transient=True)
+            self.live = Live(
+                text,
+                console=self.console,
+                auto_refresh=False,
+                transient=True,
+                redirect_stdout=False,  # standard output stays the command's, even if piped
+            )
             self.live.start()
         self.live.update(text, refresh=True)
 
@@ -99,6 +105,7 @@ class ImportProgress:
                 TimeElapsedColumn(),
                 console=console,
                 transient=True,
+                redirect_stdout=False,
             )
         self.task: TaskID | None = None
 

@@ -31,13 +31,17 @@ def terminal_env() -> dict[str, str]:
     return {**env, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "40"}
 
 
-def on_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
-    """Run the CLI with a pseudo-terminal as stdin, stdout and stderr; (exit code, what it drew)."""
+def on_terminal(args: list[str], cwd: Path, stdout: Path | None = None) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin, stdout and stderr (or stdout into a file);
+    (exit code, what it drew on the terminal)."""
     master, slave = os.openpty()
+    out = slave if stdout is None else stdout.open("wb")
     proc = subprocess.Popen(
-        [*STREAMREC, *args], cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
+        [*STREAMREC, *args], cwd=cwd, stdin=slave, stdout=out, stderr=slave,
         env=terminal_env(), close_fds=True,
     )  # fmt: skip
+    if stdout is not None:
+        out.close()
     os.close(slave)
     drawn = b""
     deadline = time.monotonic() + 120
@@ -87,6 +91,14 @@ def test_record_on_a_terminal_shows_a_live_status_line(config: Path) -> None:
     assert len(readings) >= 2, shown
     assert re.search(r"  [1-9]\d* kb/s  ", shown), shown  # a measured bitrate
     assert "\x1b[2K" in drawn  # the line is redrawn in place
+    result = config.parent / "result.txt"
+    code, drawn = on_terminal(
+        ["-c", str(config), "record", "bars", "--for", "3s"], config.parent, stdout=result
+    )
+    assert code == 0 and STATUS.search(ESCAPE.sub("", drawn)), drawn
+    printed = result.read_text()
+    assert printed.startswith("channel 'bars': duration reached") and "\x1b" not in printed
+    assert "writing" not in printed and "duration reached" not in drawn
 
 
 @pytest.mark.slow
