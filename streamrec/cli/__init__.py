@@ -12,6 +12,7 @@ from streamrec.cli import history as _history  # noqa: F401
 from streamrec.cli import installation as _installation  # noqa: F401
 from streamrec.cli import recording as _recording  # noqa: F401
 from streamrec.cli import status as _status  # noqa: F401
+from streamrec.cli import tasklist as _tasklist  # noqa: F401
 from streamrec.cli import tasks as _tasks  # noqa: F401
 from streamrec.cli.app import app
 from streamrec.cli.rootgroup import EXIT_INTERRUPTED

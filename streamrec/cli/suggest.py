@@ -16,8 +16,8 @@ MAX_SUGGESTIONS = 5
 _LISTED_BY = {
     "channel": "streamrec channel list",
     "category": "streamrec category list",
-    "task": "streamrec status",
-    "queue": "streamrec status",
+    "task": "streamrec task list",
+    "queue": "streamrec queue list",
 }
 
 
