@@ -133,8 +133,9 @@ def test_live_card_shows_the_file_being_written_and_plays_it(
     wait_playing(page, "/api/channels/desk/play")
     page.screenshot(path=str(screenshot_dir(tmp_path) / "desktop-live-player.png"))
     page.click("#player-dialog button[value=close]")
-    page.wait_for_selector("#player-dialog:not([open])")
-    assert page.evaluate("document.getElementById('player').currentSrc") == ""
+    page.wait_for_function("() => !document.getElementById('player-dialog').open")
+    dropped = "v => !v.hasAttribute('src') && v.readyState === 0 && v.networkState === 0"
+    assert page.eval_on_selector("#player", dropped), "the closed player still holds the stream"
     assert page.errors == []
 
 
@@ -206,6 +207,7 @@ def test_per_file_events_fold_and_a_recording_plays(
     wait_playing(page, "/api/recordings/play?file=")
     page.screenshot(path=str(screenshot_dir(tmp_path) / "desktop-recording-player.png"))
     page.click("#player-dialog button[value=close]")
+    page.wait_for_function("() => !document.getElementById('player-dialog').open")
     page.screenshot(path=str(screenshot_dir(tmp_path) / "desktop.png"), full_page=True)
     assert page.errors == []
 
