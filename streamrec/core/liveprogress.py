@@ -10,7 +10,8 @@ state log: the log holds outcomes, this is a reading that is stale a second late
 file's wall-clock start, as ``runtime.finishing`` renders it), never ffmpeg's temporary name in
 ``.partial/``. The bitrate is measured, not announced: :func:`bitrate_bps` takes the byte counts
 seen in the last :data:`WINDOW` seconds (:class:`Sample`, time as an argument) and divides the
-growth by the time it took; a file that was just opened, or a window with one sample, has none.
+growth by the time it took; until a second sample exists (the first second of a run),
+:func:`live_bitrate` gives the file's average instead (its bytes over its media seconds).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 
 WINDOW = 5.0
 """Seconds of byte counts the bitrate is measured over."""
+MIN_MEDIA = 0.5
+"""Media seconds a file must hold before its average stands for a bitrate."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class LiveProgress:
     bytes: int
     """Bytes written to it so far."""
     bitrate_bps: float | None
-    """Bits per second over the last few seconds (None until two readings exist)."""
+    """Bits per second over the last few seconds (:func:`live_bitrate`; None before any media)."""
     media_seconds: float
     """Seconds of media in it so far."""
     updated: datetime
@@ -86,3 +89,16 @@ def bitrate_bps(samples: Sequence[Sample], now: float, window: float = WINDOW) -
     if took <= 0 or last.bytes < first.bytes:
         return None
     return (last.bytes - first.bytes) * 8 / took
+
+
+def live_bitrate(
+    samples: Sequence[Sample], now: float, size: int, media_seconds: float, window: float = WINDOW
+) -> float | None:
+    """:func:`bitrate_bps`, or while it has none the average of the file so far (``size`` bytes
+    over ``media_seconds``, once there is at least :data:`MIN_MEDIA` of media); else None."""
+    measured = bitrate_bps(samples, now, window)
+    if measured is not None:
+        return measured
+    if size > 0 and media_seconds >= MIN_MEDIA:
+        return size * 8 / media_seconds
+    return None

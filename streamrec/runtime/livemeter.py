@@ -21,7 +21,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from streamrec.core.liveprogress import LiveProgress, Sample, bitrate_bps, recent
+from streamrec.core.liveprogress import LiveProgress, Sample, live_bitrate, recent
 from streamrec.runtime.finishing import Finisher
 
 OnProgress = Callable[[LiveProgress], None]
@@ -63,7 +63,7 @@ class LiveMeter:
         reading = LiveProgress(
             file=str(self._finisher.planned_name(start)),
             bytes=size,
-            bitrate_bps=bitrate_bps(self._samples, now),
+            bitrate_bps=live_bitrate(self._samples, now, size, media_seconds),
             media_seconds=max(0.0, media_seconds),
             updated=datetime.fromtimestamp(now, timezone.utc),
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from recsources import Events, MakeRecorder
 
-from streamrec.core.liveprogress import LiveProgress, Sample, bitrate_bps, recent
+from streamrec.core.liveprogress import LiveProgress, Sample, bitrate_bps, live_bitrate, recent
 from streamrec.runtime.testsource import HlsTestSource
 
 
@@ -28,6 +28,15 @@ def test_no_bitrate_from_one_sample_no_time_or_a_shrinking_count() -> None:
     assert bitrate_bps([Sample(1.0, 500)], now=1.0) is None
     assert bitrate_bps([Sample(1.0, 500), Sample(1.0, 900)], now=1.0) is None
     assert bitrate_bps([Sample(1.0, 900), Sample(2.0, 100)], now=2.0) is None
+
+
+def test_before_a_second_sample_the_file_average_stands_in() -> None:
+    """The first reading of a run has the file's average; once two samples exist, the growth."""
+    assert live_bitrate([Sample(1.0, 1000)], now=1.0, size=1000, media_seconds=2.0) == 4000.0
+    assert live_bitrate([Sample(1.0, 900)], now=1.0, size=900, media_seconds=0.1) is None
+    assert live_bitrate([], now=1.0, size=0, media_seconds=3.0) is None
+    two = [Sample(0.0, 0), Sample(1.0, 1000)]
+    assert live_bitrate(two, now=1.0, size=1000, media_seconds=10.0) == 8000.0
 
 
 def test_recent_keeps_the_window_and_always_the_newest() -> None:
