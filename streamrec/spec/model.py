@@ -159,7 +159,22 @@ class Padding(Strict):
 class WeeklyWindow(Strict):
     """Record on these weekdays from ``start`` to ``end``; an earlier end crosses midnight."""
 
-    days: tuple[Weekday, ...] = WEEKDAYS
+    days: Annotated[
+        tuple[Weekday, ...],
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": syntax.WEEKDAY},
+                    {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": syntax.WEEKDAY},
+                        "minItems": 1,
+                    },
+                ],
+                "description": "A weekday or a list: mon, tue, ... (Monday and MON also do)",
+            }
+        ),
+    ] = WEEKDAYS
     start: TimeOfDay
     end: TimeOfDay
 
@@ -169,6 +184,9 @@ class WeeklyWindow(Strict):
         if isinstance(value, str):
             value = [value]
         if isinstance(value, (list, tuple)):
+            for v in value:
+                if isinstance(v, str) and not syntax.matches(syntax.WEEKDAY, v):
+                    raise ValueError(f"expected a weekday like mon, tue or Monday, got {v!r}")
             value = [v.strip().lower()[:3] if isinstance(v, str) else v for v in value]
             if not value:
                 raise ValueError("days must name at least one weekday")
@@ -348,7 +366,16 @@ class Task(Strict):
     retries: Retries = Retries()
     concurrency: Concurrency = "forbid"
     workdir: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
+    env: Annotated[
+        dict[str, str],
+        WithJsonSchema(
+            {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                "description": "Extra environment variables (numbers and booleans become text)",
+            }
+        ),
+    ] = Field(default_factory=dict)
     shard: int | None = Field(default=None, ge=0)
     """With several daemons (``--shard i/N``), the one that runs this task's schedule (default 0)."""
 
@@ -363,6 +390,9 @@ class Task(Strict):
     @classmethod
     def _env(cls, value: Any) -> Any:
         if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, (dict, list, tuple)):
+                    raise ValueError(f"env {k}: a value is text, a number or a boolean, not {v!r}")
             return {
                 str(k): ("" if v is None else str(v).lower() if isinstance(v, bool) else str(v))
                 for k, v in value.items()
@@ -389,7 +419,15 @@ class Http(Strict):
     ``$STREAMREC_API_TOKEN`` the TCP listener is read-only.
     """
 
-    listen: str | None = None
+    listen: Annotated[
+        str | None,
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "string", "pattern": syntax.LISTEN}, {"type": "null"}],
+                "description": "HOST:PORT, e.g. 127.0.0.1:8080 (an empty host is 127.0.0.1)",
+            }
+        ),
+    ] = None
     allowed_hosts: tuple[str, ...] = ()
     """Extra ``Host`` header values the TCP API answers (besides the listen address, ``localhost``
     and ``127.0.0.1`` with the port): the names a reverse proxy or browser uses to reach it. Any
@@ -403,6 +441,8 @@ class Http(Strict):
         host, sep, port = value.rpartition(":")
         if not sep or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"expected HOST:PORT like 127.0.0.1:8080, got {value!r}")
+        if not syntax.matches(syntax.LISTEN, value):
+            raise ValueError(f"expected HOST:PORT with a port in ASCII digits, got {value!r}")
         return f"{host or '127.0.0.1'}:{port}"
 
 

@@ -64,6 +64,18 @@ DATE_TIME = rf"^{_DATE}(?:[T ]{_CLOCK}(?::[0-5][0-9](?:\.[0-9]+)?)?{_OFFSET}?)?$
 NO_SEGMENTS = rf"^{_WS}[Nn][Oo][Nn][Ee]{_WS}$"
 """``segment: none``: one file per recording, never cut."""
 
+WEEKDAY = (
+    rf"^{_WS}(?:[Mm][Oo][Nn]|[Tt][Uu][Ee]|[Ww][Ee][Dd]|[Tt][Hh][Uu]|[Ff][Rr][Ii]|[Ss][Aa][Tt]"
+    r"|[Ss][Uu][Nn])[\s\S]*$"
+)
+"""A weekday: its first three letters in any case, then anything (``mon``, ``Monday``, ``SAT``)."""
+
+_PORT = (
+    r"0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+)
+LISTEN = rf"^[\s\S]*:{_PORT}$(?!\n)"
+"""``HOST:PORT`` (the host may be empty: 127.0.0.1), a port from 1 to 65535."""
+
 
 @functools.lru_cache(maxsize=4096)
 def matches(pattern: str, text: str) -> bool:
