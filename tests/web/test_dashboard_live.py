@@ -127,6 +127,8 @@ def test_live_card_shows_the_file_being_written_and_plays_it(
         timeout=30_000,
     )
     assert page.locator(f"{card} .fact-bitrate").inner_text().endswith("/s")
+    first_src = page.get_attribute(f"{card} img", "src")
+    assert first_src and "?v=" in first_src
     assert segments(served, "desk") == [], "a file of desk closed: the live view was not tested"
 
     page.click(f"{card} button.watch")
@@ -136,6 +138,14 @@ def test_live_card_shows_the_file_being_written_and_plays_it(
     page.wait_for_function("() => !document.getElementById('player-dialog').open")
     dropped = "v => !v.hasAttribute('src') && v.readyState === 0 && v.networkState === 0"
     assert page.eval_on_selector("#player", dropped), "the closed player still holds the stream"
+    # while it records, a newer picture comes with a new thumbnail_version
+    page.wait_for_function(
+        f"""(first) => {{ const img = document.querySelector('{card} img');
+        return img.getAttribute('src') !== first && img.complete && img.naturalWidth > 0; }}""",
+        arg=first_src,
+        timeout=40_000,
+    )
+    assert segments(served, "desk") == []
     assert page.errors == []
 
 
@@ -208,6 +218,7 @@ def test_per_file_events_fold_and_a_recording_plays(
     page.screenshot(path=str(screenshot_dir(tmp_path) / "desktop-recording-player.png"))
     page.click("#player-dialog button[value=close]")
     page.wait_for_function("() => !document.getElementById('player-dialog').open")
+    page.evaluate("scrollTo(0, 0)")  # a sticky header stays at the top of the shot
     page.screenshot(path=str(screenshot_dir(tmp_path) / "desktop.png"), full_page=True)
     assert page.errors == []
 
@@ -243,11 +254,13 @@ def test_phone_width_has_no_sideways_scroll_and_every_button_is_reachable(
             width,
         )
         assert outside == 0, f"{outside} buttons or links reach past the screen's edge"
+        page.evaluate("scrollTo(0, 0)")  # a sticky header stays at the top of the shot
         page.screenshot(path=str(screenshot_dir(tmp_path) / "phone.png"), full_page=True)
         page.click("#view-button")  # the channel table scrolls in its own box, not the page
         page.wait_for_selector('#channel-rows tr[data-channel="desk"] td.actions a.files-link')
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width
         assert page.locator('tr[data-channel="desk"] td.file').inner_text().startswith("desk_")
+        page.evaluate("scrollTo(0, 0)")  # a sticky header stays at the top of the shot
         page.screenshot(path=str(screenshot_dir(tmp_path) / "phone-table.png"), full_page=True)
         page.click('[data-task="hello"] td:last-child button:has-text("log")')
         page.wait_for_selector("#log-dialog[open]")

@@ -97,6 +97,10 @@ function eventText(event) {
       return `${basename(event.file)} · ${duration(event.duration)} · ${size(event.bytes)}`;
     case "recording.gap":
       return `gap ${stamp(event.start)} to ${stamp(event.end)} (${duration((when(event.end) - when(event.start)) / 1000)}): ${event.cause || ""}`;
+    case "recording.processed":
+      return `${basename(event.file)}: hooks ${event.status}`;
+    case "retention.deleted":
+      return `${basename(event.file)}${event.bytes ? ` · ${size(event.bytes)}` : ""}${event.reason ? `: ${event.reason}` : ""}`;
     case "recording.started":
       return "";  // the temporary file name says nothing; the live card shows the real one
     case "task.finished":
