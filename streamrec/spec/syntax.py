@@ -1,18 +1,21 @@
-"""The exact text syntax of durations, sizes, times of day and date-times, as regular expressions.
+"""The exact text syntax of config values, as regular expressions: durations, sizes, times of day,
+date-times, weekdays, ``segment: none`` and ``http.listen`` addresses.
 
-One pattern per kind of value serves twice: the parsers here, which ``spec.model``'s fields use,
-check every string against it (after the parser in ``spec.units`` has accepted it, so its messages
-come first), and ``spec.model`` publishes the same pattern in the JSON Schema (``spec.schema``). Each pattern only accepts what its parser accepts, so a string is
-valid for ``validate`` exactly when the schema's pattern matches it, in an editor too.
+One pattern per kind of value serves twice: the field validators check every string against it
+(the parsers here for durations, sizes, times of day and date-times, after ``spec.units`` has
+accepted the value, so its messages come first; ``spec.model``'s own validators for the others),
+and ``spec.model`` publishes the same pattern in the JSON Schema (``spec.schema``). Each pattern
+only accepts what its parser accepts, so a string is valid for ``validate`` exactly when the
+schema's pattern matches it, in an editor too.
 
 The patterns are written for both regular expression dialects that read them: Python's ``re``
 (``validate``, and the ``jsonschema`` package, which calls ``re.search``) and ECMAScript (editors'
 YAML language servers). So they use ASCII classes only (``[0-9]``, never ``\\d``; the whitespace
-``[ \\t\\n\\r\\f\\v]``, never ``\\s``), which both dialects read alike, and anchor with ``^``/``$``
-(Python's ``$`` also matches before a final newline: the patterns whose parsers strip whitespace
-accept it anyway, :data:`DATE_TIME` adds ``(?!\n)``). What the patterns leave out, the parsers would accept
-only in odd spellings: non-ASCII digits or spaces, a Kelvin sign for K, lowercase ``t``/``z``,
-``_`` or ``,`` in a date-time.
+``[ \\t\\n\\r\\f\\v]``; ``\\s`` only inside ``[\\s\\S]``, any character in both), and
+anchor with ``^``/``$`` (Python's ``$`` also matches before a final newline: the patterns whose
+parsers strip whitespace accept it anyway, :data:`DATE_TIME` and :data:`LISTEN` add ``(?!\\n)``).
+What the patterns leave out, the parsers would accept only in odd spellings: non-ASCII digits or
+spaces, a Kelvin sign for K, lowercase ``t``/``z``, ``_`` or ``,`` in a date-time.
 """
 
 from __future__ import annotations
