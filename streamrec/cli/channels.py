@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import typer
 
 from streamrec.cli.app import app, console, environ, err_console, fail, globals_, load
-from streamrec.cli.completion import channel_names
+from streamrec.cli.completion import category_names, channel_names
 from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
 from streamrec.cli.progress import ImportProgress
 from streamrec.cli.recording import channel_app
@@ -87,7 +87,10 @@ def channel_add(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The channel's name.")],
     url: Annotated[str | None, typer.Option("--url", metavar="URL", help="What to record.")] = None,
     category: Annotated[
-        str | None, typer.Option("--category", metavar="NAME", help="Its category.")
+        str | None,
+        typer.Option(
+            "--category", metavar="NAME", help="Its category.", autocompletion=category_names
+        ),
     ] = None,
     create_category: Annotated[
         bool, typer.Option("--create-category", help="Declare the category when it is new.")
@@ -160,7 +163,10 @@ def channel_remove(
 @channel_app.command("list")
 def channel_list(
     category: Annotated[
-        str | None, typer.Option("--category", metavar="NAME", help="Only this one.")
+        str | None,
+        typer.Option(
+            "--category", metavar="NAME", help="Only this one.", autocompletion=category_names
+        ),
     ] = None,
     output: OutputOption = Output.text,
 ) -> None:

@@ -8,10 +8,11 @@
     streamrec completion fish > ~/.config/fish/completions/streamrec.fish
 
 Commands, options and the values of choices complete from the command tree. The names of
-channels, tasks and queues complete from the config directory the line names (``-c DIR`` before the
-command, ``$STREAMREC_CONFIG``, else ``./config``): :func:`channel_names`, :func:`task_names` and
-:func:`queue_names` load it quietly and give nothing when it does not load; a completion never
-prints an error into the shell.
+channels, categories, tasks and queues complete from the config directory the line names (``-c
+DIR``, ``$STREAMREC_CONFIG``, else ``./config``): :func:`channel_names`, :func:`category_names`,
+:func:`task_names`, :func:`queue_names` and :func:`object_names` (all three kinds, for ``history
+-O``) load it quietly and give nothing when it does not load; a completion never prints an error
+into the shell.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def completion(
     typer.echo(completion_script(shell.value))
 
 
-def _names(ctx: typer.Context, section: str, incomplete: str) -> list[str]:
-    """The names in one section of the config the command line names, starting with ``incomplete``."""
+def _declared(ctx: typer.Context, section: str) -> list[str]:
+    """The names in one section of the config the command line names (none if it does not load)."""
     given = ctx.find_root().params.get("config")
     directory = Path(given) if given else Path("config")
     quiet = io.StringIO()
@@ -56,7 +57,12 @@ def _names(ctx: typer.Context, section: str, incomplete: str) -> list[str]:
     except Exception:  # a completion never fails: a config that does not load completes nothing
         return []
     names: dict[str, object] = getattr(config, section)
-    return sorted(name for name in names if name.startswith(incomplete))
+    return list(names)
+
+
+def _names(ctx: typer.Context, section: str, incomplete: str) -> list[str]:
+    """The names in one section that start with ``incomplete``, sorted."""
+    return sorted(name for name in _declared(ctx, section) if name.startswith(incomplete))
 
 
 def channel_names(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -72,3 +78,17 @@ def task_names(ctx: typer.Context, incomplete: str) -> list[str]:
 def queue_names(ctx: typer.Context, incomplete: str) -> list[str]:
     """Completion of a queue name."""
     return _names(ctx, "queues", incomplete)
+
+
+def category_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Completion of a category name."""
+    return _names(ctx, "categories", incomplete)
+
+
+def object_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Completion of ``history -O``: channel, task and queue names, bare and as kind/NAME."""
+    found: set[str] = set()
+    for kind, section in (("channel", "channels"), ("task", "tasks"), ("queue", "queues")):
+        for name in _declared(ctx, section):
+            found |= {name, f"{kind}/{name}"}
+    return sorted(name for name in found if name.startswith(incomplete))

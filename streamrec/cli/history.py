@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from streamrec.cli.app import app, console, fail, globals_, load, open_journal
+from streamrec.cli.completion import object_names
 from streamrec.cli.output import Output, OutputOption, emit
 from streamrec.core.printable import printable
 from streamrec.core.timestamps import parse_ts
@@ -68,7 +69,11 @@ def history(
     object_: Annotated[
         list[str] | None,
         typer.Option(
-            "--object", "-O", metavar="NAME", help="Only events of this object (NAME or kind/NAME)."
+            "--object",
+            "-O",
+            metavar="NAME",
+            help="Only events of this object (NAME or kind/NAME).",
+            autocompletion=object_names,
         ),
     ] = None,
     type_: Annotated[

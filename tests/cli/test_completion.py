@@ -12,6 +12,9 @@ import pytest
 
 BIN = Path(sys.executable).parent / "streamrec"
 CONFIG = """
+categories:
+  news: {}
+  nature: {}
 channels:
   news-one: {url: "http://127.0.0.1:9/one.m3u8"}
   news-two: {url: "http://127.0.0.1:9/two.m3u8"}
@@ -69,6 +72,9 @@ def test_channel_task_and_queue_names_complete_from_the_config(config: Path) -> 
     assert complete("streamrec queue start ", STREAMREC_CONFIG=str(config)) == ["nightly"]
     assert complete(f"streamrec -c {config} logs f", "complete_bash") == ["feed", "fetch"]
     assert "list" in complete("streamrec channel ")
+    assert complete(f"streamrec -c {config} channel list --category n") == ["nature", "news"]
+    assert complete(f"streamrec -c {config} history -O task/f") == ["task/feed", "task/fetch"]
+    assert complete(f"streamrec -c {config} history -O ni") == ["nightly"]
 
 
 def test_a_config_that_does_not_load_completes_nothing_and_prints_no_error(tmp_path: Path) -> None:
