@@ -256,6 +256,13 @@ def test_phone_width_has_no_sideways_scroll_and_every_button_is_reachable(
         assert outside == 0, f"{outside} buttons or links reach past the screen's edge"
         page.evaluate("scrollTo(0, 0)")  # a sticky header stays at the top of the shot
         page.screenshot(path=str(screenshot_dir(tmp_path) / "phone.png"), full_page=True)
+        page.click("#recordings tr[data-file] button.play")
+        page.wait_for_selector("#player-dialog[open]")
+        page.wait_for_function(PLAYING, arg=None, timeout=30_000)
+        dialog = page.locator("#player-dialog").bounding_box()
+        assert dialog and dialog["x"] >= 0 and dialog["x"] + dialog["width"] <= width
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "phone-player.png"))
+        page.click("#player-dialog button[value=close]")
         page.click("#view-button")  # the channel table scrolls in its own box, not the page
         page.wait_for_selector('#channel-rows tr[data-channel="desk"] td.actions a.files-link')
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width

@@ -503,7 +503,7 @@ function renderRecordings(data) {
     details.addEventListener("toggle", () => {
       if (details.open) ui.openRecordings.add(channel); else ui.openRecordings.delete(channel);
     });
-    const table = el("table", { class: "grid stack" },
+    const table = el("table", { class: "grid stack files" },
       el("thead", {}, el("tr", {}, ...["file", "start", "length", "size", "hooks", ""].map((h) => el("th", { text: h })))),
       el("tbody", {}, ...files.slice(0, FILES_SHOWN).map((f) => recordingRow(channel, f))));
     details.append(
