@@ -73,6 +73,10 @@ WEEKDAY = (
 )
 """A weekday: its first three letters in any case, then anything (``mon``, ``Monday``, ``SAT``)."""
 
+REFERENCE = r"(?:^|[^$])\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}"
+"""A string holding a variable reference, ``${NAME}`` or ``${NAME:-default}`` (``$${`` is a
+literal ``${``): what it means is known only once ``spec.interpolate`` has read the environment."""
+
 _PORT = (
     r"0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 )

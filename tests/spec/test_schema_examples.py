@@ -295,6 +295,42 @@ def test_the_schema_accepts_exactly_what_validate_accepts(tmp_path, field, value
     assert VALIDATOR.is_valid(document(value)) == accepted, schema_errors(document(value))
 
 
+REFERENCED = {
+    # field -> a valid value, written as the default of a variable that is not set
+    "at": "2026-12-31T23:00",
+    "duration": "30s",
+    "optional duration": "0s",
+    "segment": "none",
+    "size": "5GB",
+    "time of day": "07:30",
+    "days": "mon",
+    "listen": "127.0.0.1:8080",
+}
+
+
+@pytest.mark.parametrize("field", sorted(REFERENCED))
+def test_a_variable_reference_is_accepted_where_a_value_is(tmp_path, field):
+    """``${NAME:-default}`` is read before validation, so the schema admits it anywhere; its
+    escaped form ``$${NAME}`` is literal text, which neither admits."""
+    document = FIELDS[field][1]
+    reference = f"${{UNSET_IN_THIS_TEST:-{REFERENCED[field]}}}"
+    assert validate_accepts(tmp_path, config_text(field, reference))
+    assert VALIDATOR.is_valid(document(reference)), schema_errors(document(reference))
+    literal = "$" + reference
+    assert not validate_accepts(tmp_path, config_text(field, literal))
+    assert not VALIDATOR.is_valid(document(literal))
+
+
+def test_every_typed_scalar_admits_a_reference():
+    """Numbers, booleans and enums too: ``max_parallel_tasks: ${N}``, ``enabled: ${ON}``."""
+    for document in (
+        {"settings": {"max_parallel_tasks": "${N}", "on_low_space": "${POLICY:-stop}"}},
+        {"channels": {"c": {"url": "x", "enabled": "${ON}", "format": "${FORMAT:-ts}"}}},
+    ):
+        assert VALIDATOR.is_valid(document), schema_errors(document)
+    assert not VALIDATOR.is_valid({"settings": {"max_parallel_tasks": "N"}})
+
+
 ALPHABETS = {
     "listen": "0123456789:.h ",
     "at": "0123456789-:T Z+.",
@@ -357,6 +393,7 @@ PATTERNS = {
         "NO_SEGMENTS",
         "WEEKDAY",
         "LISTEN",
+        "REFERENCE",
     )
 }
 NODE_MATCHER = """
@@ -377,7 +414,8 @@ def test_the_patterns_mean_the_same_in_ecmascript():
     if node is None:
         pytest.skip("node is not installed (scripts/install-test-packages.sh installs nodejs)")
     rng = random.Random(7)
-    alphabet = "".join(sorted(set("".join(ALPHABETS.values())) | set("\t\n\u00a0\u0665\u212a")))
+    extra = set("\t\n\u00a0\u0665\u212a${}:-_Ab")
+    alphabet = "".join(sorted(set("".join(ALPHABETS.values())) | extra))
     flat = [v for values in CANDIDATES.values() for v in values]
     flat += [v for value in flat if isinstance(value, list) for v in value]
     texts = [v for v in flat if isinstance(v, str)]
