@@ -9,8 +9,9 @@ the same everywhere:
   ``kubectl get``: ``awk``/``cut`` friendly, whatever standard output is;
 - ``wide``: ``plain``'s layout (box table on a terminal) with the extra columns a table marks as
   wide;
-- ``json``: the command's data, indented; ``yaml``: the same data as YAML (this is the one module
-  of the command line that imports ruamel.yaml, only to write).
+- ``json``: the command's data, indented; ``yaml``: the same data as YAML 1.2, the dialect the
+  config files are read in (``20:00`` and ``yes`` are strings). This is the one module of the
+  command line that imports ruamel.yaml, only to write.
 
 Cells are shown as given: callers pass text already made printable
 (:func:`~streamrec.core.printable.printable`) and redacted; nothing is read as markup.
