@@ -129,6 +129,12 @@ def test_the_thumbnail_is_of_the_file_being_written(live: Served) -> None:
     version = channel(live, "long")["thumbnail_version"]
     cached = live.get("/api/channels/long/thumbnail", v=version)
     assert cached.status_code == 200 and cached.content[:2] == b"\xff\xd8"
+    # while it records, a newer frame replaces it (at most about every 10 s)
+    newer = until(lambda: (v := channel(live, "long")["thumbnail_version"]) != version and v)
+    later = live.get("/api/channels/long/thumbnail", v=newer)
+    assert later.status_code == 200 and later.content[:2] == b"\xff\xd8"
+    assert later.content != cached.content, "the thumbnail should show a newer frame"
+    assert not long_closed(live)
 
 
 def test_live_play_is_fragmented_mp4_and_its_ffmpeg_ends_with_the_client(
