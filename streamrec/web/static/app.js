@@ -301,15 +301,16 @@ function updateCard(card, entry) {
   }
 }
 
-const ROW_CELLS = ["category", "since", "file", "written", "bitrate", "last", "disk", "gaps", "reason"];
+const ROW_CELLS = ["category", "since", "file", "written", "bitrate", "last", "disk", "gaps"];
 
 function makeRow(name) {
   const row = { name };
   row.pill = el("span", { class: "pill" });
-  row.cells = ROW_CELLS.map((key) => el("td", { class: key === "file" ? "file mono" : key === "reason" ? "reason" : "" }));
+  row.reason = el("div", { class: "reason" });
+  row.cells = ROW_CELLS.map((key) => el("td", { class: key === "file" ? "file mono" : "" }));
   row.links = channelLinks(name);
   row.root = el("tr", { "data-channel": name },
-    el("td", {}, el("strong", { text: name })), el("td", {}, row.pill), ...row.cells,
+    el("td", {}, el("strong", { text: name })), el("td", {}, row.pill, row.reason), ...row.cells,
     el("td", { class: "actions" }, row.links.root));
   return row;
 }
@@ -333,8 +334,10 @@ function updateRow(row, entry) {
     [end.text, end.title],
     [`${entry.files || 0} · ${size(entry.files_bytes || 0)}`],
     [gaps.length ? `${gaps.length} (${duration(gapSeconds(gaps))})` : "–"],
-    [state !== "recording" ? entry.reason || (plan && !plan.recording && plan.why) || "" : ""],
   ];
+  const why = state !== "recording" ? entry.reason || (plan && !plan.recording && plan.why) || "" : "";
+  if (row.reason.textContent !== why) row.reason.textContent = why;
+  row.reason.hidden = !why;
   values.forEach(([text, title], i) => {
     const cell = row.cells[i];
     if (cell.textContent !== text) cell.textContent = text;
@@ -356,7 +359,7 @@ function renderChannels(channels) {
     if (view === "table") {
       box.append(el("table", { class: "grid channels-table" },
         el("thead", {}, el("tr", {}, ...["channel", "state", "category", "since", "file", "written",
-          "bitrate", "last file", "on disk", "gaps 24h", "", ""].map((h) => el("th", { text: h })))),
+          "bitrate", "last file", "on disk", "gaps 24h", ""].map((h) => el("th", { text: h })))),
         el("tbody", { id: "channel-rows" })));
     }
   }
