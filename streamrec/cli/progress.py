@@ -1,7 +1,8 @@
 """Progress on a terminal: the live status line of ``record`` and the bars of ``import m3u``.
 
-Progress is drawn on standard error only when it is a terminal, ``-q`` was not given and log lines
-are text (JSON logs are for machines): :func:`progress_wanted`. Otherwise every class here does
+Progress is drawn on standard error only when it is a terminal that can redraw a line (not
+``TERM=dumb``), ``-q`` was not given and log lines are text (JSON logs are for machines):
+:func:`progress_wanted`. Otherwise every class here does
 nothing, so a pipe, a file, a test or a CI log never sees a control sequence.
 
 - :class:`RecordStatus` is the recorder's ``on_progress`` hook for ``record``: one line, redrawn at
@@ -39,8 +40,13 @@ from streamrec.core.printable import printable
 
 
 def progress_wanted(console: Console = err_console) -> bool:
-    """Whether to draw progress: a terminal, no ``-q``, text logs."""
-    return globals_.verbosity >= 0 and globals_.log_format != "json" and console.is_terminal
+    """Whether to draw progress: a terminal (not ``TERM=dumb``), no ``-q``, text logs."""
+    return (
+        globals_.verbosity >= 0
+        and globals_.log_format != "json"
+        and console.is_terminal
+        and not console.is_dumb_terminal
+    )
 
 
 def media_time(seconds: float) -> str:

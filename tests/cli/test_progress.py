@@ -31,14 +31,16 @@ def terminal_env() -> dict[str, str]:
     return {**env, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "40"}
 
 
-def on_terminal(args: list[str], cwd: Path, stdout: Path | None = None) -> tuple[int, str]:
+def on_terminal(
+    args: list[str], cwd: Path, stdout: Path | None = None, term: str = "xterm-256color"
+) -> tuple[int, str]:
     """Run the CLI with a pseudo-terminal as stdin, stdout and stderr (or stdout into a file);
     (exit code, what it drew on the terminal)."""
     master, slave = os.openpty()
     out = slave if stdout is None else stdout.open("wb")
     proc = subprocess.Popen(
         [*STREAMREC, *args], cwd=cwd, stdin=slave, stdout=out, stderr=slave,
-        env=terminal_env(), close_fds=True,
+        env={**terminal_env(), "TERM": term}, close_fds=True,
     )  # fmt: skip
     if stdout is not None:
         out.close()
@@ -103,7 +105,8 @@ def test_record_on_a_terminal_shows_a_live_status_line(config: Path) -> None:
 
 @pytest.mark.slow
 def test_record_in_a_pipe_and_with_q_draws_no_progress(config: Path) -> None:
-    """Piped: event lines but no status line and no control sequence; -q: no progress line at all."""
+    """Piped: event lines but no status line and no control sequence; -q: no progress line at all;
+    a dumb terminal: the event lines only."""
     done = in_pipe(["-c", str(config), "record", "bars", "--for", "3s"], config.parent)
     assert done.returncode == 0, done.stderr
     assert "bars: recording into" in done.stderr and "bars: finished" in done.stderr
@@ -117,6 +120,9 @@ def test_record_in_a_pipe_and_with_q_draws_no_progress(config: Path) -> None:
                               config.parent)  # fmt: skip
     assert code == 0 and "duration reached" in drawn
     assert "writing" not in drawn and "kb/s" not in drawn and "recording into" not in drawn
+    code, drawn = on_terminal(["-c", str(config), "record", "bars", "--for", "3s"], config.parent,
+                              term="dumb")  # fmt: skip
+    assert code == 0 and "recording into" in drawn and "kb/s" not in drawn  # cannot redraw
 
 
 def _playlist(path: Path, entries: int) -> None:
