@@ -9,10 +9,10 @@
   :data:`EXIT_USAGE` (64, sysexits' ``EX_USAGE``), never 2, which is reserved for
   ``plan --detailed-exitcode``. :data:`EXIT_CODES` is the table ``--help`` and the README show;
 - a shell asking for completions (``_STREAMREC_COMPLETE`` set, click's ``bash_complete`` or
-  Typer's ``complete_bash`` order) is answered by Typer's completion classes and the process exits
-  (the words before the cursor are hoisted the same way, so ``record -c DIR <TAB>`` completes the
-  channels of ``DIR``);
-  the scripts for a shell come from :func:`completion_script` (``streamrec completion SHELL``);
+  Typer's ``complete_bash`` order) is answered by Typer's completion classes and the process
+  exits. The words before the cursor are hoisted the same way, so ``record -c DIR <TAB>``
+  completes the channels of ``DIR``. The script for a shell comes from :func:`completion_script`
+  (``streamrec completion SHELL``);
 - an argument given a metavar is shown by it alone (``TASK``, ``FILE...``), not followed by its
   Python type (``TASK <str>``) nor wrapped in braces: :class:`HumanArgument`.
 """
