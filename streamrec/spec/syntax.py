@@ -2,9 +2,10 @@
 date-times, weekdays, ``segment: none`` and ``http.listen`` addresses.
 
 One pattern per kind of value serves twice: the field validators check every string against it
-(the parsers here for durations, sizes, times of day and date-times, after ``spec.units`` has
-accepted the value, so its messages come first; ``spec.model``'s own validators for the others),
-and ``spec.model`` publishes the same pattern in the JSON Schema (``spec.schema``). Each pattern
+(the parsers here for durations, sizes, times of day and date-times, which ``spec.fields`` wraps,
+after ``spec.units`` has accepted the value, so its messages come first; ``spec.model``'s own
+validators for the others), and ``spec.fields`` and ``spec.model`` publish the same pattern in the
+JSON Schema (``spec.schema``). Each pattern
 only accepts what its parser accepts, so a string is valid for ``validate`` exactly when the
 schema's pattern matches it, in an editor too.
 
