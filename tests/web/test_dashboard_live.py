@@ -243,12 +243,22 @@ def test_phone_width_has_no_sideways_scroll_and_every_button_is_reachable(
         page.wait_for_selector("#recordings details[open] tr[data-file] button.play")
         width = page.evaluate("innerWidth")
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width
-        for task in ("hello", "tag"):
-            last = page.locator(f'[data-task="{task}"] td:last-child')
-            last.scroll_into_view_if_needed()
-            box = last.bounding_box()
-            assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width
-            assert last.locator("button", has_text="log").is_visible()
+        for task in ("hello", "tag"):  # measured in one go: the table is drawn anew each poll
+            box = page.evaluate(
+                """(task) => {
+                const cell = document.querySelector(`[data-task="${task}"] td:last-child`);
+                cell.scrollIntoView({ block: "center" });
+                const r = cell.getBoundingClientRect();
+                const log = Array.from(cell.querySelectorAll("button"))
+                  .find(b => b.textContent === "log").getBoundingClientRect();
+                return { x: r.left, width: r.width, y: r.top, h: r.height,
+                         log: log.width > 0 && log.left >= 0 && log.right <= innerWidth
+                              && log.top >= 0 && log.bottom <= innerHeight };
+                }""",
+                task,
+            )
+            assert box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+            assert box["y"] >= 0 and box["y"] + box["h"] <= 844 and box["log"], box
         outside = page.evaluate(
             """(width) => Array.from(document.querySelectorAll('main button, main a'))
             .filter(b => b.offsetParent !== null)
