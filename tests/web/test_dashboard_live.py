@@ -282,6 +282,20 @@ def test_phone_width_has_no_sideways_scroll_and_every_button_is_reachable(
         assert page.locator('tr[data-channel="desk"] td.file').inner_text().startswith("desk_")
         page.evaluate("scrollTo(0, 0)")  # a sticky header stays at the top of the shot
         page.screenshot(path=str(screenshot_dir(tmp_path) / "phone-table.png"), full_page=True)
+        # a poll redraws what changed only: hello's buttons stay the same nodes while tag's runs
+        runs = '[data-task="tag"] td[data-label="runs / failed"]'
+        page.evaluate(
+            "window.__run = document.querySelector('[data-task=\"hello\"] td.actions button')"
+        )
+        before = page.inner_text(runs)
+        page.wait_for_function(
+            f"(before) => document.querySelector('{runs}').textContent !== before",
+            arg=before,
+            timeout=20_000,
+        )
+        assert page.evaluate(
+            "window.__run === document.querySelector('[data-task=\"hello\"] td.actions button')"
+        ), "the run button was replaced although hello did not change"
         page.click('[data-task="hello"] td:last-child button:has-text("log")')
         page.wait_for_selector("#log-dialog[open]")
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width

@@ -403,6 +403,30 @@ function actionButton(label, path, enabled = true) {
   }, label.split(" ")[0]);
 }
 
+// Put `rows` (new <tr> elements with a data-key) into `tbody`, keeping every row and cell that did
+// not change: a cell is replaced only when it differs (isEqualNode), so a button is not swapped
+// under the pointer (or finger) each poll while only a "next in 3m" text ticks.
+function syncRows(tbody, rows) {
+  const old = new Map(Array.from(tbody.children).map((tr) => [tr.dataset.key, tr]));
+  rows.forEach((row, index) => {
+    let current = old.get(row.dataset.key);
+    if (current) {
+      old.delete(row.dataset.key);
+      const cells = Array.from(row.children);  // taken before cells move over
+      cells.forEach((fresh, i) => {
+        const before = current.children[i];
+        if (!before) current.append(fresh);
+        else if (!before.isEqualNode(fresh)) before.replaceWith(fresh);
+      });
+      while (current.children.length > cells.length) current.lastElementChild.remove();
+    } else {
+      current = row;
+    }
+    if (tbody.children[index] !== current) tbody.insertBefore(current, tbody.children[index] || null);
+  });
+  for (const tr of old.values()) tr.remove();
+}
+
 // A table cell that names its column (`data-label`), for the stacked rows of narrow screens.
 function cell(label, props, ...children) {
   return el("td", { ...props, "data-label": label }, ...children);
@@ -413,7 +437,7 @@ function renderTasks(tasks) {
     const path = `/api/tasks/${encodeURIComponent(name)}`;
     const schedule = typeof t.schedule === "string" ? t.schedule : t.schedule ? JSON.stringify(t.schedule) : "";
     const started = timeText(t.started_at, false, "never"), next = timeText(t.next_fire, true);
-    return el("tr", { "data-task": name },
+    return el("tr", { "data-task": name, "data-key": name },
       cell("task", { class: "name" }, el("strong", { text: name }), schedule ? el("div", { class: "order", text: schedule }) : null),
       cell("status", { title: t.reason || "" }, el("span", { class: `pill ${t.status}`, text: t.status })),
       cell("last run", { title: started.title }, `${started.text}${t.started_at && t.trigger ? ` (${t.trigger})` : ""}`),
@@ -426,7 +450,7 @@ function renderTasks(tasks) {
         actionButton(`stop ${name}`, `${path}/stop`, t.status === "running"),
         el("button", { class: "small", type: "button", onclick: () => openLog(name, "stdout") }, "log")));
   });
-  $("tasks").replaceChildren(...rows);
+  syncRows($("tasks"), rows);
   $("tasks-empty").hidden = rows.length > 0;
 }
 
@@ -440,7 +464,7 @@ function renderQueues(queues) {
     });
     const joined = order.flatMap((node, i) => (i ? [" → ", node] : [node]));
     const started = timeText(q.started_at, false, "never"), next = timeText(q.next_fire, true);
-    return el("tr", { "data-queue": name },
+    return el("tr", { "data-queue": name, "data-key": name },
       cell("queue", { class: "name" }, el("strong", { text: name })),
       cell("status", {}, el("span", { class: `pill ${q.status}`, text: q.status })),
       cell("tasks", { class: "order" }, ...joined),
@@ -450,7 +474,7 @@ function renderQueues(queues) {
         actionButton(`start ${name}`, `${path}/start`, q.status !== "running"),
         actionButton(`stop ${name}`, `${path}/stop`, q.status === "running")));
   });
-  $("queues").replaceChildren(...rows);
+  syncRows($("queues"), rows);
   $("queues-empty").hidden = rows.length > 0;
 }
 
