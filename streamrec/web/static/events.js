@@ -80,7 +80,12 @@ function groupText(group) {
   const hooks = {};
   for (const e of group.events) if (e.type === "recording.processed") hooks[e.status] = (hooks[e.status] || 0) + 1;
   const hookText = Object.entries(hooks).map(([status, n]) => `${n} ${status}`).join(", ");
-  if (!finished.length) return `${group.events.length} hook events for ${who}${hookText ? `; hooks ${hookText}` : ""}`;
+  if (!finished.length) {  // the tasks filter shows the hooks' runs without their files
+    const tasks = [...new Set(group.events.map((e) => e.task).filter(Boolean))];
+    const runs = group.events.filter((e) => e.type === "task.finished").length;
+    const whose = group.channel ? ` for ${group.channel}` : "";
+    return `${runs} hook run${runs === 1 ? "" : "s"} of ${tasks.join(", ") || "a task"}${whose}${hookText ? `; hooks ${hookText}` : ""}`;
+  }
   const last = finished[finished.length - 1];
   const lastText = `${basename(last.file)} · ${duration(last.duration)} · ${size(last.bytes)}`;
   return `${fileCount(finished.length)} finished for ${who}, last ${lastText}${hookText ? `; hooks ${hookText}` : ""}`;
