@@ -1,0 +1,47 @@
+"""Pure pieces of downloads and playback: which bytes a Range asks for, where live playback starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamrec.web.downloads import Unsatisfiable, byte_range
+from streamrec.web.playback import BROWSER_AUDIO, live_start, play_argv
+
+
+def test_a_single_byte_range_in_each_form() -> None:
+    assert byte_range("bytes=0-99", 1000) == (0, 100)
+    assert byte_range("bytes=900-", 1000) == (900, 1000)
+    assert byte_range("bytes=900-5000", 1000) == (900, 1000)
+    assert byte_range("bytes=-100", 1000) == (900, 1000)
+    assert byte_range("bytes=-5000", 1000) == (0, 1000)
+
+
+def test_no_header_or_one_that_is_not_a_single_range_is_the_whole_file() -> None:
+    for header in (None, "", "bytes=-", "items=0-5", "bytes=0-5,10-20", "bytes=50-10"):
+        assert byte_range(header, 1000) is None, header
+
+
+def test_a_range_past_the_end_is_unsatisfiable() -> None:
+    for header in ("bytes=1000-", "bytes=5000-6000", "bytes=-0"):
+        with pytest.raises(Unsatisfiable):
+            byte_range(header, 1000)
+    with pytest.raises(Unsatisfiable):
+        byte_range("bytes=-10", 0)
+
+
+def test_live_playback_starts_seconds_before_the_end_of_a_ts_only() -> None:
+    assert live_start(10_000_000, 100_000.0, "ts") == (10_000_000 - 600_000) // 188 * 188
+    assert live_start(10_000_000, None, "ts") == (10_000_000 - (2 << 20)) // 188 * 188
+    assert live_start(1000, 100_000.0, "ts") == 0
+    assert live_start(10_000_000, 100_000.0, "mkv") == 0
+    assert live_start(10_000_000, 100_000.0, "mp4") == 0
+
+
+def test_audio_browsers_cannot_play_is_dropped_and_nothing_is_transcoded() -> None:
+    aac = play_argv("ffmpeg", "aac")
+    assert "-an" not in aac and aac[aac.index("-bsf:a") + 1] == "aac_adtstoasc"
+    assert "-an" not in play_argv("ffmpeg", "opus") and "-bsf:a" not in play_argv("ffmpeg", "opus")
+    for other in ("mp2", "ac3", None):
+        assert other not in BROWSER_AUDIO and "-an" in play_argv("ffmpeg", other)
+    for argv in (aac, play_argv("ffmpeg", None)):
+        assert argv[argv.index("-c") + 1] == "copy" and argv[argv.index("-f") + 1] == "mp4"
