@@ -22,6 +22,7 @@ is read from the running recorders (``ChannelSet.live_progress``) for ``/api/sta
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -317,21 +318,28 @@ def _listed(finished: FinishedFile, hooks: str | None, base: Path | None) -> dic
     }  # fmt: skip
 
 
-def _thumbnail_source(state: dict[str, Any], channel: str) -> Path | None:
-    """The channel's newest finished file still on disk (its last segment first), or None."""
+def _by_channel(recordings: Mapping[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """``(end, file)`` of every listed recording, by channel (one pass over the catalog)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for file, record in recordings.items():
+        found.setdefault(str(record.get("channel")), []).append(
+            (str(record.get("end") or ""), file)
+        )
+    return found
+
+
+def _thumbnail_source(
+    state: dict[str, Any], channel: str, files: list[tuple[str, str]] | None = None
+) -> Path | None:
+    """The channel's newest finished file still on disk (its last segment first), or None;
+    ``files``: its ``(end, file)`` pairs when the caller has them (else looked up)."""
     entry = (state.get("channels") or {}).get(channel)
     if entry is None:
         return None
     recordings = state.get("recordings") or {}
-    newest = sorted(
-        (
-            (str(r.get("end") or ""), f)
-            for f, r in recordings.items()
-            if r.get("channel") == channel
-        ),
-        reverse=True,
-    )
-    candidates = [f for _, f in newest[:THUMB_CANDIDATES]]
+    if files is None:
+        files = _by_channel(recordings).get(channel, [])
+    candidates = [f for _, f in heapq.nlargest(THUMB_CANDIDATES, files)]
     last = (entry.get("last_segment") or {}).get("file")
     if isinstance(last, str) and last in recordings:
         candidates.insert(0, last)
@@ -339,17 +347,6 @@ def _thumbnail_source(state: dict[str, Any], channel: str) -> Path | None:
         if Path(file).is_file():
             return Path(file)
     return None
-
-
-def _thumbnail_version(
-    state: dict[str, Any], channel: str, writing: Path | None, now: float
-) -> str | None:
-    """What ``thumbnail_version`` shows: the live thumbnail's version while the channel writes
-    a file, else its newest finished file's; None without either."""
-    if writing is not None:
-        return live_version(writing, now)
-    source = _thumbnail_source(state, channel)
-    return file_version(source) if source is not None else None
 
 
 def _status_view(
@@ -377,8 +374,13 @@ def _status_view(
         count = files.setdefault(str(record.get("channel")), [0, 0])
         count[0] += 1
         count[1] += int(record.get("bytes") or 0)
+    by_channel = _by_channel(state.get("recordings") or {})
     for name, entry in data["channels"].items():
         entry["files"], entry["files_bytes"] = files.get(name, [0, 0])
         partial = writing.get(name) if entry.get("live") else None
-        entry["thumbnail_version"] = _thumbnail_version(state, name, partial, now.timestamp())
+        if partial is not None:  # see ``web.thumbnails``: a new version every REFRESH seconds
+            entry["thumbnail_version"] = live_version(partial, now.timestamp())
+        else:
+            source = _thumbnail_source(state, name, by_channel.get(name, []))
+            entry["thumbnail_version"] = file_version(source) if source is not None else None
     return data
