@@ -234,7 +234,10 @@ class ReadModel:
             return None
         rate = reading.bitrate_bps / 8 if reading.bitrate_bps else None
         start = live_start(opened.size, rate, path.suffix.lstrip(".") if path else "")
-        return Source(opened, start, growing=lambda: self._channels.writing(channel) == path)
+        return Source(
+            opened, start, path=path, writing=lambda: self._channels.writing(channel),
+            reopen=lambda then: open_inside(then, inside),
+        )  # fmt: skip
 
     def ffmpeg_path(self) -> str:
         """The ffmpeg the recorders use (playback and thumbnails run it too)."""

@@ -13,10 +13,11 @@ short ``ffmpeg -i`` of the file (:func:`audio_codec`).
 ffmpeg never opens a path a request named: the file is opened and checked the way a download is
 (``web.downloads.open_inside``) and ffmpeg reads it from a pipe that :func:`remuxed` feeds from
 that descriptor. A finished file is fed to its end. The file being written (:class:`Source` with
-``growing``) is fed from near its end (``start``, for MPEG-TS, whose packets carry their own
-sync; other formats from their start, where their headers are), following it as it grows, until
-the recorder no longer writes it (it was closed; the answer ends with it); so a live picture
-starts at once, seconds behind the recording. ffmpeg runs from an argument list in its own
+``writing``) is fed from near its end (``start``, for MPEG-TS, whose packets carry their own
+sync; other formats from their start, where their headers are), following it as it grows; when
+the recorder closes it and opens the next, an MPEG-TS answer goes on into that one (joined TS is
+one stream), any other ends, as it does when the recording stops. So a live picture starts at
+once, seconds behind the recording. ffmpeg runs from an argument list in its own
 session; it is killed when the answer ends for any reason, a client that went away included
 (the ASGI server cancels the body, and the ``finally`` here kills and reaps it).
 """
@@ -28,8 +29,10 @@ import contextlib
 import os
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 from loguru import logger
 
@@ -41,6 +44,8 @@ MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 CHUNK = 64 * 1024
 POLL = 0.25
 """Seconds between two looks at a growing file that has no new bytes."""
+NEXT_FILE_WAIT = 3.0
+"""Seconds live playback waits for the channel's next file to appear before it ends."""
 PROBE_TIMEOUT = 10.0
 _AUDIO = re.compile(r"Stream #\d+:\d+\S*: Audio: (\w+)")
 _REAPING: set[asyncio.Future[int]] = set()
@@ -48,13 +53,16 @@ _REAPING: set[asyncio.Future[int]] = set()
 
 @dataclass
 class Source:
-    """An opened recording to play: from byte ``start``; ``growing()`` says whether the recorder
-    still writes it (None: a finished file, read to its end)."""
+    """An opened recording to play, from byte ``start``. A finished file has no ``writing``.
+    For the file being written, ``path`` is that file, ``writing()`` names the file the channel
+    writes now (None: it writes none), and ``reopen(path)`` opens the next one the way the first
+    was opened."""
 
     opened: Download
     start: int = 0
-    growing: Callable[[], bool] | None = None
-    closing: list[Callable[[], None]] = field(default_factory=list)
+    path: Path | None = None
+    writing: Callable[[], Path | None] | None = None
+    reopen: Callable[[Path], Download | None] | None = None
 
 
 def live_start(size: int, bytes_per_second: float | None, ext: str, seconds: float = 6.0) -> int:
@@ -66,16 +74,19 @@ def live_start(size: int, bytes_per_second: float | None, ext: str, seconds: flo
     return max(0, size - back) // 188 * 188
 
 
-def play_argv(ffmpeg: str, audio: str | None) -> list[str]:
+def play_argv(ffmpeg: str, audio: str | None, live: bool = False) -> list[str]:
     """ffmpeg reading a recording on stdin and writing fragmented MP4 on stdout, copying; the
     audio (of codec ``audio``) kept if browsers play it, AAC from MPEG-TS turned from ADTS
-    framing into MP4's (a filter that leaves AAC already framed for MP4 as it is)."""
+    framing into MP4's (a filter that leaves AAC already framed for MP4 as it is). ``live``:
+    the input may run on from one file into the next, whose timestamps start at 0 again; a
+    jump of over a second is taken for that and evened out (``-dts_delta_threshold``)."""
     if audio in BROWSER_AUDIO:
         sound = ["-map", "0:a:0?", *(["-bsf:a", "aac_adtstoasc"] if audio == "aac" else [])]
     else:
         sound = ["-an"]
     return [
-        ffmpeg, "-hide_banner", "-v", "error", "-analyzeduration", "1000000", "-i", "pipe:0",
+        ffmpeg, "-hide_banner", "-v", "error", "-analyzeduration", "1000000",
+        *(["-dts_delta_threshold", "1"] if live else []), "-i", "pipe:0",
         "-map", "0:v:0?", *sound,
         "-c", "copy", "-f", "mp4", "-movflags", MOVFLAGS, "pipe:1",
     ]  # fmt: skip
@@ -107,7 +118,7 @@ async def remuxed(ffmpeg: str, source: Source) -> AsyncIterator[bytes]:
         read_end, write_end = os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
-                *play_argv(ffmpeg, codec),
+                *play_argv(ffmpeg, codec, live=source.writing is not None),
                 stdin=read_end, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
@@ -134,24 +145,28 @@ async def remuxed(ffmpeg: str, source: Source) -> AsyncIterator[bytes]:
 
 
 def _feed(source: Source, pipe: int, stop: threading.Event) -> None:
-    """Copy the file into ffmpeg's stdin from ``start``: to its end, or while it grows (a
-    thread: a blocked write ends when ffmpeg is killed, a poll when ``stop`` is set)."""
+    """Copy the file into ffmpeg's stdin from ``start``: to its end, or while it grows and then
+    on into the channel's next file (a thread: a blocked write ends when ffmpeg is killed, a poll
+    when ``stop`` is set)."""
     offset = source.start
-    fd = source.opened.fd
     try:
         while not stop.is_set():
-            data = os.pread(fd, CHUNK, offset)
+            data = os.pread(source.opened.fd, CHUNK, offset)
             if data:
                 offset += len(data)
                 view = memoryview(data)
                 while view:
                     view = view[os.write(pipe, view) :]
                 continue
-            if source.growing is None or not source.growing():
-                if not os.pread(fd, 1, offset):  # nothing came while it was being closed
-                    break
+            now = source.writing() if source.writing is not None else None
+            if now is not None and now == source.path:
+                stop.wait(POLL)  # still being written: more comes
                 continue
-            stop.wait(POLL)
+            if os.pread(source.opened.fd, 1, offset):  # written while it was being closed
+                continue
+            if not _next_file(source, now, stop):
+                break
+            offset = 0
     except OSError as exc:  # ffmpeg went away (the answer ended): nothing more to feed
         logger.debug("playback: ffmpeg stopped reading ({})", exc)
     finally:
@@ -159,10 +174,29 @@ def _feed(source: Source, pipe: int, stop: threading.Event) -> None:
         _close(source)
 
 
+def _next_file(source: Source, now: Path | None, stop: threading.Event) -> bool:
+    """Go on into the file the channel writes after the one just fed, when both are MPEG-TS
+    (TS files joined are one stream; ffmpeg evens out the timestamps that restart at 0 in each,
+    see :func:`play_argv`); False when there is none (the recording stopped) or the format
+    cannot be joined. ffmpeg opens a file at its first packet: it is waited for a little."""
+    if source.reopen is None or source.writing is None or source.path is None:
+        return False
+    deadline = time.monotonic() + NEXT_FILE_WAIT
+    while now is not None and now.suffix == ".ts" == source.path.suffix and not stop.is_set():
+        opened = source.reopen(now)
+        if opened is not None:
+            source.opened.close()
+            source.opened, source.path = opened, now
+            return True
+        if time.monotonic() > deadline:
+            break
+        stop.wait(POLL)
+        now = source.writing()
+    return False
+
+
 def _close(source: Source) -> None:
     source.opened.close()
-    for close in source.closing:
-        close()
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:

@@ -159,6 +159,52 @@ def test_live_play_is_fragmented_mp4_and_its_ffmpeg_ends_with_the_client(
     assert live.get("/api/channels/nope/play").status_code == 404
 
 
+def complete_fragments(data: bytes) -> bytes:
+    """``data`` up to the end of its last complete fragment (a stream cut off mid-fragment):
+    top-level MP4 boxes, cut after the last whole ``mdat``."""
+    at, end = 0, 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        if size < 8 or at + size > len(data):
+            break
+        at += size
+        if data[at - size + 4 : at - size + 8] == b"mdat":
+            end = at
+    return data[:end]
+
+
+def short_segments(served: Served) -> int:
+    return sum(
+        1
+        for e in served.daemon.events()
+        if e["type"] == "recording.segment" and e.get("channel") == "short"
+    )
+
+
+def test_live_play_goes_on_into_the_next_file(live: Served, tmp_path: Path) -> None:
+    """Watching the 2-second channel: the answer does not end when its file closes; it goes on
+    into the next files as one stream that ffmpeg reads without an error."""
+    until(lambda: channel(live, "short").get("live"))
+    before, received, ended = short_segments(live), b"", True
+    with live.http.stream("GET", "/api/channels/short/play", timeout=30) as response:
+        assert response.status_code == 200
+        for chunk in response.iter_bytes():
+            received += chunk
+            if short_segments(live) >= before + 2:
+                ended = False
+                break
+    assert not ended, "the live answer ended when the file being written was closed"
+    path = tmp_path / "across.mp4"
+    path.write_bytes(complete_fragments(received))
+    done = subprocess.run(
+        [FFMPEG, "-v", "error", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+    assert "Video: h264" in media_info(received, tmp_path)
+    until(lambda: not play_children(live), timeout=15)
+
+
 def test_finished_files_play_download_with_ranges_and_nothing_else_is_served(
     live: Served, tmp_path: Path
 ) -> None:
