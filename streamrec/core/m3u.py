@@ -45,9 +45,11 @@ class Entry:
     """One channel of a playlist."""
 
     name: str
-    """A unique slug of the title, usable as a channel name."""
+    """A unique slug of the title, usable as a channel name (a proposal: the importer keeps the
+    name a channel of the same :attr:`key` already has)."""
     title: str
     url: str
+    """The stream URL, without Kodi's ``|Header=Value`` options (those are in :attr:`headers`)."""
     line: int
     """The line of the URL (1-based)."""
     group: str | None = None
@@ -55,8 +57,24 @@ class Entry:
     tvg_name: str | None = None
     tvg_logo: str | None = None
     attrs: dict[str, str] = field(default_factory=dict)
+    """Every ``#EXTINF`` attribute (lower-case keys), and ``#KODIPROP`` properties."""
     options: dict[str, str] = field(default_factory=dict)
     """``#EXTVLCOPT`` options such as ``http-user-agent`` and ``http-referrer``."""
+    key: str = ""
+    """The entry's identity across imports: ``tvg-id:<id>``, else ``url:<normalised URL>``, else
+    ``title:<normalised title>``."""
+    resolver: str = "direct"
+    """``direct``, ``streamlink`` or ``yt-dlp``: what can record :attr:`url`."""
+    tags: tuple[str, ...] = ()
+    """Decorations taken out of the title for the name: ``720p``, ``HD``, ``Geo-blocked``, ..."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """HTTP headers the players send (``User-Agent``, ``Referer``, ``Origin``, ...), from Kodi
+    ``|`` options, ``#EXTVLCOPT`` and ``#KODIPROP`` stream headers."""
+    shift: str | None = None
+    """``tvg-shift``: the guide's time shift in hours."""
+    catchup: dict[str, str] = field(default_factory=dict)
+    """The ``catchup``, ``catchup-days`` and ``catchup-source`` attributes, keyed as written:
+    ``{"catchup": "shift", "catchup-days": "7"}``."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +136,17 @@ def _split_extinf(body: str) -> tuple[dict[str, str], str]:
         value = next(v for v in match.group(2, 3, 4) if v is not None)
         attrs[match.group(1).lower()] = value.strip()
     return attrs, title.strip()
+
+
+_HEADER_OF = {"http-user-agent": "User-Agent", "http-referrer": "Referer"}
+
+
+def _key(tvg_id: str | None, url: str, title: str) -> str:
+    if tvg_id and tvg_id.strip():
+        return f"tvg-id:{tvg_id.strip()}"
+    if url:
+        return f"url:{url.strip()}"
+    return f"title:{' '.join(title.casefold().split())}"
 
 
 def _title_from_url(url: str) -> str:
@@ -201,6 +230,10 @@ class _Reader:
             tvg_logo=attrs.get("tvg-logo") or None,
             attrs=attrs,
             options=options,
+            key=_key(attrs.get("tvg-id"), url, title),
+            headers={_HEADER_OF[k]: v for k, v in options.items() if k in _HEADER_OF},
+            shift=attrs.get("tvg-shift") or None,
+            catchup={k: v for k, v in attrs.items() if k.startswith("catchup") and v},
         )
         self.urls[url] = entry
         self.entries.append(entry)
