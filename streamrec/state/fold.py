@@ -16,7 +16,9 @@ only files still on disk (``retention.deleted`` removes them). Counters: ``segme
 distinct runs of a task, ``failures`` its failed attempts. ``since`` is the ``ts`` of the event that
 set the current state. A task's ``status`` shows its latest event, a skip included, while
 ``last_run`` keeps the last real run (``core.runs.RunOutcome.entry``) apart from later skips, so
-readiness asks that run; ``last_skipped`` notes the latest skip of a task or a queue.
+readiness asks that run; ``last_skipped`` notes the latest skip of a task or a queue. A task or
+queue the Python API ran (trigger ``api``, or a task in a queue the API started) gets
+``origin: "api"``, so ``status`` can show it though no config declares it.
 """
 
 from __future__ import annotations
@@ -157,6 +159,8 @@ def _state_dir_event(
 
 def _task_started(state: State, e: ev.TaskStarted, ts: str, seq: int) -> None:
     task = _task(state, e.task)
+    if e.trigger == "api":
+        task["origin"] = "api"
     if e.run is None or task["run"] != e.run:
         task["runs"] += 1  # a retry (same run, next attempt) is not a new run
     task.update(
@@ -200,10 +204,15 @@ def _task_skipped(state: State, e: ev.TaskSkipped, ts: str, seq: int) -> None:
 
 
 def _queue_started(state: State, e: ev.QueueStarted, ts: str, seq: int) -> None:
-    _queue(state, e.queue).update(
+    queue = _queue(state, e.queue)
+    queue.update(
         status="running", since=ts, run=e.run, started_at=ts, ended_at=None,
         order=list(e.order or []), results={}, trigger=e.trigger, reason=None,
     )  # fmt: skip
+    if e.trigger == "api":  # the API's queue and the tasks in it
+        queue["origin"] = "api"
+        for name in e.order or []:
+            _task(state, name)["origin"] = "api"
 
 
 def _queue_finished(state: State, e: ev.QueueFinished, ts: str, seq: int) -> None:

@@ -17,6 +17,10 @@ temporary one; otherwise ``live`` is None. Times are state-log stamps
 (``core.timestamps``), like the fold's. Tasks and queues get their
 schedule and next fire time (cron and ``every`` schedules with their jitter; ``once`` has none),
 asked of ``core.schedule``, the engine whose times the daemon's timers fire at.
+
+Tasks and queues the Python API ran in this state directory (``origin: "api"`` in the fold) and
+the config does not declare are listed apart, under ``api`` (``{"tasks": ..., "queues": ...}``,
+their fold entries as they are), so declared objects keep their section to themselves.
 """
 
 from __future__ import annotations
@@ -101,6 +105,14 @@ def build_status(
         entry["tasks"] = list(queue.tasks)
         entry["next_fire"] = next_fire("queue", name, queue, zone, now)
         queues[name] = entry
+    scripted = {
+        kind: {
+            name: dict(entry)
+            for name, entry in sorted((state.get(kind) or {}).items())
+            if entry.get("origin") == "api" and name not in declared
+        }
+        for kind, declared in (("tasks", config.tasks), ("queues", config.queues))
+    }
     folded_config = state.get("config") or {}
     return {
         "config": {
@@ -119,5 +131,6 @@ def build_status(
         "channels": channels,
         "tasks": tasks,
         "queues": queues,
+        "api": scripted,
         "seq": state.get("seq", 0),
     }

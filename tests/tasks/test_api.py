@@ -21,6 +21,7 @@ from streamrec import (
     Queue,
     StatusError,
     Task,
+    TaskError,
 )
 from streamrec.runtime.processes import group_alive
 from streamrec.runtime.tasks.files import stop_task_runs
@@ -58,11 +59,21 @@ def test_a_task_with_an_unfinished_dependency_raises_the_familiar_message() -> N
     assert task.status == "created"
 
 
-def test_an_empty_command_is_a_command_error() -> None:
-    """An empty or blank command is refused when the task is made."""
+def test_an_empty_command_is_a_command_error_at_run() -> None:
+    """A task may be made without a command (status created); run() raises CommandError, and a
+    queue holding it refuses to start before anything ran."""
     for command in ("", "   "):
-        with pytest.raises(CommandError):
-            Task(command=command)
+        task = Task(command=command)
+        assert task.status == "created"
+        with pytest.raises(CommandError, match="has no command"):
+            task.run()
+        assert task.status == "created"
+    empty, first = Task(), Task(command="echo first")
+    with pytest.raises(CommandError):
+        Queue().add(first, empty).start()
+    assert first.status == "created" and first.stdout == ""
+    empty.command = "echo now"
+    assert empty.run().stdout == "now\n"
 
 
 def test_running_a_completed_task_again_is_a_status_error() -> None:
@@ -158,8 +169,9 @@ def test_objects_create_is_the_constructor_and_a_state_dir_keeps_the_runs(tmp_pa
     assert streamrec.Task is Task
 
 
-def test_a_task_running_in_another_process_is_a_status_error(tmp_path: Path) -> None:
-    """With a shared state_dir, running a task another process is running raises StatusError."""
+def test_a_name_another_process_holds_is_refused_and_freed_when_it_ends(tmp_path: Path) -> None:
+    """With a shared state_dir, a name a live object of another process holds is refused at
+    creation (naming that process); once the process ended, the name can be taken."""
     state = tmp_path / "state"
     script = (
         "from streamrec import Task\n"
@@ -172,15 +184,15 @@ def test_a_task_running_in_another_process_is_a_status_error(tmp_path: Path) -> 
         while not (events.exists() and "task.started" in events.read_text()):
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        mine = Task(command="true", name="shared", state_dir=state)
-        with pytest.raises(StatusError, match="already running in another process"):
-            mine.run()
-        assert mine.status == "skipped"
+        with pytest.raises(TaskError, match=rf"'shared' belongs to .*in process {other.pid}"):
+            Task(command="true", name="shared", state_dir=state)
     finally:
         other.kill()
         other.wait()
         found = asyncio.run(stop_task_runs(StatePaths.at(state), "shared", 1.0))
         assert [r.pgid is not None and not group_alive(r.pgid) for r in found] == [True]
+    mine = Task(command="echo mine", name="shared", state_dir=state)
+    assert mine.run().stdout == "mine\n"
 
 
 def test_ctrl_c_during_run_cancels_the_task_and_ends_its_group(tmp_path: Path) -> None:
