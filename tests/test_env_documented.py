@@ -74,4 +74,6 @@ def test_every_variable_the_code_names_has_a_row() -> None:
 
 def test_every_row_names_a_variable_the_code_names() -> None:
     gone = table_names() - code_names().keys() - {"TZ"}
-    assert not gone, f"rows of docs/deploy.md naming variables nothing reads or sets: {sorted(gone)}"
+    assert not gone, (
+        f"rows of docs/deploy.md naming variables nothing reads or sets: {sorted(gone)}"
+    )
