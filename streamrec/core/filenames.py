@@ -9,6 +9,8 @@ the template is rendered, so no name can escape ``recordings_dir`` or land in an
 
 - ``/``, ``\\``, NUL, control and format characters (bidi overrides) and ``:*?"<>|`` become ``_``;
 - leading dots and spaces, trailing dots and spaces are removed (no ``..``, no hidden files);
+- a name Windows reserves for a device (``CON``, ``nul``, ``COM1``, ``lpt9.txt``, ...:
+  :data:`WINDOWS_RESERVED`, in any case, with or without an extension) counts as changed;
 - a name longer than :data:`MAX_FIELD_BYTES` bytes of UTF-8 is cut;
 - a name that had to be changed at all gets ``-`` and 8 hex digits of a hash of the original, so two
   different names never end up the same (``a/b`` and ``a_b`` stay apart);
@@ -30,6 +32,11 @@ NO_CATEGORY = "uncategorized"
 """What ``{category}`` renders to for a channel without a category."""
 MAX_FIELD_BYTES = 96
 """The longest a rendered channel or category name may be, in bytes of UTF-8."""
+WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"{port}{digit}" for port in ("com", "lpt") for digit in (*"123456789", "¹", "²", "³")}
+)
+"""Device names Windows will not open as files, whatever their extension (lower-case)."""
 _REPLACED = set('/\\:*?"<>|')
 _HASH_LEN = 8
 
@@ -48,8 +55,11 @@ def safe_component(name: str, max_bytes: int = MAX_FIELD_BYTES) -> str:
     text = unicodedata.normalize("NFC", name)
     cleaned = "".join("_" if _unsafe(ch) else ch for ch in text)
     cleaned = cleaned.lstrip(". ").rstrip(". ")
-    if cleaned == name and cleaned and len(cleaned.encode("utf-8")) <= max_bytes:
+    reserved = cleaned.split(".", 1)[0].rstrip(" ").casefold() in WINDOWS_RESERVED
+    if cleaned == name and cleaned and not reserved and len(cleaned.encode("utf-8")) <= max_bytes:
         return cleaned
+    if reserved:  # "con.txt-1a2b3c4d" would still be CON to Windows: "con_txt-1a2b3c4d" is not
+        cleaned = cleaned.replace(".", "_", 1)
     digest = hashlib.sha256(name.encode("utf-8", errors="surrogatepass")).hexdigest()[:_HASH_LEN]
     head = _cut(cleaned, max_bytes - _HASH_LEN - 1).rstrip(". ")
     return f"{head}-{digest}" if head else f"_-{digest}"

@@ -7,14 +7,21 @@ untidy, so the parser never stops at a problem: it reports each one with its lin
 What it understands:
 
 - ``#EXTINF:<duration> key="value" ...,Title``: attributes ``tvg-name``, ``tvg-id``, ``tvg-logo``,
-  ``group-title`` (quoted, single-quoted or bare), a title that may itself hold commas;
+  ``group-title``, ``tvg-shift``, ``catchup``, ``catchup-days``, ``catchup-source`` (quoted,
+  single-quoted or bare), a title that may itself hold commas;
 - ``#EXTGRP:Group`` (the group of the next entry when it has no ``group-title``);
-- ``#EXTVLCOPT:http-user-agent=...`` and ``http-referrer`` (or Kodi's ``URL|User-Agent=...``),
-  kept as :attr:`Entry.options`;
+- player options as players read them (``core.player_options``): Kodi's
+  ``URL|User-Agent=...&Referer=...`` (values with spaces, percent-encoded), ``#EXTVLCOPT:`` lines
+  and ``#KODIPROP:`` properties, as :attr:`Entry.headers` (the VLC spelling also as
+  :attr:`Entry.options`, Kodi properties in :attr:`Entry.attrs`);
 - a UTF-8 byte order mark, CRLF or CR line ends, blank lines, missing ``#EXTM3U``, URL lines
   without ``#EXTINF``, ``#EXTINF`` lines without a URL;
-- duplicate names (made unique: ``news``, ``news-2``, ``news-3``) and duplicate URLs (reported,
-  the first kept);
+- names in every script, without decorations (``core.slugs``): ``Беларусь 1`` is ``беларусь-1``,
+  ``AXN (720p) [Not 24/7]`` is ``axn`` with the tags ``720p`` and ``Not 24/7``; duplicate names
+  made unique (``news``, ``news-2``, ``news-3``);
+- duplicate URLs (compared as :attr:`Entry.key` compares them: reported, the first kept);
+- page URLs of streaming platforms (YouTube, Twitch, ...): :attr:`Entry.resolver` is the resolver
+  that can record them (``core.platforms``);
 - lines that are not http(s) URLs (``rtmp://``, ``udp://@...``, paths, junk): reported and left
   out unless their scheme is in ``schemes``.
 """
@@ -27,17 +34,23 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from streamrec.core import player_options as opts
+from streamrec.core.platforms import resolver_for
+from streamrec.core.slugs import MAX_CHARS, name_and_tags, slugify
+from streamrec.spec.model import Resolver
+
+__all__ = ["HTTP_SCHEMES", "MAX_NAME", "Entry", "Issue", "Playlist", "parse_m3u", "slugify"]
+__all__ += ["unique_name"]
+
 HTTP_SCHEMES = frozenset({"http", "https"})
 """The schemes imported by default."""
 
 _ATTR = re.compile(r"""([A-Za-z0-9_.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s,"']+))""")
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://\S+\Z")
-_FOLD = str.maketrans({"ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d"})
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_NOT_WORD = re.compile(r"[\W_]+")
 _TAG = re.compile(r"#[A-Za-z0-9-]*")
-_KODI_HEADERS = {"user-agent": "http-user-agent", "referer": "http-referrer"}
-MAX_NAME = 64
+_KODI_OPTIONS = {"User-Agent": "http-user-agent", "Referer": "http-referrer"}
+"""Kodi headers also kept in :attr:`Entry.options`, under VLC's names."""
+MAX_NAME = MAX_CHARS
 
 
 @dataclass(frozen=True)
@@ -63,7 +76,7 @@ class Entry:
     key: str = ""
     """The entry's identity across imports: ``tvg-id:<id>``, else ``url:<normalised URL>``, else
     ``title:<normalised title>``."""
-    resolver: str = "direct"
+    resolver: Resolver = "direct"
     """``direct``, ``streamlink`` or ``yt-dlp``: what can record :attr:`url`."""
     tags: tuple[str, ...] = ()
     """Decorations taken out of the title for the name: ``720p``, ``HD``, ``Geo-blocked``, ..."""
@@ -98,16 +111,6 @@ class Playlist:
     """Attributes of the ``#EXTM3U`` header line (``x-tvg-url``, ...)."""
 
 
-def slugify(text: str) -> str:
-    """A lower-case name of ASCII letters, digits and dashes; Unicode words kept when nothing else."""
-    folded = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
-    ascii_text = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    slug = _NOT_SLUG.sub("-", ascii_text.encode("ascii", "ignore").decode()).strip("-")
-    if not slug:  # a title in Cyrillic, Arabic, ...: keep its letters rather than lose them
-        slug = _NOT_WORD.sub("-", unicodedata.normalize("NFC", text.lower())).strip("-")
-    return slug[:MAX_NAME].rstrip("-") or "channel"
-
-
 def unique_name(base: str, taken: Collection[str]) -> str:
     """``base``, or ``base-2``, ``base-3``, ... whichever is first not in ``taken``."""
     if base not in taken:
@@ -138,15 +141,13 @@ def _split_extinf(body: str) -> tuple[dict[str, str], str]:
     return attrs, title.strip()
 
 
-_HEADER_OF = {"http-user-agent": "User-Agent", "http-referrer": "Referer"}
-
-
 def _key(tvg_id: str | None, url: str, title: str) -> str:
+    """``tvg-id:<id>``, else ``url:<normalised URL>``, else ``title:<normalised title>``."""
     if tvg_id and tvg_id.strip():
         return f"tvg-id:{tvg_id.strip()}"
-    if url:
-        return f"url:{url.strip()}"
-    return f"title:{' '.join(title.casefold().split())}"
+    if url.strip():
+        return f"url:{opts.normalise_url(url)}"
+    return "title:" + " ".join(unicodedata.normalize("NFKC", title).casefold().split())
 
 
 def _title_from_url(url: str) -> str:
@@ -164,7 +165,8 @@ def _title_from_url(url: str) -> str:
 
 
 class _Reader:
-    """Walks the lines once, holding the pending ``#EXTINF`` until its URL arrives."""
+    """Walks the lines once, holding the pending ``#EXTINF`` (and the options before the URL)
+    until its URL arrives."""
 
     def __init__(self, schemes: Collection[str] | None, taken: Collection[str]) -> None:
         self.schemes = None if schemes is None else {s.lower() for s in schemes}
@@ -176,6 +178,9 @@ class _Reader:
         self.pending: tuple[int, dict[str, str], str] | None = None
         self.group: str | None = None
         self.options: dict[str, str] = {}
+        self.properties: dict[str, str] = {}
+        self.headers: dict[str, str] = {}
+        """Headers of ``#KODIPROP`` stream headers, for the next URL."""
 
     def issue(self, line: int, message: str) -> None:
         self.issues.append(Issue(line, message))
@@ -193,32 +198,44 @@ class _Reader:
         elif tag == "#EXTGRP":
             self.group = rest.strip() or None
         elif tag == "#EXTVLCOPT":
-            key, sep, value = rest.partition("=")
-            if sep:
-                self.options[key.strip().lower()] = value.strip()
+            if option := opts.vlc_option(rest):
+                self.options[option[0]] = option[1]
+        elif tag == "#KODIPROP":
+            if prop := opts.kodi_property(rest):
+                self.properties[prop[0]] = prop[1]
+                if prop[0] in opts.KODI_HEADER_PROPERTIES:
+                    self.headers.update(opts.kodi_headers(prop[1]))
         elif tag in {"#EXT-X-TARGETDURATION", "#EXT-X-STREAM-INF", "#EXT-X-MEDIA-SEQUENCE"}:
             self.issue(
                 number,
                 f"{tag} belongs to an HLS stream playlist, not a channel list: add the "
                 "playlist's own URL as one channel instead",
             )
-        # anything else (#EXTVLCOPT without '=', #KODIPROP, plain comments) is ignored
+        # anything else (#EXTVLCOPT without '=', plain comments) is ignored
 
-    def url(self, number: int, url: str, scheme: str) -> None:
+    def url(self, number: int, url: str, scheme: str, kodi: dict[str, str]) -> None:
         pending, self.pending = self.pending, None
         group, self.group = self.group, None
         options, self.options = self.options, {}
+        properties, self.properties = self.properties, {}
+        prop_headers, self.headers = self.headers, {}
         if self.schemes is not None and scheme.lower() not in self.schemes:
             self.issue(number, f"{scheme}:// is not an http(s) URL: skipped ({url[:80]})")
             return
-        if url in self.urls:
-            first = self.urls[url]
+        same = opts.normalise_url(url)
+        if same in self.urls:
+            first = self.urls[same]
             self.issue(number, f"same URL as line {first.line} ({first.name}): skipped")
             return
         attrs, title = (pending[1], pending[2]) if pending else ({}, "")
         title = title or attrs.get("tvg-name") or attrs.get("tvg-id") or _title_from_url(url)
-        name = unique_name(slugify(title), self.names)
+        base, tags = name_and_tags(title)
+        name = unique_name(base, self.names)
         self.names.add(name)
+        headers = {**opts.vlc_headers(options), **prop_headers, **kodi}
+        for header, option in _KODI_OPTIONS.items():
+            if header in kodi:
+                options.setdefault(option, kodi[header])
         entry = Entry(
             name=name,
             title=title,
@@ -228,14 +245,16 @@ class _Reader:
             tvg_id=attrs.get("tvg-id") or None,
             tvg_name=attrs.get("tvg-name") or None,
             tvg_logo=attrs.get("tvg-logo") or None,
-            attrs=attrs,
+            attrs={**properties, **attrs},
             options=options,
             key=_key(attrs.get("tvg-id"), url, title),
-            headers={_HEADER_OF[k]: v for k, v in options.items() if k in _HEADER_OF},
+            resolver=resolver_for(url),
+            tags=tags,
+            headers=headers,
             shift=attrs.get("tvg-shift") or None,
             catchup={k: v for k, v in attrs.items() if k.startswith("catchup") and v},
         )
-        self.urls[url] = entry
+        self.urls[same] = entry
         self.entries.append(entry)
 
     def line(self, number: int, line: str) -> None:
@@ -244,15 +263,10 @@ class _Reader:
         if line.startswith("#"):
             self.directive(number, line)
             return
-        found = _URL.match(line)
+        url, kodi = opts.split_url(line)  # Kodi style: URL|User-Agent=...&Referer=...
+        found = _URL.match(url)
         if found:
-            url, _, headers = line.partition("|")  # Kodi style: URL|User-Agent=...&Referer=...
-            for header in filter(None, headers.split("&")):
-                key, _, value = header.partition("=")
-                option = _KODI_HEADERS.get(key.strip().lower())
-                if option and value:
-                    self.options.setdefault(option, unquote(value.strip()))
-            self.url(number, url, found.group(1))
+            self.url(number, url, found.group(1), opts.kodi_headers(kodi))
         elif line.startswith("/"):
             self.issue(number, f"a local path, not an http(s) URL: skipped ({line[:80]})")
         else:

@@ -153,7 +153,7 @@ def test_import_respects_channels_declared_elsewhere(write_config, cli_for):
             "mine.yaml": """
                 categories: {haber: {}}
                 channels:
-                  trt-haber-hd: {url: "http://127.0.0.1:9/other.m3u8"}
+                  trt-haber: {url: "http://127.0.0.1:9/other.m3u8"}
                   kept: {url: "http://127.0.0.1:9/live/cnnturk/playlist.m3u8?token=abc123"}
                 """
         }
@@ -163,7 +163,7 @@ def test_import_respects_channels_declared_elsewhere(write_config, cli_for):
     assert code == 0, err
     assert "same URL as channel 'kept' (config/mine.yaml:4:3): skipped" in err
     config = load_config(directory, {}).config
-    assert config.channels["trt-haber-hd-2"].url == "http://127.0.0.1:9/live/trthaber/index.m3u8"
+    assert config.channels["trt-haber-2"].url == "http://127.0.0.1:9/live/trthaber/index.m3u8"
     assert "categories:\n  spor:" in (directory / "tv.yaml").read_text(encoding="utf-8")
     assert "haber:" not in (directory / "tv.yaml").read_text(encoding="utf-8").split("channels:")[0]
 
