@@ -4,7 +4,8 @@
 load still gets its state shown (with the problems counted), since the log is what happened. Its
 tables go through ``cli.output`` (box tables on a terminal, plain columns in a pipe or with ``-o
 plain``, more columns with ``-o wide``, data with ``-o json|yaml``). It passes the loaded config's
-redactor (``globals_.redactor``) in text and data alike, and prints user text escaped.
+redactor (``globals_.redactor``) in text and data alike, and prints user text escaped. Tasks and
+queues the Python API ran in the state directory follow, in tables of their own (``api``).
 ``history`` lives in ``cli.history``.
 """
 
@@ -117,14 +118,15 @@ def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
 
 
 def _run_table(title: str, runs: dict[str, Any], now: datetime) -> Table:
+    tasks = title.lower().endswith("tasks")  # "Tasks", or the Python API's "API tasks"
     table = Table(title=title)
-    for column in ("task" if title == "Tasks" else "queue", "status", "since", "run"):
+    for column in ("task" if tasks else "queue", "status", "since", "run"):
         table.add_column(column)
     table.add_column("exit", wide=True)
-    table.add_column("schedule" if title == "Tasks" else "tasks", wide=True)
+    table.add_column("schedule" if tasks else "tasks", wide=True)
     table.add_column("next")
     for name, entry in sorted(runs.items()):
-        last = entry.get("schedule") if title == "Tasks" else ", ".join(entry.get("tasks", []))
+        last = entry.get("schedule") if tasks else ", ".join(entry.get("tasks", []))
         table.add_row(
             printable(name),
             printable(str(entry.get("status"))),
@@ -217,6 +219,8 @@ def status(output: OutputOption = Output.text) -> None:
         _channel_table(data["channels"], now) if data["channels"] else None,
         _run_table("Tasks", data["tasks"], now) if data["tasks"] else None,
         _run_table("Queues", data["queues"], now) if data["queues"] else None,
+        _run_table("API tasks", data["api"]["tasks"], now) if data["api"]["tasks"] else None,
+        _run_table("API queues", data["api"]["queues"], now) if data["api"]["queues"] else None,
     ):
         if table is not None:
             console.print()
