@@ -3,8 +3,8 @@
 Every error streamrec raises on purpose derives from :class:`StreamrecError`. The classes below
 are defined here unless another module owns the rule they report (``EditError`` in
 ``spec.editing.ops``, ``ShardError`` in ``core.sharding``, ``GitSyncError`` in
-``runtime.gitsync``, ``SocketError`` in ``web.server``, ``SlowConfigError`` in
-``daemon.configload``). Errors say what happened and what happens next.
+``runtime.gitsync``, ``FetchError`` in ``runtime.fetching``, ``SocketError`` in ``web.server``,
+``SlowConfigError`` in ``daemon.configload``). Errors say what happened and what happens next.
 
 Who turns them into answers:
 
@@ -33,6 +33,7 @@ Who turns them into answers:
     ├── EditError              a config edit cannot be made as asked (name taken or missing, file unwritable)
     ├── ShardError             a shard specification cannot be understood, or is outside 0..N-1
     ├── GitSyncError           git could not clone, fetch or check out the config repository
+    ├── FetchError             a playlist could not be read (network, HTTP status, timeout, too large)
     └── SocketError            the control socket could not be made private; it is not served
 
 ``tests/test_error_tree.py`` compares this tree with the classes found by importing every module.

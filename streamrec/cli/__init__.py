@@ -9,6 +9,7 @@ from streamrec.cli import completion as _completion  # noqa: F401
 from streamrec.cli import config as _config  # noqa: F401  (registers its commands)
 from streamrec.cli import daemon as _daemon  # noqa: F401
 from streamrec.cli import history as _history  # noqa: F401
+from streamrec.cli import importing as _importing  # noqa: F401
 from streamrec.cli import installation as _installation  # noqa: F401
 from streamrec.cli import recording as _recording  # noqa: F401
 from streamrec.cli import status as _status  # noqa: F401

@@ -1,11 +1,6 @@
-"""Channel and category commands over the YAML: ``channel add/list/remove``, ``category add/list``,
-``import m3u``.
+"""Channel and category commands over the YAML: ``channel add/list/remove``, ``category add/list``.
 
-``import m3u`` writes what the playlist says, literally: every value goes through
-:func:`~streamrec.spec.interpolate.escape`, so loading gives back the playlist's text and reads no
-environment variable (a ``${TOKEN}`` in a playlist URL stays that text, never the token).
-
-The edits go through :class:`~streamrec.spec.editing.ConfigEdit`: the file that declares a name is
+``import m3u`` (``cli.importing``) makes its edits through the helpers here too. The edits go through :class:`~streamrec.spec.editing.ConfigEdit`: the file that declares a name is
 edited in place (comments, order and formatting of every other line kept), a new name goes to
 ``--file`` or ``channels.yaml``, and nothing is written unless the whole directory still validates.
 A running daemon picks the change up like any other edit of the directory. ``channel`` extends the
@@ -14,35 +9,24 @@ sub-app of ``cli.recording`` (which holds ``channel command``).
 
 from __future__ import annotations
 
-import re
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
 
 from streamrec.cli.app import app, console, environ, err_console, fail, globals_, load
 from streamrec.cli.completion import category_names, channel_names
 from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
-from streamrec.cli.progress import ImportProgress
 from streamrec.cli.recording import channel_app
-from streamrec.core.m3u import HTTP_SCHEMES, Entry, parse_m3u, slugify
 from streamrec.core.printable import printable, printable_or
-from streamrec.core.redact import redact_url
 from streamrec.errors import ConfigError
 from streamrec.spec.editing import ConfigEdit, EditError, FileChange, Remove, Upsert
-from streamrec.spec.interpolate import escape
 from streamrec.spec.sources import display_path
 
 category_app = typer.Typer(help="Declare and list categories.", no_args_is_help=True)
-import_app = typer.Typer(help="Import channels from other formats.", no_args_is_help=True)
 app.add_typer(category_app, name="category")
-app.add_typer(import_app, name="import")
 
-MAX_PLAYLIST_BYTES = 64 * 2**20
 FileOption = Annotated[
     Path | None,
     typer.Option(
@@ -246,167 +230,3 @@ def category_list(output: OutputOption = Output.text) -> None:
     if counts.get(None):
         table.add_row("(none)", str(counts[None]), "channels without a category")
     print_table(table, output, console)
-
-
-def _read_playlist(source: str) -> tuple[str, str]:
-    """The playlist's text and a name for it, from a file or an http(s) URL."""
-    try:
-        if re.match(r"https?://", source, re.IGNORECASE):
-            # S310: the scheme is http(s), checked above
-            request = urllib.request.Request(source, headers={"User-Agent": "streamrec"})  # noqa: S310
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                data = response.read(MAX_PLAYLIST_BYTES + 1)
-            stem = Path(urlsplit(source).path).stem
-        else:
-            path = Path(source)
-            data, stem = path.read_bytes()[: MAX_PLAYLIST_BYTES + 1], path.stem
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        shown = redact_url(source)
-        raise fail(f"cannot read the playlist {shown}: HTTP {exc.code} {exc.reason}") from None
-    except (OSError, urllib.error.URLError, ValueError) as exc:
-        shown = redact_url(source)
-        raise fail(f"cannot read the playlist {shown}: {getattr(exc, 'reason', exc)}") from None
-    if len(data) > MAX_PLAYLIST_BYTES:
-        raise fail(f"the playlist is larger than {MAX_PLAYLIST_BYTES >> 20} MiB; refused")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        err_console.print("warning: the playlist is not UTF-8; read as Windows-1252", markup=False)
-        text = data.decode("cp1252", errors="replace")
-    return text, slugify(stem) if stem else "playlist"
-
-
-def _fields(entry: Entry, category: str | None, disabled: bool) -> dict[str, Any]:
-    """The channel's values as written: each escaped, so it loads as the playlist's own text."""
-    fields: dict[str, Any] = {"url": escape(entry.url)}
-    if category:
-        fields["category"] = escape(category)
-    fields["description"] = escape(entry.title)
-    args = []
-    if agent := entry.options.get("http-user-agent"):
-        args += ["-user_agent", escape(agent)]
-    if referrer := entry.options.get("http-referrer"):
-        args += ["-referer", escape(referrer)]
-    if args:
-        fields["input_args"] = args
-    if disabled:
-        fields["enabled"] = False
-    return fields
-
-
-MAX_NOTES = 40
-
-
-def _print_notes(label: str, notes: list[tuple[int, str]]) -> None:
-    """The playlist's problems by line; the first MAX_NOTES of them unless -v was given."""
-    shown = notes if globals_.verbosity > 0 else notes[:MAX_NOTES]
-    for line, message in shown:
-        err_console.print(printable(f"{label}:{line}: {message}"))
-    if len(shown) < len(notes):
-        err_console.print(
-            f"... and {len(notes) - len(shown)} more lines (-v shows all)", markup=False
-        )
-
-
-def _comment(entry: Entry) -> str | None:
-    parts = [
-        f"tvg-{key}: {value}" for key, value in (("id", entry.tvg_id), ("logo", entry.tvg_logo))
-    ]
-    if entry.tvg_name and entry.tvg_name != entry.title:
-        parts.insert(0, f"tvg-name: {entry.tvg_name}")
-    kept = [part for part in parts if not part.endswith(": None")]
-    return ", ".join(kept) if kept else None
-
-
-@import_app.command("m3u")
-def import_m3u(
-    source: Annotated[
-        str, typer.Argument(metavar="FILE|URL", help="A playlist file, or its http(s) URL.")
-    ],
-    file: Annotated[
-        Path | None,
-        typer.Option(
-            "--file",
-            "-f",
-            metavar="FILE",
-            help="Where to write (default imported-PLAYLIST.yaml).",
-        ),
-    ] = None,
-    any_scheme: Annotated[
-        bool, typer.Option("--any-scheme", help="Import rtmp, rtsp, udp, ... URLs too.")
-    ] = False,
-    disabled: Annotated[
-        bool, typer.Option("--disabled", help="Import with enabled: false (enable some later).")
-    ] = False,
-    dry_run: DryRunOption = False,
-) -> None:
-    """Import an IPTV playlist: each entry a channel, its group-title a category."""
-    with ImportProgress() as progress:
-        summary = _import(source, file, any_scheme, disabled, dry_run, progress)
-    console.print(summary, markup=False)
-
-
-def _import(
-    source: str,
-    file: Path | None,
-    any_scheme: bool,
-    disabled: bool,
-    dry_run: bool,
-    progress: ImportProgress,
-) -> str:
-    """Import the playlist (the body of ``import m3u``); the summary line to print."""
-    progress.phase("reading the playlist")
-    text, stem = _read_playlist(source)
-    edit = _editor()
-    target = _target(edit, file, f"imported-{stem}.yaml")
-    elsewhere = {
-        name: found
-        for name in edit.names("channels")
-        if (found := edit.declared("channels", name)) and found[0] != target
-    }
-    known_urls = {
-        str(body.get("url")): name
-        for name, body in edit.sources.raw["channels"].items()
-        if name in elsewhere and isinstance(body, dict)
-    }
-    progress.phase(f"parsing {text.count(chr(10)) + 1} lines")
-    playlist = parse_m3u(text, schemes=None if any_scheme else HTTP_SCHEMES, taken=set(elsewhere))
-    progress.phase("playlist entries", total=len(playlist.entries))
-    label = redact_url(source) if "://" in source else source
-    notes = [(issue.line, issue.message) for issue in playlist.issues]
-    new_categories: dict[str, str] = {}
-    added = 0
-    for entry in playlist.entries:
-        progress.advance()
-        if entry.url in known_urls:
-            where = elsewhere[known_urls[entry.url]][1]
-            notes.append(
-                (entry.line, f"same URL as channel {known_urls[entry.url]!r} ({where}): skipped")
-            )
-            continue
-        group = entry.group.split(";")[0].strip() if entry.group else ""
-        category = slugify(group) if group else None
-        if (
-            category
-            and category not in new_categories
-            and not edit.declared("categories", category)
-        ):
-            new_categories[category] = group
-            body = {"description": escape(group)}
-            edit.add(target, Upsert("categories", category, body))
-        fields = _fields(entry, category, disabled)
-        edit.add(target, Upsert("channels", entry.name, fields, _comment(entry)))
-        added += 1
-    _print_notes(label, sorted(notes))
-    if not added:
-        raise fail(f"no channels to import from {label}")
-    progress.phase(f"{'checking' if dry_run else 'writing'} {_shown(target)} and validating")
-    _commit(edit, dry_run)
-    summary = (
-        f"{added} channels and {len(new_categories)} new categories "
-        f"{'would be written to' if dry_run else 'written to'} {_shown(target)}"
-    )
-    if notes:
-        summary += f"; {len(notes)} playlist lines skipped or noted (above)"
-    return summary

@@ -208,6 +208,9 @@ class Channel(ChannelOptions):
     description: str | None = None
     schedule: tuple[Window, ...] = ()
     enabled: bool = True
+    import_key: str | None = None
+    """The playlist entry this channel was imported from (``tvg-id:...``, ``url:...``): a later
+    ``import m3u`` of the same playlist finds the channel by it and keeps its name."""
 
     @field_validator("url")
     @classmethod

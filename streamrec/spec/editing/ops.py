@@ -36,6 +36,8 @@ class Upsert:
     value: Any
     comment: str | None = None
     """A comment line written above the entry when it is new (block style only)."""
+    unset: tuple[str, ...] = ()
+    """Fields to take off the existing entry (``value`` a mapping); absent ones are no change."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ def intended(path: str, docs: list[Any], ops: Sequence[Op]) -> list[Any]:
             entries.pop(op.name, None)
         elif isinstance(op.value, Mapping) and isinstance(entries.get(op.name), dict):
             entries[op.name].update(plain(op.value))
+            for name in op.unset:
+                entries[op.name].pop(name, None)
         else:
             entries[op.name] = plain(op.value)
     return docs

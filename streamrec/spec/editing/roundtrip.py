@@ -119,6 +119,8 @@ def round_trip(text: str, ops: Sequence[Op], step: int) -> str:
         elif isinstance(op.value, Mapping) and isinstance(entries.get(op.name), dict):
             for name, value in op.value.items():
                 entries[op.name][name] = _commented(value, False)
+            for name in op.unset:
+                entries[op.name].pop(name, None)
         else:
             entries[op.name] = _commented(op.value, False)
     out = io.StringIO()

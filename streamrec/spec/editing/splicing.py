@@ -10,7 +10,8 @@ spans stays: comments, blank lines, odd spacing, flow mappings and anchors elsew
   a missing section is appended to the file, an empty ``section:`` filled.
 - A changed entry gets new values in the quote style of the old ones and missing fields after
   its last line.
-- A removed entry loses its lines (and the blank line that separated it), not the comments above it.
+- A removed entry loses its lines (and the blank line that separated it), not the comments above it;
+  a field taken off an entry (``Upsert.unset``) likewise.
 
 What a splice cannot express (an entry behind an alias, an explicit document end, overlapping
 spans) raises :class:`~streamrec.spec.editing.ops.TryAnotherWay`: the round trip will try.
@@ -77,6 +78,9 @@ class Splicer:
                 self.replace(order, present[1], value)
         if missing:
             self.insert_fields(order, node, missing)
+        for name in op.unset:
+            if (present := node.pair(name)) is not None:
+                self.cut_pair(order, node, *present)
 
     def replace(self, order: int, node: Node, value: Any) -> None:
         if isinstance(value, (Mapping, list, tuple)):
@@ -114,8 +118,11 @@ class Splicer:
         entry = entries.pair(op.name) if entries is not None and entries.kind == "map" else None
         if entries is None or entry is None:
             raise EditError(f"{op.section}.{op.name} is not in this file")
-        key, value = entry
-        if entries.flow:
+        self.cut_pair(order, entries, *entry)
+
+    def cut_pair(self, order: int, mapping: Node, key: Node, value: Node) -> None:
+        """Take ``key: value`` out of ``mapping``: its lines, or its place in a flow mapping."""
+        if mapping.flow:
             start, end = key.start, value.end
             after = self.text[end:].lstrip(" \t\n")
             if after.startswith(","):  # `a: 1, b: 2` -> `b: 2`
