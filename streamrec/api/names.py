@@ -94,9 +94,10 @@ class Names:
             shape = re.compile(rf"{kind}-(\d+)")
             numbers = [int(m[1]) for m in map(shape.fullmatch, used) if m is not None]
             counter = itertools.count(max(numbers, default=0) + 1)
+        declared = self.declared(kind)
         for number in counter:
             name = f"{kind}-{number}"
-            if self._paths is None or name not in self.declared(kind):
+            if name not in declared:
                 yield name
 
     def _hold(self, kind: Kind, name: str, owner: object) -> str | None:

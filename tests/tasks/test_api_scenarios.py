@@ -8,6 +8,7 @@ names of declared tasks, the names of separate scripts, and API runs in ``stream
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import os
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from taskkit import api_script, started_order
+from taskkit import api_script, group_gone, started_order
 
 from streamrec import (
     CommandError,
@@ -29,6 +30,8 @@ from streamrec import (
     Task,
     TaskError,
 )
+from streamrec.runtime.tasks.files import stop_task_runs
+from streamrec.state.paths import StatePaths
 
 CONFIG = {
     "settings.yaml": "settings: {timezone: UTC}\n",
@@ -36,6 +39,9 @@ CONFIG = {
         tasks:
           fetch: {command: "echo declared fetch"}
           task-1: {command: "echo declared one"}
+          slow: {command: "sleep 30"}
+        queues:
+          evening: {tasks: [fetch]}
         """,
 }
 
@@ -204,6 +210,8 @@ def test_declared_names_are_refused_unless_bound(tmp_path: Path, write_config) -
     assert cli(config, state, "apply").returncode == 0
     with pytest.raises(TaskError, match=r"'fetch' is a task declared .*Task.objects.get"):
         Task(command="echo mine", name="fetch", state_dir=state)
+    with pytest.raises(TaskError, match=r"'evening' is a queue declared"):
+        Queue(name="evening", state_dir=state)
     auto = Task(command="echo auto", state_dir=state)
     assert auto.name != "task-1"
     bound = Task.objects.get("fetch", config=config)
@@ -249,7 +257,8 @@ def test_api_runs_show_in_streamrec_status(tmp_path: Path, write_config) -> None
     done = cli(config, state, "status", "-o", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert set(data["tasks"]) == {"fetch", "task-1"}
+    assert set(data["tasks"]) == {"fetch", "task-1", "slow"}
+    assert set(data["queues"]) == {"evening"} and set(data["api"]["queues"]) == {"api-queue"}
     assert data["tasks"]["fetch"]["status"] == "created"
     assert data["tasks"]["task-1"]["status"] == "created" and queued.name != "task-1"
     assert set(data["api"]["tasks"]) == {"scripted", queued.name}
@@ -259,3 +268,26 @@ def test_api_runs_show_in_streamrec_status(tmp_path: Path, write_config) -> None
     assert data["api"]["queues"]["api-queue"]["status"] == "completed"
     text = cli(config, state, "status")
     assert text.returncode == 0 and "scripted" in text.stdout
+
+
+def test_a_bound_task_another_process_runs_is_a_status_error(tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
+    """While `streamrec task run slow` runs the declared task, running the object bound to it
+    raises StatusError (the task lock, across processes)."""
+    config, state = write_config(CONFIG), tmp_path / "state"
+    assert cli(config, state, "apply").returncode == 0
+    env = {**os.environ, "STREAMREC_STATE_DIR": str(state)}
+    command = [sys.executable, "-m", "streamrec", "-c", str(config), "task", "run", "slow"]
+    events = state / "events.jsonl"
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        try:
+            deadline = time.monotonic() + 30
+            while "task.started" not in events.read_text():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            bound = Task.objects.get("slow", config=config)
+            with pytest.raises(StatusError, match="already running in another process"):
+                bound.run()
+            assert bound.status == "skipped"
+        finally:
+            found = asyncio.run(stop_task_runs(StatePaths.at(state), "slow", 1.0))
+    assert [r.pgid is not None and group_gone(r.pgid) for r in found] == [True]
