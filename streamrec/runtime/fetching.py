@@ -160,7 +160,8 @@ def fetch_url(
 
 def _limited(data: bytes, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
-        raise FetchError(f"the playlist is larger than {max_bytes >> 20} MiB; refused")
+        limit = f"{max_bytes >> 20} MiB" if max_bytes >= 1 << 20 else f"{max_bytes} bytes"
+        raise FetchError(f"the playlist is larger than {limit}; refused")
     return data
 
 
