@@ -8,9 +8,10 @@
   never its position: an entry whose key was imported before keeps that channel and its name,
   however the playlist was reordered, and however many entries of the same title it holds;
 - a new entry gets the parser's proposed name, made unique against every declared name;
-- two entries with one key, or one URL, are one channel: the later is reported as a duplicate
-  (a later entry with the key of an earlier one but its own URL, such as the SD variant of an HD
-  channel under one ``tvg-id``, is told apart by its URL instead);
+- two entries with one URL (or one URL key) are one channel: the later is reported as a
+  duplicate; two entries under one ``tvg-id`` with their own URLs (the HD and SD variants of a
+  channel) are two channels, each matched first by key and URL together, so neither moves onto
+  the other's stream when one of them goes;
 - an earlier channel without ``import_key`` (written before imports recorded it) is found by its URL;
 - an entry already declared in another file (same key or URL) is skipped, with a note;
 - channels whose entries left the playlist are ``removed``: kept unless the import prunes them.

@@ -307,3 +307,41 @@ def test_channel_add_prints_the_fifo_problem_that_validate_prints(write_config, 
     assert problem in err.splitlines()
     assert "nothing was changed" in err
     assert not (directory / "channels.yaml").exists()
+
+
+UNSET_BLOCK = """\
+channels:
+  # the news
+  news:
+    url: http://h/news
+    resolver: streamlink   # a page
+    input_args: ['-user_agent', X]
+    enabled: false
+
+  sport: {url: 'http://h/sport', resolver: streamlink, category: s}
+"""
+
+
+def test_unset_takes_a_field_off_in_block_and_flow_style_and_keeps_the_rest():
+    """Only the lines of the fields taken off go; a flow mapping loses just its pairs."""
+    after = edit_text(
+        UNSET_BLOCK,
+        [
+            Upsert("channels", "news", {"url": "http://h/news2"}, unset=("resolver", "input_args")),
+            Upsert("channels", "sport", {}, unset=("resolver", "absent")),
+        ],
+    )
+    assert after == (
+        "channels:\n  # the news\n  news:\n    url: http://h/news2\n    enabled: false\n\n"
+        "  sport: {url: 'http://h/sport', category: s}\n"
+    )
+    last = edit_text(UNSET_BLOCK, [Upsert("channels", "news", {}, unset=("enabled",))])
+    assert "enabled" not in last and "\n\n  sport:" in last  # the blank line between entries stays
+
+
+def test_unset_on_an_entry_behind_an_alias_leaves_the_anchor_alone():
+    """The aliased entry gets its own value without the field; what the anchor names is kept."""
+    text = "x: &base {url: 'http://h/a', resolver: streamlink}\nchannels:\n  a: *base\n"
+    after = edit_text(text, [Upsert("channels", "a", {"url": "http://h/b"}, unset=("resolver",))])
+    assert after.startswith("x: &base {url: 'http://h/a', resolver: streamlink}\n")
+    assert "resolver" not in after.split("channels:")[1] and "http://h/b" in after

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from streamrec.app.channelfields import channel_fields
+from streamrec.core.m3u import Entry
 from streamrec.core.reimport import Incoming, plan_import
 from streamrec.spec.loading import load_config
 
@@ -203,3 +205,29 @@ def test_the_plan_tells_same_ids_apart_by_url_and_merges_one_url():
 def test_a_new_name_avoids_every_declared_name():
     plan = plan_import({}, [_in("url:http://h/a", "http://h/a", "news", 1)], taken={"news"})
     assert [name for name, _ in plan.added] == ["news-2"]
+
+
+def test_headers_become_ffmpeg_input_options_escaped_and_without_line_breaks():
+    """A header value holding a line break would add headers of its own: it is left out, noted."""
+    entry = Entry(
+        name="tv",
+        title="TV",
+        url="http://127.0.0.1:9/tv.m3u8",
+        line=2,
+        headers={
+            "User-Agent": "Box ${HOME}",
+            "Referer": "http://127.0.0.1:9/\r\nX-Evil: 1",
+            "Origin": "http://127.0.0.1:9",
+            "Bad Name": "x",
+        },
+        resolver="direct",
+    )
+    fields = channel_fields(entry, None)
+    assert fields.values["input_args"] == [
+        "-user_agent",
+        "Box $${HOME}",
+        "-headers",
+        "Origin: http://127.0.0.1:9\r\n",
+    ]
+    assert len(fields.notes) == 2 and all("left out" in note for note in fields.notes)
+    assert "resolver" not in fields.values
