@@ -345,3 +345,27 @@ def test_unset_on_an_entry_behind_an_alias_leaves_the_anchor_alone():
     after = edit_text(text, [Upsert("channels", "a", {"url": "http://h/b"}, unset=("resolver",))])
     assert after.startswith("x: &base {url: 'http://h/a', resolver: streamlink}\n")
     assert "resolver" not in after.split("channels:")[1] and "http://h/b" in after
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["url", "category", "description", "import_key", "enabled"]),
+        st.one_of(
+            st.booleans(),
+            st.integers(-5, 5),
+            st.text(alphabet="abcNYny019 ._/:()+,=&?%~@!*'-#[]{}\"", min_size=0, max_size=12),
+        ),
+        min_size=1,
+    )
+)
+def test_a_new_flat_entry_is_written_as_the_dumper_writes_it(fields):
+    """The shortcut for flat entries of plain scalars gives the dumper's bytes, or leaves it to it."""
+    from ruamel.yaml.comments import CommentedMap
+
+    from streamrec.spec.editing.roundtrip import _commented, _dump, block_entry
+
+    expected = _dump(CommentedMap([("news", _commented(fields, False))]), 4)
+    assert block_entry("news", fields, 2, 4, None) == "".join(
+        f"  {line}\n" for line in expected.splitlines()
+    )
