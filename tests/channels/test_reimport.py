@@ -231,3 +231,28 @@ def test_headers_become_ffmpeg_input_options_escaped_and_without_line_breaks():
     ]
     assert len(fields.notes) == 2 and all("left out" in note for note in fields.notes)
     assert "resolver" not in fields.values
+
+
+def test_a_channel_renamed_or_moved_by_hand_is_still_the_same_channel(
+    write_config, cli_for, tmp_path
+):
+    """import_key travels with the channel: a new name stays, a move to another file is no loss."""
+    directory, cli, source = _setup(write_config, cli_for, tmp_path)
+    written = directory / "imported-tv.yaml"
+    text = written.read_text(encoding="utf-8")
+    written.write_text(text.replace("  kanal-34-2:\n", "  my-kanal:\n"), encoding="utf-8")
+    code, out, err = cli("import", "m3u", str(source))
+    assert code == 0, err
+    assert "nothing written" in out
+    urls = _urls(directory)
+    assert urls["my-kanal"] == KANAL[1] and "kanal-34-2" not in urls
+    code, out, err = cli("channel", "remove", "my-kanal")
+    assert code == 0, err
+    (directory / "mine.yaml").write_text(
+        f"channels:\n  my-kanal:\n    url: {KANAL[1]}\n    import_key: url:{KANAL[1]}\n",
+        encoding="utf-8",
+    )
+    code, out, err = cli("import", "m3u", str(source))
+    assert code == 0, err
+    assert "same URL as channel 'my-kanal' (config/mine.yaml:2:3): skipped" in err
+    assert _urls(directory)["my-kanal"] == KANAL[1] and len(_urls(directory)) == 6
