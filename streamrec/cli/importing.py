@@ -37,7 +37,7 @@ from streamrec.cli.progress import ImportProgress
 from streamrec.core.m3u import HTTP_SCHEMES, parse_m3u, slugify
 from streamrec.core.printable import printable
 from streamrec.core.redact import redact_text, redact_url
-from streamrec.core.reimport import KEY_FIELD, ImportPlan, Incoming, describe, plan_import
+from streamrec.core.reimport import ImportPlan, Incoming, describe, plan_import
 from streamrec.runtime.fetching import DEFAULT_TIMEOUT, FetchError, read_playlist
 from streamrec.spec.editing import ConfigEdit, Remove, Upsert
 from streamrec.spec.interpolate import escape
@@ -162,7 +162,7 @@ def _import(
 
 
 def _declared(edit: ConfigEdit, target: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """The raw channels of the target file, and where the keys and URLs of the others are."""
+    """The raw channels of the target file, and where the URLs of the others are declared."""
     old: dict[str, dict[str, Any]] = {}
     elsewhere: dict[str, str] = {}
     for name, body in edit.sources.raw["channels"].items():
@@ -172,11 +172,8 @@ def _declared(edit: ConfigEdit, target: Path) -> tuple[dict[str, dict[str, Any]]
         if found[0] == target:
             old[name] = body
             continue
-        where = f"channel {name!r} ({found[1]})"
-        if body.get(KEY_FIELD):
-            elsewhere.setdefault(f"key:{body[KEY_FIELD]}", where)
         if body.get("url"):
-            elsewhere.setdefault(f"url:{body['url']}", where)
+            elsewhere.setdefault(f"url:{body['url']}", f"channel {name!r} ({found[1]})")
     return old, elsewhere
 
 

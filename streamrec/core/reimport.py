@@ -13,7 +13,8 @@
   channel) are two channels, each matched first by key and URL together, so neither moves onto
   the other's stream when one of them goes;
 - an earlier channel without ``import_key`` (written before imports recorded it) is found by its URL;
-- an entry already declared in another file (same key or URL) is skipped, with a note;
+- an entry whose URL another file declares already is skipped, with a note (one ``tvg-id`` in
+  two playlists is often two providers' streams of one programme, so a key alone does not skip);
 - channels whose entries left the playlist are ``removed``: kept unless the import prunes them.
 """
 
@@ -93,7 +94,7 @@ def plan_import(
     """The plan for ``entries`` over ``old`` (the import file's channels: name -> raw body).
 
     ``taken`` holds every name declared in the config (new names avoid them); ``elsewhere`` maps
-    ``key:KEY`` and ``url:URL`` of channels declared in other files to where they are.
+    ``url:URL`` of the channels declared in other files to where they are.
     """
     elsewhere = elsewhere or {}
     plan = ImportPlan()
@@ -125,7 +126,8 @@ def plan_import(
 def _deduplicated(
     entries: Sequence[Incoming], elsewhere: Mapping[str, str], notes: list[tuple[int, str]]
 ) -> list[Incoming]:
-    """The entries that become channels: one per URL (and per URL key), none declared elsewhere."""
+    """The entries that become channels: one per URL (and per URL key), none whose URL another
+    file declares."""
     seen: dict[str, int] = {}
     kept = []
     for entry in entries:
@@ -140,9 +142,6 @@ def _deduplicated(
         seen.update(dict.fromkeys(ids, entry.line))
         if where := elsewhere.get(f"url:{url}"):
             notes.append((entry.line, f"same URL as {where}: skipped"))
-            continue
-        if where := elsewhere.get(f"key:{entry.key}"):
-            notes.append((entry.line, f"same playlist entry as {where}: skipped"))
             continue
         kept.append(entry)
     return kept

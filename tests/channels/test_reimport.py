@@ -256,3 +256,12 @@ def test_a_channel_renamed_or_moved_by_hand_is_still_the_same_channel(
     assert code == 0, err
     assert "same URL as channel 'my-kanal' (config/mine.yaml:2:3): skipped" in err
     assert _urls(directory)["my-kanal"] == KANAL[1] and len(_urls(directory)) == 6
+
+
+def test_only_a_url_declared_in_another_file_skips_an_entry():
+    """One tvg-id in two playlists is two streams; one URL is one stream."""
+    elsewhere = {"url:http://h/1": "channel 'a' (config/mine.yaml:2:3)"}
+    entries = [_in("tvg-id:x", "http://h/2", "x", 1), _in("tvg-id:y", "http://h/1", "y", 2)]
+    plan = plan_import({}, entries, elsewhere=elsewhere)
+    assert [name for name, _ in plan.added] == ["x"]
+    assert plan.notes == [(2, "same URL as channel 'a' (config/mine.yaml:2:3): skipped")]
