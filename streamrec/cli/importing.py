@@ -98,7 +98,10 @@ def import_m3u(
         bool, typer.Option("--prune", help="Remove the channels that left the playlist.")
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", metavar="SECONDS", help="Give up fetching a URL after.")
+        float,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="Give up fetching a URL after this long."
+        ),
     ] = DEFAULT_TIMEOUT,
     output: OutputOption = Output.text,
     dry_run: DryRunOption = False,
