@@ -83,7 +83,7 @@ def main() -> None:
         rows = [
             ("baseline: plain line iterator", [sys.executable, "-c", baseline]),
             ("python startup + streamrec --help", [*streamrec, "--help"]),
-            ("import m3u (20,000 new)", [*streamrec, "import", "m3u", str(first)]),
+            (f"import m3u ({n:,} new)", [*streamrec, "import", "m3u", str(first)]),
             ("import m3u again (nothing changed)", [*streamrec, "import", "m3u", str(first)]),
             ("re-import: -100 +100, reordered", [*streamrec, "import", "m3u", str(changed)]),
             ("re-import with --prune", [*streamrec, "import", "m3u", str(changed), "--prune"]),
