@@ -114,29 +114,35 @@ def split_tags(title: str) -> tuple[str, tuple[str, ...]]:
     return " ".join(without.split()), markers + tags
 
 
-def _fold_latin(char: str) -> str:
-    """A Latin letter without its accents (``ş`` is ``s``), any other character as it is."""
+def _fold_latin(char: str) -> str | None:
+    """A Latin letter without its accents (``ş`` is ``s``), or None for any other character."""
     if not unicodedata.name(char, "").startswith("LATIN "):
-        return char
+        return None
     folded = unicodedata.normalize("NFKD", char.lower().translate(_FOLD))
     base = "".join(c for c in folded if not unicodedata.combining(c))
-    return base if base.isascii() and base.isalnum() else char
+    return base if base.isascii() and base.isalnum() else None
 
 
 def _words(text: str) -> str:
-    """Letters, digits and their marks, case-folded; runs of anything else as one ``-``."""
+    """Letters, digits and their marks, case-folded; runs of anything else as one ``-``.
+
+    The marks after a Latin letter that lost its accents go with them: ``a`` and a combining
+    acute is ``a``, as ``á`` is.
+    """
     out: list[str] = []
-    after_letter = False
+    marks = False  # whether a mark here belongs to a letter that keeps its marks
     for char in text:
         if char.isalnum():
-            out.append(_fold_latin(char).casefold())
-            after_letter = True
-        elif after_letter and unicodedata.category(char).startswith("M"):
-            out.append(char)
+            folded = _fold_latin(char)
+            out.append(char.casefold() if folded is None else folded)
+            marks = folded is None
+        elif unicodedata.category(char).startswith("M"):
+            if marks:
+                out.append(char)
         else:
             if out and out[-1] != "-":
                 out.append("-")
-            after_letter = False
+            marks = False
     return unicodedata.normalize("NFC", "".join(out).casefold()).strip("-")
 
 
