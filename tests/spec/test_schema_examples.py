@@ -102,9 +102,34 @@ FIELDS: dict[str, tuple[str, Any]] = {
         "tasks:\n  t: {{command: 'true', env: {{A: {v}}}}}\n",
         lambda v: {"tasks": {"t": {"command": "true", "env": {"A": v}}}},
     ),
+    "channel name": (
+        "channels:\n  {v}:\n    url: https://example.com/live.m3u8\n",
+        lambda v: {"channels": {v: {"url": "https://x/y"}}},
+    ),
+    "category name": (
+        "categories:\n  {v}: {{}}\n" + CHANNEL + "    category: {v}\n",
+        lambda v: {"categories": {v: {}}, "channels": {"c": {"url": "https://x/y", "category": v}}},
+    ),
 }
 
+NAMES = [
+    # names that import m3u proposes for real-world titles (core.slugs): every script is a name
+    "беларусь-1",
+    "беларусь-5-интернет",
+    "bs朝日",
+    "ερτ-1",
+    "כאן-11",
+    "cctv5-plus-体育赛事1",
+    "हिन्दी-समाचार",
+    "ข่าวไทย",
+    "الجزيرة-مباشر",
+    "kbs-1tv-한국",
+    "axn",
+    "con-channel",
+]
 CANDIDATES: dict[str, list[Any]] = {
+    "channel name": NAMES,
+    "category name": NAMES,
     "at": [
         "2026-12-31T23:00",
         "2026-12-31 23:00",
@@ -293,6 +318,14 @@ def test_the_schema_accepts_exactly_what_validate_accepts(tmp_path, field, value
     document = FIELDS[field][1]
     accepted = validate_accepts(tmp_path, config_text(field, value))
     assert VALIDATOR.is_valid(document(value)) == accepted, schema_errors(document(value))
+
+
+@pytest.mark.parametrize("field", ["channel name", "category name"])
+def test_names_in_every_script_are_valid_names(tmp_path, field):
+    """The names ``import m3u`` makes of Cyrillic, CJK, Greek, Hebrew, ... titles validate."""
+    for name in NAMES:
+        assert validate_accepts(tmp_path, config_text(field, name)), name
+        assert VALIDATOR.is_valid(FIELDS[field][1](name)), name
 
 
 REFERENCED = {
