@@ -50,9 +50,11 @@ _ENCLOSED = ((0x2460, 0x24FF), (0x2776, 0x2793), (0x3248, 0x32FF), (0x1F100, 0x1
 _FOLD = str.maketrans({"ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d"})
 _PLUS = re.compile(r"(?<=[^\W_])\+|\+(?=[^\W_])")
 
-_QUALITY = r"(?:[0-9]{3,4}[pPiI](?:[0-9]{2})?|[248][kK]|[fFuU]?[hH][dD]|[sS][dD]|[uU][hH][dD])"
-_STATUS = frozenset({"not 24/7", "24/7", "geo-blocked", "geoblocked", "geo blocked", "backup"})
-_STATUS |= {"offline"}
+_QUALITY = r"(?:[0-9]{3,4}[pPiI](?:[0-9]{2})?|[48][kK]|[fFuU]?[hH][dD]|[sS][dD]|[uU][hH][dD])"
+_STATUS = frozenset(
+    {"not 24/7", "24/7", "geo-blocked", "geoblocked", "geo blocked", "backup", "offline"}
+)
+"""Status notes in brackets (compared case-folded): tags, not parts of a name."""
 _BRACKETS = re.compile(r"\(([^()\[\]]*)\)|\[([^()\[\]]*)\]")
 _WORD_TAG = re.compile(rf"(?<![^\W_]){_QUALITY}(?![^\W_])")
 _QUALITY_ONLY = re.compile(rf"{_QUALITY}\Z")
