@@ -135,7 +135,9 @@ def _import(
     old, elsewhere = _declared(edit, target)
     progress.phase(f"parsing {text.count(chr(10)) + 1} lines")
     names = set(edit.names("channels"))
-    playlist = parse_m3u(text, schemes=None if any_scheme else HTTP_SCHEMES, taken=names)
+    playlist = parse_m3u(
+        text, schemes=None if any_scheme else HTTP_SCHEMES, taken=names, duplicates=True
+    )
     progress.phase("playlist entries", total=len(playlist.entries))
     label = redact_url(source) if "://" in source else source
     notes = [(issue.line, issue.message) for issue in playlist.issues]

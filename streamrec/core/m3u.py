@@ -19,7 +19,8 @@ What it understands:
 - names in every script, without decorations (``core.slugs``): ``Беларусь 1`` is ``беларусь-1``,
   ``AXN (720p) [Not 24/7]`` is ``axn`` with the tags ``720p`` and ``Not 24/7``; duplicate names
   made unique (``news``, ``news-2``, ``news-3``);
-- duplicate URLs (compared as :attr:`Entry.key` compares them: reported, the first kept);
+- duplicate URLs (compared as :attr:`Entry.key` compares them: reported, the first kept; with
+  ``duplicates=True`` all kept, for a caller that chooses among them);
 - page URLs of streaming platforms (YouTube, Twitch, ...): :attr:`Entry.resolver` is the resolver
   that can record them (``core.platforms``);
 - lines that are not http(s) URLs (``rtmp://``, ``udp://@...``, paths, junk): reported and left
@@ -168,8 +169,11 @@ class _Reader:
     """Walks the lines once, holding the pending ``#EXTINF`` (and the options before the URL)
     until its URL arrives."""
 
-    def __init__(self, schemes: Collection[str] | None, taken: Collection[str]) -> None:
+    def __init__(
+        self, schemes: Collection[str] | None, taken: Collection[str], duplicates: bool = False
+    ) -> None:
         self.schemes = None if schemes is None else {s.lower() for s in schemes}
+        self.duplicates = duplicates
         self.names: set[str] = set(taken)
         self.urls: dict[str, Entry] = {}
         self.entries: list[Entry] = []
@@ -223,7 +227,7 @@ class _Reader:
             self.issue(number, f"{scheme}:// is not an http(s) URL: skipped ({url[:80]})")
             return
         same = opts.normalise_url(url)
-        if same in self.urls:
+        if same in self.urls and not self.duplicates:
             first = self.urls[same]
             self.issue(number, f"same URL as line {first.line} ({first.name}): skipped")
             return
@@ -254,7 +258,7 @@ class _Reader:
             shift=attrs.get("tvg-shift") or None,
             catchup={k: v for k, v in attrs.items() if k.startswith("catchup") and v},
         )
-        self.urls[same] = entry
+        self.urls.setdefault(same, entry)
         self.entries.append(entry)
 
     def line(self, number: int, line: str) -> None:
@@ -274,13 +278,18 @@ class _Reader:
 
 
 def parse_m3u(
-    text: str, schemes: Collection[str] | None = HTTP_SCHEMES, taken: Collection[str] = ()
+    text: str,
+    schemes: Collection[str] | None = HTTP_SCHEMES,
+    taken: Collection[str] = (),
+    duplicates: bool = False,
 ) -> Playlist:
     """Every channel of an M3U playlist, with unique names that avoid ``taken``, and the issues.
 
-    Only URLs with one of ``schemes`` become entries (None: any scheme).
+    Only URLs with one of ``schemes`` become entries (None: any scheme). A URL seen before is
+    reported and skipped, unless ``duplicates``: then every entry is returned and the caller picks
+    (``import m3u`` keeps the one an earlier import wrote, so reordering never swaps titles).
     """
-    reader = _Reader(schemes, taken)
+    reader = _Reader(schemes, taken, duplicates)
     lines = text.removeprefix("\ufeff").splitlines()
     if not lines or not lines[0].strip().upper().startswith("#EXTM3U"):
         reader.issue(1, "no #EXTM3U header: read as a plain list of URLs and #EXTINF lines")

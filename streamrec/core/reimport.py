@@ -98,7 +98,7 @@ def plan_import(
     """
     elsewhere = elsewhere or {}
     plan = ImportPlan()
-    kept = _deduplicated(entries, elsewhere, plan.notes)
+    kept = _deduplicated(entries, elsewhere, plan.notes, old)
     matches = _match(old, kept)
     names = set(taken) | set(old)
     for index, entry in enumerate(kept):
@@ -124,27 +124,52 @@ def plan_import(
 
 
 def _deduplicated(
-    entries: Sequence[Incoming], elsewhere: Mapping[str, str], notes: list[tuple[int, str]]
+    entries: Sequence[Incoming],
+    elsewhere: Mapping[str, str],
+    notes: list[tuple[int, str]],
+    old: Mapping[str, Mapping[str, Any]],
 ) -> list[Incoming]:
     """The entries that become channels: one per URL (and per URL key), none whose URL another
-    file declares."""
-    seen: dict[str, int] = {}
-    kept = []
+    file declares.
+
+    Of the entries of one stream, the one an earlier import wrote as it stands is kept (so
+    reordering a playlist never swaps which title of a stream wins), else the first."""
+    alias: dict[str, str] = {}
+    groups: dict[str, list[Incoming]] = {}
     for entry in entries:
         url = str(entry.fields.get("url"))
         ids = [f"url:{url}"] + ([entry.key] if entry.key.startswith("url:") else [])
-        first = next((seen[i] for i in ids if i in seen), None)
-        if first is not None:
-            notes.append(
-                (entry.line, f"same stream as line {first}: one channel, this one skipped")
-            )
+        group = next((alias[i] for i in ids if i in alias), ids[0])
+        groups.setdefault(group, []).append(entry)
+        for i in ids:
+            alias.setdefault(i, group)
+    written = {_fingerprint(body) for body in old.values()}
+    kept = []
+    for group_entries in groups.values():
+        chosen = next(
+            (e for e in group_entries if _fingerprint(e.fields) in written), group_entries[0]
+        )
+        notes.extend(
+            (e.line, f"same stream as line {chosen.line}: one channel, this one skipped")
+            for e in group_entries
+            if e is not chosen
+        )
+        if where := elsewhere.get(f"url:{chosen.fields.get('url')}"):
+            notes.append((chosen.line, f"same URL as {where}: skipped"))
             continue
-        seen.update(dict.fromkeys(ids, entry.line))
-        if where := elsewhere.get(f"url:{url}"):
-            notes.append((entry.line, f"same URL as {where}: skipped"))
-            continue
-        kept.append(entry)
+        kept.append(chosen)
     return kept
+
+
+def _fingerprint(body: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The managed fields of a channel body or an entry, comparable across both."""
+    return tuple(_hashable(_plain(body.get(f))) for f in MANAGED)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return value
 
 
 def _match(old: Mapping[str, Mapping[str, Any]], entries: Sequence[Incoming]) -> dict[int, str]:
