@@ -13,6 +13,7 @@ stop it); a TCP address that cannot be bound is logged and the socket API still 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Mapping
@@ -129,7 +130,6 @@ class Listeners:
                 return
 
     async def stop(self) -> None:
-        """Stop serving and remove ``daemon.json``."""
-        for server in self._servers:
-            await server.stop()
+        """Stop serving (every listener at once) and remove ``daemon.json``."""
+        await asyncio.gather(*(server.stop() for server in self._servers))
         info_path(self._root).unlink(missing_ok=True)
