@@ -10,11 +10,11 @@ else. Target: validate + plan under 1.5 s and 300 MB on this machine.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from measuring import measure
 
 BIN = Path(sys.executable).parent
 
@@ -81,22 +81,7 @@ def main() -> None:
         print(f"{'command':<38} {'wall s':>8} {'peak MB':>9} {'exit':>5}")
         results = {}
         for label, argv in rows:
-            # peak RSS of children is a running maximum: measure each in a fresh helper process
-            code = (
-                "import resource, subprocess, sys, time; t = time.perf_counter(); "
-                "r = subprocess.run(sys.argv[1:], capture_output=True); "
-                "w = time.perf_counter() - t; "
-                "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode)"
-            )
-            out = subprocess.run(
-                [sys.executable, "-c", code, *argv],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=True,
-                env=dict(os.environ),
-            ).stdout.split()
-            wall, peak, exit_code = float(out[0]), float(out[1]), int(out[2])
+            wall, peak, exit_code = measure(argv, root)
             results[label] = wall
             print(f"{label:<38} {wall:>8.2f} {peak:>9.0f} {exit_code:>5}")
         total = results["streamrec validate"] + results["streamrec plan (all applied)"]

@@ -12,11 +12,11 @@ every channel by its key and change only the 200).
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from measuring import measure
 
 BIN = Path(sys.executable).parent
 GROUPS = ["Haber", "Spor", "Film", "Belgesel", "Müzik", "Çocuk", "Yerel", "Dizi"]
@@ -39,26 +39,6 @@ def playlist(numbers: list[int]) -> str:
     for i in numbers:
         lines += entry(i)
     return "\n".join(lines) + "\n"
-
-
-def measure(argv: list[str], cwd: Path) -> tuple[float, float, int]:
-    """Wall seconds, peak MB and exit code of ``argv``, from a fresh helper process."""
-    # peak RSS of children is a running maximum: measure each in a fresh helper process
-    code = (
-        "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "r = subprocess.run(sys.argv[1:], capture_output=True); "
-        "w = time.perf_counter() - t; "
-        "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, *argv],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-        env=dict(os.environ),
-    ).stdout.split()
-    return float(out[0]), float(out[1]), int(out[2])
 
 
 def main() -> None:
