@@ -49,7 +49,7 @@ from streamrec.version import __version__
 from streamrec.web.downloads import Download, open_inside
 from streamrec.web.eventfeed import EventFeed
 from streamrec.web.metrics import RECONCILE_BUCKETS, TASK_BUCKETS, Histogram, MetricsInput
-from streamrec.web.playback import Source, live_start
+from streamrec.web.playback import Source, first_live, live_start
 from streamrec.web.thumbnails import Thumbnails, file_version, live_version
 
 LOG_BYTES = 64 * 1024
@@ -223,9 +223,16 @@ class ReadModel:
             return None
         return open_inside(Path(file), base)
 
-    def live_source(self, channel: str) -> Source | None:
+    async def live_source(self, channel: str) -> Source | None:
         """The file channel ``channel`` writes now, opened like a download (inside the recordings
-        directory, no link), to be played from near its end while it grows; else None."""
+        directory, no link), to be played from near its end while it grows; if the channel
+        records but is between two files, the next one (``web.playback.first_live``); else
+        None."""
+        return await first_live(
+            lambda: self._live_now(channel), lambda: channel in self._channels.running
+        )
+
+    def _live_now(self, channel: str) -> Source | None:
         path = self._channels.writing(channel)
         reading = self._channels.live_progress().get(channel)
         inside = self._recording.storage.recordings_dir

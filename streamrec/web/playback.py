@@ -19,7 +19,9 @@ the recorder closes it and opens the next, an MPEG-TS answer goes on into that o
 one stream), any other ends, as it does when the recording stops. So a live picture starts at
 once, seconds behind the recording. ffmpeg runs from an argument list in its own
 session; it is killed when the answer ends for any reason, a client that went away included
-(the ASGI server cancels the body, and the ``finally`` here kills and reaps it).
+(the ASGI server cancels the body, and the ``finally`` here kills and reaps it). A request
+that comes while a recording channel is between two files waits for the next one
+(:func:`first_live`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,20 @@ class Source:
     path: Path | None = None
     writing: Callable[[], Path | None] | None = None
     reopen: Callable[[Path], Download | None] | None = None
+
+
+async def first_live(
+    find: Callable[[], Source | None], recording: Callable[[], bool], wait: float = NEXT_FILE_WAIT
+) -> Source | None:
+    """``find()``, looked at again every :data:`POLL` seconds for up to ``wait`` seconds while
+    ``recording()`` holds: a channel between two files (one closed, the next not yet measured)
+    is still live, so a play request then gets the next file, not a "not found"."""
+    deadline = time.monotonic() + wait
+    source = find()
+    while source is None and recording() and time.monotonic() < deadline:
+        await asyncio.sleep(POLL)
+        source = find()
+    return source
 
 
 def live_start(size: int, bytes_per_second: float | None, ext: str, seconds: float = 6.0) -> int:

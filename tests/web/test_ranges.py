@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
-from streamrec.web.downloads import Unsatisfiable, byte_range
-from streamrec.web.playback import BROWSER_AUDIO, live_start, play_argv
+from streamrec.web.downloads import Unsatisfiable, byte_range, open_inside
+from streamrec.web.playback import BROWSER_AUDIO, Source, first_live, live_start, play_argv
 
 
 def test_a_single_byte_range_in_each_form() -> None:
@@ -45,3 +48,24 @@ def test_audio_browsers_cannot_play_is_dropped_and_nothing_is_transcoded() -> No
         assert other not in BROWSER_AUDIO and "-an" in play_argv("ffmpeg", other)
     for argv in (aac, play_argv("ffmpeg", None)):
         assert argv[argv.index("-c") + 1] == "copy" and argv[argv.index("-f") + 1] == "mp4"
+
+
+async def test_a_play_request_between_two_files_waits_for_the_next_one(tmp_path: Path) -> None:
+    """While the channel records but names no file (one closed, the next not yet measured), the
+    request is answered with the next file; a channel that does not record is not waited for."""
+    path = tmp_path / "next.ts"
+    path.write_bytes(b"\x47" * 188)
+    opened = open_inside(path, tmp_path)
+    assert opened is not None
+    looks: list[float] = []
+
+    def find() -> Source | None:
+        looks.append(time.monotonic())
+        return Source(opened) if len(looks) >= 3 else None
+
+    found = await first_live(find, lambda: True, wait=5.0)
+    assert found is not None and found.opened is opened and len(looks) == 3
+    assert await first_live(lambda: None, lambda: False, wait=5.0) is None
+    started = time.monotonic()
+    assert await first_live(lambda: None, lambda: True, wait=0.3) is None
+    assert time.monotonic() - started < 2.0
