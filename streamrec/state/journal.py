@@ -9,7 +9,8 @@ processes append to the same log, so every write happens under an advisory ``flo
 Writing (``state.writer``). ``append``/``extend`` take the lock, find the last seq (cached; read
 from the file's end again only when its inode or size changed under us), cut off a torn tail if a
 writer died mid-line (its bytes are kept in ``archive/torn-<seq>.bin``, with a warning), and write
-the new lines with one ``write()`` on an ``O_APPEND`` descriptor. Each event is ``{"seq", "ts", "type", **fields}``: ``seq``
+the new lines with one ``write()`` on an ``O_APPEND`` descriptor: the lines of every append queued
+meanwhile (``state.grouping``), in the order they were queued. Each event is ``{"seq", "ts", "type", **fields}``: ``seq``
 strictly increasing across all writers, ``ts`` UTC ISO 8601 with milliseconds and ``Z``
 (``core.timestamps.format_ts``, the time read from the journal's ``Clock``). An event is a typed
 record (``core.events``); the legacy form ``append("type", **fields)`` builds the record from the
@@ -19,9 +20,11 @@ says so: the log stays valid and the caller knows the event was not recorded.
 
 The fsync policy (``settings.state_fsync``) decides what a crash can cost:
 
-- ``always`` (default): fsync after every append (and of the directory when the file is created).
-  Nothing acknowledged is ever lost, not even to a power cut. Events are low-volume (starts,
-  segments, finishes), so this costs little; ``bench/bench_state_log.py`` measures it.
+- ``always`` (default): an append returns (``append_async`` resolves) only once an fsync covering
+  its line is done (and of the directory when the file is created). Nothing acknowledged is ever
+  lost, not even to a power cut. Appends made while a write and its fsync are in flight are
+  queued and written together with one fsync (group commit, ``state.grouping``), so parallel
+  task runs share fsyncs; ``bench/bench_state_log.py`` and ``bench/bench_tasks.py`` measure it.
 - ``interval``: the data is written to the file at once, so a crashed or killed *process* loses
   nothing; fsync runs at most once a second (a timer flushes the last appends of a burst), so a
   power cut or kernel crash can lose up to the last second.
@@ -67,6 +70,7 @@ from streamrec.core.timestamps import format_ts
 from streamrec.errors import StateError
 from streamrec.state import lines, snapshot
 from streamrec.state.current import FoldCache, folded_seq
+from streamrec.state.grouping import GroupCommit, Pending
 from streamrec.state.paths import StatePaths
 from streamrec.state.writer import FSYNC_INTERVAL, FsyncPolicy, TailWriter
 
@@ -144,6 +148,7 @@ class Journal:
         self._checkpoint = checkpoint
         self._writer = TailWriter(self.paths, fsync, write, sync)
         self._folds, self._pid = FoldCache(self.paths), os.getpid()
+        self._grouping, self._group_pid = GroupCommit(self._flush), os.getpid()
         self.failure: str | None = None
         """Why the last write failed (None once one succeeds): the daemon's readiness asks."""
 
@@ -180,17 +185,41 @@ class Journal:
         return self.extend([(event, fields)])[0]
 
     def extend(self, events: Sequence[PendingEvent]) -> list[dict[str, Any]]:
-        """Write several events under one lock and one ``write()``; returns them with seq and ts."""
+        """Write several events in one ``write()``; returns them with seq and ts.
+
+        The events share the write (and the fsync) of whatever other threads append meanwhile
+        (``state.grouping``); the call returns once that fsync is done.
+        """
         records = [e if isinstance(e, Event) else build(e[0], e[1]) for e in events]
         if not records:
             return []
-        try:
-            _, written = self._write(records)
-        except StateError as exc:
-            self.failure = str(exc)
-            raise
-        self.failure = None
-        return written
+        pending = self._group().submit(Pending(records))
+        if pending.error is not None:
+            raise pending.error
+        return pending.written
+
+    async def append_async(self, event: Event) -> dict[str, Any]:
+        """:meth:`append` for an event loop: awaits the fsync covering the event, never blocking.
+
+        Under ``always`` the write and its fsync happen on the group commit's leader thread,
+        shared with every append queued meanwhile; under ``interval`` and ``never`` (no fsync to
+        wait for) the event is written at once, as :meth:`append` does.
+        """
+        if self.fsync != "always":
+            return self.append(event)
+        written = await self._group().submit_async(Pending([event]))
+        return written[0]
+
+    @property
+    def batches(self) -> int:
+        """How many batches (one write and at most one fsync each) this journal has flushed."""
+        return self._group().batches
+
+    def _group(self) -> GroupCommit:
+        """The group commit queue; a fresh one in a forked child (its lock may be held)."""
+        if self._group_pid != os.getpid():
+            self._grouping, self._group_pid = GroupCommit(self._flush), os.getpid()
+        return self._grouping
 
     def reopen(self) -> dict[str, Any] | None:
         """Recreate a vanished state directory now; the ``state.recreated`` event, if one was due.
@@ -199,7 +228,7 @@ class Journal:
         Raises StateError when the directory or the log cannot be opened.
         """
         try:
-            recreated, _ = self._write([])
+            recreated = self._write([])
         except StateError as exc:
             self.failure = str(exc)
             raise
@@ -207,23 +236,47 @@ class Journal:
             self.failure = None
         return recreated  # otherwise a write failure stands until a write succeeds
 
-    def _write(self, events: list[Event]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """Write ``events``, after a ``state.recreated`` if the log was lost; both, as written."""
+    def _flush(self, batch: list[Pending]) -> None:
+        """Write one batch of the group commit (see ``state.grouping``), tracking ``failure``."""
+        try:
+            self._write(batch)
+        except StateError as exc:
+            self.failure = str(exc)
+            raise
+        errors = [pending.error for pending in batch if pending.error is not None]
+        self.failure = str(errors[0]) if batch and len(errors) == len(batch) else None
+
+    def _write(self, batch: list[Pending]) -> dict[str, Any] | None:
+        """Write ``batch``, after a ``state.recreated`` if the log was lost (returned, if so).
+
+        Each pending gets its events as written; one whose events are not JSON gets its own
+        StateError and takes no seq, the rest of the batch is written.
+        """
         writer = self._writer
         with writer.locked(), _os_errors(f"cannot append to the state log {self.paths.events}"):
             fd, size = writer.open_tail()
             lost = writer.lost
-            if lost is not None:
-                events = [_recreated(self.paths, *lost), *events]
-            if not events:
-                return None, []
+            if lost is None and not batch:
+                return None
             ts, seq = format_ts(self._clock.now()), writer.last_seq
-            written = []
-            for event in events:
+            recreated: dict[str, Any] | None = None
+            chunks: list[bytes] = []
+            if lost is not None:
                 seq += 1
-                written.append(to_json(event, seq=seq, ts=ts))
-            data = b"".join(lines.encode(event) for event in written)
-            writer.write(fd, size, data, seq, len(written))
+                recreated = to_json(_recreated(self.paths, *lost), seq=seq, ts=ts)
+                chunks.append(lines.encode(recreated))
+            for pending in batch:
+                written = [to_json(e, seq=seq + n, ts=ts) for n, e in enumerate(pending.items, 1)]
+                try:
+                    chunks.extend([lines.encode(event) for event in written])
+                except StateError as exc:  # nothing of it was added: the list is built first
+                    pending.error = exc
+                    continue
+                pending.written, seq = written, seq + len(written)
+            count = seq - writer.last_seq
+            if not count:
+                return None
+            writer.write(fd, size, b"".join(chunks), seq, count)
             if lost is not None:
                 writer.lost = None
                 logger.warning(
@@ -231,15 +284,12 @@ class Journal:
                     "longer in view, numbering goes on from seq {}",
                     self.paths.root, lost[0] - lost[1], lost[0] + 1,
                 )  # fmt: skip
-                recreated, written = written[0], written[1:]
-            else:
-                recreated = None
             if self.compact_after is not None and writer.tail_count > self.compact_after:
                 try:
                     self._compact_locked()
                 except StateError as exc:
                     logger.warning("state log: automatic compaction failed, will retry: {}", exc)
-        return recreated, written
+        return recreated
 
     # --- reading ------------------------------------------------------------------------------
 

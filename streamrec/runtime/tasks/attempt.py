@@ -131,12 +131,13 @@ class Attempt:
             if proc is not None:
                 active.proc = proc
                 self._record(proc, stdout, stderr)
-                reporter.emit(TaskStarted(pid=proc.pid, **common))
                 logger.debug(
                     "task {!r} run {} attempt {} started (pid {})",
                     self.name, self.run, self.number, proc.pid,
                 )  # fmt: skip
                 try:
+                    # on disk before anyone is told; the child runs meanwhile
+                    await reporter.emit_async(TaskStarted(pid=proc.pid, **common))
                     if not await proc.wait(task.timeout):
                         timed_out = active.stop_reason is None
                         if active.stopping is None:
@@ -183,7 +184,7 @@ class Attempt:
         if left_behind:
             note = "left processes behind in its group, which were stopped"
             reason = f"{reason}; {note}" if reason else note
-        result = reporter.finished(
+        result = await reporter.finished_async(
             common, status, code, started_at, _elapsed(proc), reason, _tails(proc)
         )
         return result, retryable

@@ -52,7 +52,20 @@ class RunReporter:
 
     def emit(self, event: Event) -> dict[str, Any]:
         """Append an event to the state log and show it (as written) to the observer."""
-        written = self.journal.append(event)
+        return self._show(self.journal.append(event))
+
+    async def emit_async(self, event: Event) -> dict[str, Any]:
+        """:meth:`emit` without blocking the loop on the disk, when the log can do that.
+
+        A journal with ``append_async`` (``state.journal.Journal``) shares one fsync among the
+        events appended meanwhile and resolves once the one covering this event is done; any
+        other log (the API's in-memory one) is appended to at once.
+        """
+        append = getattr(self.journal, "append_async", None)
+        written = await append(event) if append is not None else self.journal.append(event)
+        return self._show(written)
+
+    def _show(self, written: dict[str, Any]) -> dict[str, Any]:
         if self.observer is not None:
             try:
                 self.observer(written)
@@ -83,19 +96,52 @@ class RunReporter:
         tails: tuple[str, str],
     ) -> RunOutcome:
         """Write ``task.finished`` for one attempt (tails and reason redacted); return it."""
+        outcome = self._outcome(common, status, returncode, started_at, duration, reason, tails)
+        self.emit(TaskFinished(outcome=outcome))
+        return self._logged(outcome)
+
+    async def finished_async(
+        self,
+        common: dict[str, Any],
+        status: str,
+        returncode: int | None,
+        started_at: str,
+        duration: float,
+        reason: str | None,
+        tails: tuple[str, str],
+    ) -> RunOutcome:
+        """:meth:`finished` through :meth:`emit_async`: returns once the event is on disk."""
+        outcome = self._outcome(common, status, returncode, started_at, duration, reason, tails)
+        await self.emit_async(TaskFinished(outcome=outcome))
+        return self._logged(outcome)
+
+    def _outcome(
+        self,
+        common: dict[str, Any],
+        status: str,
+        returncode: int | None,
+        started_at: str,
+        duration: float,
+        reason: str | None,
+        tails: tuple[str, str],
+    ) -> RunOutcome:
+        """The outcome of one attempt, tails and reason redacted."""
         task = self._lookup(common["task"])
         redactor = self.redactor.with_secrets(env_secrets(task.env) if task else ())
         stdout_tail, stderr_tail = (redactor.text(tail) for tail in tails)
         reason = None if reason is None else redactor.text(reason)
-        outcome = RunOutcome(
+        return RunOutcome(
             **common, status=status, exit_code=shell_exit_code(returncode),
             started_at=started_at, ended_at=self.stamp(), duration=duration,
             stdout_tail=stdout_tail, stderr_tail=stderr_tail, reason=reason,
         )  # fmt: skip
-        self.emit(TaskFinished(outcome=outcome))
+
+    def _logged(self, outcome: RunOutcome) -> RunOutcome:
+        reason = outcome.reason
         logger.bind(task=outcome.task, run_id=outcome.run, event="task.finished").info(
             "task {!r} run {} attempt {}: {}{}",
-            outcome.task, outcome.run, outcome.attempt, status, f" ({reason})" if reason else "",
+            outcome.task, outcome.run, outcome.attempt, outcome.status,
+            f" ({reason})" if reason else "",
         )  # fmt: skip
         return outcome
 
