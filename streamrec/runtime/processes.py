@@ -1,8 +1,10 @@
 """Shell children in their own process group: spawn, wait, stop politely then firmly, clean up.
 
 Called by the task runner (``runtime.tasks.runner``) for every attempt, and by ``runtime.tasks.files`` to
-stop a run that another process owns. One :class:`ShellProcess` is ``/bin/sh -c COMMAND`` started
-with ``start_new_session`` (so its pid is its process group id), stdin from ``/dev/null`` and
+stop a run that another process owns. One :class:`ShellProcess` is ``/bin/sh -c COMMAND``, or the
+program itself when the command is one plain call that the shell would only split into words
+(:func:`command_argv`, decided by ``core.shellwords``), started with ``start_new_session`` (so its
+pid is its process group id; CPython starts it with ``vfork``, as no ``preexec_fn`` is given), stdin from ``/dev/null`` and
 stdout/stderr opened straight onto log files: the child writes the files itself, we never read a
 pipe, so no pipe can fill and block it and its output never passes through our memory. The log
 files are created private (0600 in 0700 directories, :func:`open_private`).
@@ -37,6 +39,8 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from streamrec.core.shellwords import plain_argv
 
 _PR_SET_CHILD_SUBREAPER = 36
 _POLL = 0.01
@@ -169,7 +173,8 @@ GIL let go, so a start on this thread lets the event loop go on with other runs 
 
 
 class ShellProcess:
-    """One ``/bin/sh -c`` child leading its own process group, writing to two log files."""
+    """One command (through ``/bin/sh -c`` or not) leading its own process group, writing to
+    two log files."""
 
     @classmethod
     async def start(
@@ -218,9 +223,11 @@ class ShellProcess:
         except OSError:
             os.close(self.out_fd)
             raise
+        argv, program = command_argv(command, env, cwd)
         try:
             self.popen = subprocess.Popen(
-                ["/bin/sh", "-c", command],
+                argv,
+                executable=program,
                 cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
@@ -327,6 +334,39 @@ class ShellProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(KILL_WAIT)
         reap_group(self.pgid)
+
+
+def command_argv(command: str, env: Mapping[str, str], cwd: Path) -> tuple[list[str], str]:
+    """``(argv, program)`` to start ``command``: the program itself when the command is plain.
+
+    ``core.shellwords.plain_argv`` says whether the shell can be skipped; the first word is then
+    looked up as ``sh`` would (a path with a ``/`` against ``cwd``, else each ``PATH`` entry of
+    the child's environment). Not found, or a ``PATH`` with a relative entry: the shell runs it,
+    so it fails exactly as the shell says (exit 127 and its message).
+    """
+    words = plain_argv(command)
+    program = None if words is None else find_program(words[0], env.get("PATH"), cwd)
+    if words is None or program is None:
+        return ["/bin/sh", "-c", command], "/bin/sh"
+    return words, program
+
+
+def find_program(word: str, path: str | None, cwd: Path) -> str | None:
+    """Where ``word`` is as an executable file, searched as ``sh`` would; None if not found."""
+    if "/" in word:
+        found = cwd / word
+        return str(found) if _executable(found) else None
+    for directory in (os.defpath if path is None else path).split(os.pathsep):
+        if not directory.startswith("/"):
+            return None  # '' or a relative entry means the child's cwd: leave it to the shell
+        found = Path(directory, word)
+        if _executable(found):
+            return str(found)
+    return None
+
+
+def _executable(path: Path) -> bool:
+    return os.access(path, os.X_OK) and path.is_file()
 
 
 def exit_words(returncode: int | None) -> str:
