@@ -6,18 +6,19 @@ Each loads the config directory through :func:`streamrec.cli.app.load` (every pr
 with ``file``, ``line``, ``column`` and ``message``). ``plan`` exits 0 whether or not there are
 changes, like terraform; ``plan --detailed-exitcode`` exits 2 when there are. ``status`` and
 ``history`` live in ``cli.status``.
+
+What they print for people is built as lines and written at once (``cli.output.write``), with no
+markup: a plan of 20,000 objects is one write. The model, the planner, the state log and the daemon
+client are imported inside the commands, so ``streamrec --help`` does not load them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
-from streamrec.app.applying import apply_config, desired_of
 from streamrec.cli.app import (
     app,
     console,
@@ -30,18 +31,15 @@ from streamrec.cli.app import (
     redactor_of,
 )
 from streamrec.cli.app import state_paths as _state_paths
-from streamrec.cli.client import DaemonClient, daemon_client
-from streamrec.cli.output import Output, OutputOption, emit
+from streamrec.cli.output import Output, OutputOption, emit, style, write
 from streamrec.cli.rootgroup import EXIT_CHANGES
-from streamrec.cli.tasks import TaskSession
-from streamrec.core import planning
-from streamrec.core.lifecycle import once_due
 from streamrec.core.printable import printable
 from streamrec.errors import ConfigError, Problem
-from streamrec.runtime.tasks.graph import run_once_tasks
-from streamrec.spec.loading import LoadedConfig, load_config
-from streamrec.spec.schema import config_schema
-from streamrec.state.applied import read_applied
+
+if TYPE_CHECKING:
+    from streamrec.cli.client import DaemonClient
+    from streamrec.core import planning
+    from streamrec.spec.loading import LoadedConfig
 
 __all__ = ["desired_of", "print_actions"]
 
@@ -56,8 +54,17 @@ def problem_data(problem: Problem) -> dict[str, Any]:
     }
 
 
+def desired_of(loaded: LoadedConfig) -> planning.Desired:
+    """The desired side of a plan for a loaded config (``app.applying.desired_of``)."""
+    from streamrec.app.applying import desired_of as desired
+
+    return desired(loaded)
+
+
 def _load_or_report(output: Output) -> LoadedConfig:
     """The loaded config; for -o json/yaml a config that does not load is printed as data."""
+    from streamrec.spec.loading import load_config
+
     if not output.structured:
         return load()
     try:
@@ -88,7 +95,7 @@ def validate(output: OutputOption = Output.text) -> None:
         emit({"valid": True, "revision": revision, **counts}, output)
         return
     parts = ", ".join(f"{n} {k}" for k, n in counts.items())
-    console.print(f"valid: {globals_.config_dir} ({parts}; revision {revision})", markup=False)
+    write(console, printable(f"valid: {globals_.config_dir} ({parts}; revision {revision})"))
 
 
 @app.command()
@@ -96,6 +103,8 @@ def schema(
     indent: Annotated[int, typer.Option(metavar="N", help="Indentation of the JSON.")] = 2,
 ) -> None:
     """Print the JSON Schema of the config files (for editors: yaml-language-server)."""
+    from streamrec.spec.schema import config_schema
+
     typer.echo(json.dumps(config_schema(), indent=indent or None, ensure_ascii=False))
 
 
@@ -107,23 +116,38 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def print_actions(actions: list[planning.Action]) -> None:
-    """The actions of a plan, one object a line, changed fields below each change."""
+def action_lines(actions: list[planning.Action], colour: bool = False) -> list[str]:
+    """The lines of a plan's actions: one per object, its changed fields indented below it.
+
+    With ``colour``, each object's line is green (add), yellow (change) or red (remove).
+    """
+    from streamrec.core.planning import SECRET_CHANGED
+
     marks = {"add": "+", "change": "~", "remove": "-"}
     styles = {"add": "green", "change": "yellow", "remove": "red"}
+    lines: list[str] = []
     for action in actions:
-        head = Text(f"{marks[action.op]} {printable(action.key)}", style=styles[action.op])
-        console.print(Text("  ") + head)
+        head = f"{marks[action.op]} {printable(action.key)}"
+        lines.append("  " + (style(console, head, styles[action.op]) if colour else head))
         for change in action.changes:
-            if change.path == planning.SECRET_CHANGED:
-                console.print(f"      {change.path}")
+            if change.path == SECRET_CHANGED:
+                lines.append(f"      {change.path}")
             else:
                 line = f"      {change.path}: {_show(change.old)} -> {_show(change.new)}"
-                console.print(printable(line))
+                lines.append(printable(line))
+    return lines
+
+
+def print_actions(actions: list[planning.Action]) -> None:
+    """The actions of a plan, one object a line, changed fields below each change."""
+    if actions:
+        write(console, action_lines(actions, colour=True))
 
 
 def _counts(actions: list[planning.Action]) -> str:
-    summary = planning.summary(actions)
+    from streamrec.core.planning import summary as summarise
+
+    summary = summarise(actions)
     return (
         f"{len(summary['added'])} to add, {len(summary['changed'])} to change, "
         f"{len(summary['removed'])} to remove"
@@ -142,6 +166,9 @@ def plan(
 ) -> None:
     """Show what `apply` would change; exit 0 (with --detailed-exitcode: 2 when it would change
     something), 1 on error."""
+    from streamrec.core import planning
+    from streamrec.state.applied import read_applied
+
     loaded = _load_or_report(output)
     want = desired_of(loaded)
     have = read_applied(_state_paths(loaded).applied)
@@ -158,12 +185,13 @@ def plan(
             output,
         )
     elif not actions:
-        console.print(f"No changes: revision {want.revision} is applied.", markup=False)
+        write(console, f"No changes: revision {want.revision} is applied.")
     else:
         base = f"applied revision {have.revision}" if have.revision else "nothing applied yet"
-        console.print(f"Plan for revision {want.revision} (against {base}):", markup=False)
-        print_actions(actions)
-        console.print(f"{_counts(actions)}.", markup=False)
+        lines = [f"Plan for revision {want.revision} (against {base}):"]
+        lines += action_lines(actions, colour=True)
+        lines.append(f"{_counts(actions)}.")
+        write(console, lines)
         if empty:
             err_console.print(
                 "warning: this removes every channel and task; `apply` will refuse it "
@@ -183,6 +211,12 @@ def apply(
     output: OutputOption = Output.text,
 ) -> None:
     """Make the config current: record it in the state log (and tell a running daemon)."""
+    import asyncio
+
+    from streamrec.app.applying import apply_config
+    from streamrec.cli.client import daemon_client
+    from streamrec.state.applied import read_applied
+
     loaded = load()
     paths = _state_paths(loaded)
     client = daemon_client(paths.root)
@@ -209,10 +243,15 @@ def apply(
         result["seq"] = applied.seq
     if not output.structured:
         if actions:
-            print_actions(actions)
-            console.print(f"Applied revision {want.revision}: {_counts(actions)}.", markup=False)
+            write(
+                console,
+                [
+                    *action_lines(actions, colour=True),
+                    f"Applied revision {want.revision}: {_counts(actions)}.",
+                ],
+            )
         else:
-            console.print(f"No changes: revision {want.revision} is applied.", markup=False)
+            write(console, f"No changes: revision {want.revision} is applied.")
     once = _run_once_tasks(loaded)
     if output.structured:
         emit({**result, "once": once}, output)
@@ -222,6 +261,10 @@ def apply(
 
 def _run_once_tasks(loaded: LoadedConfig) -> dict[str, str]:
     """Without a daemon, apply runs the ``schedule: once`` tasks due for their new definitions."""
+    from streamrec.cli.tasks import TaskSession
+    from streamrec.core.lifecycle import once_due
+    from streamrec.runtime.tasks.graph import run_once_tasks
+
     with open_journal(loaded) as journal:
         due = once_due(loaded.config.tasks, journal.state().get("tasks", {}))
     if not due:
@@ -248,13 +291,15 @@ def _apply_through(client: DaemonClient, allow_empty: bool, output: Output) -> N
     if output.structured:
         return
     outcomes = result.get("outcomes", {})
-    for key, outcome in sorted(outcomes.items()):
-        if outcome != "unchanged":
-            console.print(f"  {key}: {outcome}", markup=False)
+    lines = [
+        printable(f"  {key}: {outcome}")
+        for key, outcome in sorted(outcomes.items())
+        if outcome != "unchanged"
+    ]
     unchanged = sum(1 for o in outcomes.values() if o == "unchanged")
     pid = client.info.get("pid")
-    console.print(
+    lines.append(
         f"Applied revision {result.get('revision')} in the running daemon (pid {pid}) "
-        f"in {result.get('took_ms')} ms; {unchanged} unchanged.",
-        markup=False,
+        f"in {result.get('took_ms')} ms; {unchanged} unchanged."
     )
+    write(console, lines)

@@ -14,7 +14,14 @@ the same everywhere:
   command line that imports ruamel.yaml, only to write.
 
 Cells are shown as given: callers pass text already made printable
-(:func:`~streamrec.core.printable.printable`) and redacted; nothing is read as markup.
+(:func:`~streamrec.core.printable.printable`) and redacted; nothing is read as markup. Everything
+a command prints for people goes out through :func:`write`: one write of the whole text to the
+console's file, never one ``console.print`` per line (rich parses markup and emoji codes, measures
+and wraps every line it is given, which took seconds for a plan of 20,000 objects). Only a box
+table on a terminal is drawn by rich, into a string, and written the same way.
+
+rich and ruamel.yaml are imported inside the functions that use them, so ``streamrec --help``
+and ``--version`` never load them.
 """
 
 from __future__ import annotations
@@ -23,14 +30,12 @@ import io
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table as RichTable
-from ruamel.yaml import YAML
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "Column",
@@ -41,6 +46,8 @@ __all__ = [
     "emit",
     "human_size",
     "print_table",
+    "style",
+    "write",
 ]
 
 
@@ -80,6 +87,8 @@ def dumps(data: Any, fmt: Output) -> str:
     plain = _plain_data(data)
     if fmt is not Output.yaml:
         return json.dumps(plain, indent=2, ensure_ascii=False)
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     # keys in the order the command gave them (ruamel types this attribute as None)
@@ -102,6 +111,29 @@ def human_size(size: float) -> str:
 def emit(data: Any, fmt: Output) -> None:
     """Print ``data`` on standard output as JSON, or as YAML for ``-o yaml``."""
     typer.echo(dumps(data, fmt))
+
+
+def write(console: Console, lines: str | list[str]) -> None:
+    """``lines`` (a text, or lines without their newlines) on ``console``'s file in one write.
+
+    Nothing is read as markup or emoji codes, nothing is wrapped: the text is written as given
+    (callers make user text printable first), with a newline at the end.
+    """
+    text = lines if isinstance(lines, str) else "\n".join(lines)
+    file = console.file
+    file.write(text + "\n")
+    file.flush()
+
+
+_SGR = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
+
+
+def style(console: Console, text: str, name: str) -> str:
+    """``text`` coloured as ``name`` (green, yellow, red, bold, dim) when ``console`` shows
+    colours (a terminal, ``NO_COLOR`` unset), else ``text`` unchanged."""
+    if not console.is_terminal or console.color_system is None:
+        return text
+    return f"\x1b[{_SGR[name]}m{text}\x1b[0m"
 
 
 @dataclass(frozen=True)
@@ -145,6 +177,8 @@ def _shown(table: Table, fmt: Output) -> list[int]:
 
 def plain_lines(table: Table, fmt: Output = Output.plain) -> list[str]:
     """The table as a header line and aligned rows, three spaces between columns."""
+    from rich.cells import cell_len
+
     shown = _shown(table, fmt)
     headers = [table.columns[i].header.upper() for i in shown]
     body = [[row[i] for i in shown] for row in table.rows]
@@ -164,13 +198,17 @@ def plain_lines(table: Table, fmt: Output = Output.plain) -> list[str]:
 def print_table(table: Table, fmt: Output, console: Console) -> None:
     """A box table on a terminal for ``text``/``wide``, else plain columns (``plain``, pipes)."""
     if fmt in (Output.text, Output.wide) and console.is_terminal:
+        from rich import box
+        from rich.table import Table as RichTable
+
         shown = _shown(table, fmt)
         rich = RichTable(title=table.title, title_justify="left", box=box.ROUNDED, highlight=False)
         for i in shown:
             rich.add_column(table.columns[i].header, justify=table.columns[i].justify)
         for row in table.rows:
             rich.add_row(*(row[i] for i in shown))
-        console.print(rich)
+        with console.capture() as drawn:
+            console.print(rich, markup=False, emoji=False, highlight=False)
+        write(console, drawn.get().rstrip("\n"))
         return
-    for text in plain_lines(table, fmt):
-        console.print(text, markup=False, highlight=False, emoji=False)
+    write(console, plain_lines(table, fmt))
