@@ -4,7 +4,8 @@
 directory, or ``daemon.gitmode``'s repository) and calls :meth:`Daemon.run`. The daemon only
 composes its collaborators and runs the loop:
 
-1. Load the config once (the state directory may be named in it), take the state directory's daemon
+1. Raise the open-file soft limit to the hard one (``runtime.fdlimit``, logged once), load the
+   config once (the state directory may be named in it), take the state directory's daemon
    lock (``daemon.lock``: one daemon per state dir), open the state log (``app.statedir``), run
    start-up recovery (``daemon.recovery``), log ``daemon.started``.
 2. Compose (:meth:`Daemon._compose`): the task runner (``app.runner``), recording
@@ -51,6 +52,7 @@ from streamrec.daemon.sources import ConfigSource, DirectorySource, fingerprint
 from streamrec.daemon.statekeeper import Restorer, StateKeeper
 from streamrec.daemon.webapi import ReadModel
 from streamrec.errors import ConfigError, DaemonError
+from streamrec.runtime.fdlimit import FdLimit, raise_fd_limit
 from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.model import Config
@@ -99,6 +101,7 @@ class Daemon:
         loader: ConfigLoader | None = None,
         clock: Clock,
         on_secrets: Callable[[Redactor], None] | None = None,
+        raise_fds: Callable[[], FdLimit] = raise_fd_limit,
     ) -> None:
         if isinstance(source, Path):
             source = DirectorySource(source, poll=poll, changes=changes)
@@ -113,11 +116,15 @@ class Daemon:
         self.on_secrets = on_secrets
         """Told the redactor of each config carried out (the CLI's log sink redacts with it)."""
         self.started_at = clock.time()
+        self.raise_fds = raise_fds
+        """Raises the open-file soft limit at start (``runtime.fdlimit``; a seam for tests)."""
         self._parts: _Parts | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
     async def run(self) -> int:
         """Run until asked to stop; the exit code (0 clean)."""
+        limit = self.raise_fds()
+        (logger.warning if limit.problem else logger.info)(limit.describe())
         try:
             await self.source.prepare()
             directory = self.source.config_dir
