@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamrec.core import planning
-from streamrec.core.definitions import redact_definition
 from streamrec.core.events import ConfigApplied
+from streamrec.core.redact import Redactor
 from streamrec.runtime.gitinfo import git_info
 from streamrec.runtime.tasks.values import EventLog
 from streamrec.spec.loading import LoadedConfig
@@ -66,11 +66,9 @@ class ApplyResult:
 
 
 def desired_of(loaded: LoadedConfig) -> planning.Desired:
-    """The desired side of a plan for a loaded config, secrets redacted."""
-    secrets = loaded.secrets
-    return planning.desired(
-        loaded.config, lambda kind, definition: redact_definition(kind, definition, secrets)
-    )
+    """The desired side of a plan for a loaded config, secrets redacted (one redactor, its
+    patterns prepared once, for every object)."""
+    return planning.desired(loaded.config, Redactor.of(loaded.secrets).definition)
 
 
 def since_applied(outcomes: Mapping[str, str], since: list[planning.Action]) -> dict[str, str]:

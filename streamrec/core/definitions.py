@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from streamrec.core.redact import MASK, is_secret_name, redact_text
+from streamrec.core.redact import Redactor
 
 
 def normalized(obj: BaseModel) -> dict[str, Any]:
@@ -35,26 +35,15 @@ def definition_hash(obj: BaseModel | dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:16]
 
 
-def redact_definition(kind: str, definition: dict[str, Any], secrets: Iterable[str] = ()) -> Any:
+def redact_definition(
+    kind: str, definition: dict[str, Any], secrets: Iterable[str] | Redactor = ()
+) -> dict[str, Any]:
     """A normalized definition with its secrets masked (for plans, snapshots and status).
 
-    Every string goes through :func:`~streamrec.core.redact.redact_text` (URLs, known secrets);
-    a task's ``env`` values are masked outright when the variable's name looks secret.
+    Every string is redacted as by :meth:`~streamrec.core.redact.Redactor.text` (URLs, known
+    secrets); a task's ``env`` values are masked outright when the variable's name looks secret.
+    Pass a :class:`~streamrec.core.redact.Redactor` made once to redact many definitions; parts
+    with nothing to hide are shared with ``definition``.
     """
-    secrets = tuple(secrets)
-
-    def walk(value: Any) -> Any:
-        if isinstance(value, str):
-            return redact_text(value, secrets)
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        return value
-
-    result = walk(definition)
-    if kind == "task" and isinstance(result.get("env"), dict):
-        result["env"] = {
-            k: MASK if v and is_secret_name(k) else v for k, v in result["env"].items()
-        }
-    return result
+    redactor = secrets if isinstance(secrets, Redactor) else Redactor.of(secrets)
+    return redactor.definition(kind, definition)

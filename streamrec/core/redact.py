@@ -23,13 +23,18 @@ What is hidden (replaced by ``***``):
   cannot mask parts of names and paths. ``streamrec validate`` warns about such short secrets
   (:meth:`Redactor.short_secrets_warning`). Known values shorter than 3 characters are not
   masked (a URL password is still hidden by where it stands).
+
+A :class:`Redactor` prepares its secrets once (the whole-token pattern of each short secret is
+compiled when it is made) and passes over text that holds neither ``://`` nor a known secret
+without copying it; :meth:`Redactor.definition` hides the secrets of one whole config object in
+one walk, sharing every part that holds nothing to hide.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -81,11 +86,15 @@ def _mask_known(text: str, secrets: Iterable[str]) -> str:
 
 def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
     """``url`` with its password, secret-looking query values and known secrets hidden."""
-    secrets = tuple(secrets)
+    return _mask_known(_hide_url_parts(url), tuple(secrets))
+
+
+def _hide_url_parts(url: str) -> str:
+    """``url`` with its password (or lone user-info) and secret-looking query values hidden."""
     try:
         parts = urlsplit(url)
     except ValueError:
-        return _mask_known(url, secrets)
+        return url
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, host = netloc.rpartition("@")
@@ -98,8 +107,7 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
             key, sep, value = piece.partition("=")
             pieces.append(f"{key}={MASK}" if sep and value and is_secret_name(key) else piece)
         query = "&".join(pieces)
-    rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    return _mask_known(rebuilt, secrets)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
@@ -177,6 +185,18 @@ class Redactor:
 
     secrets: tuple[str, ...] = ()
     """Longest first, each at least a few characters long."""
+    _masks: tuple[tuple[str, re.Pattern[str] | None], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    """Each secret, longest first, with the whole-token pattern of a short one (None: long)."""
+
+    def __post_init__(self) -> None:
+        masks = tuple(
+            (s, None if len(s) >= MIN_SUBSTRING_SECRET else _whole_token(s))
+            for s in self.secrets
+            if len(s) >= _MIN_SECRET
+        )
+        object.__setattr__(self, "_masks", masks)
 
     @classmethod
     def of(
@@ -222,15 +242,49 @@ class Redactor:
         """``text`` with every URL in it redacted and every known secret hidden."""
         if "://" not in text and not any(s in text for s in self.secrets):
             return text  # the common case: nothing to hide, nothing to copy
-        return redact_text(text, self.secrets)
+        return self._mask(_URL.sub(lambda m: self._mask(_hide_url_parts(m.group(0))), text))
 
-    def value(self, value: Any) -> Any:
-        """A JSON-like value (dicts, lists, tuples, strings, numbers) with every string redacted,
-        keys included."""
+    def _mask(self, text: str) -> str:
+        """``text`` with every known secret hidden (see the module docstring for short ones)."""
+        for secret, token in self._masks:
+            if secret in text:
+                text = text.replace(secret, MASK) if token is None else token.sub(MASK, text)
+        return text
+
+    def definition(self, kind: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """A normalized config object with its secrets hidden, in one walk: every string as by
+        :meth:`text` (keys stay), a task's ``env`` value masked outright when its name looks
+        secret. What holds nothing to hide is shared with ``definition``, not copied."""
+        result = self._strings(definition)
+        env = result.get("env") if kind == "task" else None
+        if isinstance(env, dict) and env:
+            masked = {k: MASK if v and is_secret_name(k) else v for k, v in env.items()}
+            result = {**result, "env": masked}
+        return result  # type: ignore[no-any-return]
+
+    def _strings(self, value: Any) -> Any:
+        """``value`` with every string in it (not the keys) redacted; unchanged parts shared.
+
+        The common string (no ``://``, no known secret) is tested in place, without a call."""
         if isinstance(value, str):
             return self.text(value)
+        secrets = self.secrets
         if isinstance(value, dict):
-            return {self.value(k): self.value(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.value(v) for v in value]
+            out: dict[Any, Any] | None = None
+            for key, item in value.items():
+                if isinstance(item, str):
+                    if "://" not in item and not (secrets and any(s in item for s in secrets)):
+                        continue
+                    new = self.text(item)
+                elif isinstance(item, dict | list):
+                    new = self._strings(item)
+                else:
+                    continue
+                if new is not item:
+                    out = dict(value) if out is None else out
+                    out[key] = new
+            return value if out is None else out
+        if isinstance(value, list):
+            items = [self._strings(v) if isinstance(v, str | dict | list) else v for v in value]
+            return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         return value
