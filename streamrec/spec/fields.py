@@ -32,7 +32,7 @@ def _duration_schema(allow_zero: bool) -> WithJsonSchema:
     )
 
 
-_DURATION_TEXT = PlainSerializer(units.format_duration, return_type=str, when_used="json")
+_DURATION_TEXT = PlainSerializer(units.duration_text, return_type=str, when_used="json")
 
 Duration = Annotated[
     float,
