@@ -288,3 +288,14 @@ class Redactor:
             items = [self._strings(v) if isinstance(v, str | dict | list) else v for v in value]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         return value
+
+    def value(self, value: Any) -> Any:
+        """A JSON-like value (dicts, lists, tuples, strings, numbers) with every string redacted,
+        keys included."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.value(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value
