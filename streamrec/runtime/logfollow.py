@@ -4,7 +4,7 @@ Called by the CLI: ``streamrec logs TASK [--follow] [--run N]`` and ``task run``
 output of the task it runs as it comes. The files are the ones the child writes itself
 (``runtime.tasks.files``: one stdout and one stderr file per attempt); following polls their sizes
 and copies what is new, in bounded chunks, so a task that writes gigabytes never passes through
-memory at once. A run is live while its pid file exists and its owner (or its process group) is
+memory at once. A run is live while its record is in its lock file and its owner (or its group) is
 alive; following ends after one last copy once it is not.
 """
 
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from pathlib import Path
 from typing import BinaryIO
 
-from streamrec.runtime.tasks.files import RunFiles, RunRecord, attempt_logs
+from streamrec.runtime.tasks.files import RunFiles, attempt_logs, live_record
 
 CHUNK = 1 << 16
 """Bytes copied at a time."""
@@ -44,10 +43,9 @@ class Copier:
 
 
 def run_is_live(files: RunFiles, run: int) -> bool:
-    """Whether run ``run`` is still going (its pid file names a live owner or group)."""
-    try:
-        record = RunRecord(**json.loads(files.pid_file(run).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
+    """Whether run ``run`` is still going (its record names a live owner or group)."""
+    record = live_record(files, run)
+    if record is None:
         return False
     return record.owner_alive() or record.group() is not None
 

@@ -87,7 +87,10 @@ async def admit(
         if not await lock.acquire(shared, timeout=stop_grace + LOCK_SLACK):
             return reporter.skip(name, "already_running", trigger, "the running run did not stop")
     try:
-        orphans = [r for r in read_records(files) if not r.owner_alive() and r.group()]
+        records = lock.records()
+        gone = [r for r in records if not r.owner_alive() and r.group() is None]
+        lock.drop({r.run for r in gone})  # a dead runner's record whose group is gone too
+        orphans = [r for r in records if r not in gone and not r.owner_alive()]
         if orphans and not shared:
             # a runner died and left its task running: it still counts as running
             if task.concurrency != "replace":

@@ -3,7 +3,7 @@
 Called by :class:`~streamrec.runtime.tasks.runner.TaskRunner` once per attempt of a run (the
 runner owns the retries and the backoff between them). :meth:`Attempt.run` waits for one of the
 runner's ``max_parallel`` slots, starts the command through ``runtime.processes`` in the task's
-working directory with the environment below, records it in the run's pid file, writes
+working directory with the environment below, records it in the run's record in the lock file, writes
 ``task.started``, waits for it with the task's ``timeout:``, ends what is left of its process group
 and writes ``task.finished`` (``runtime.tasks.reporting``) with the status, exit code, times and
 the tail of both log files. It says whether a failure of this kind may be retried.
@@ -30,7 +30,7 @@ from streamrec.core.events import TaskStarted
 from streamrec.core.lifecycle import Trigger
 from streamrec.core.runs import RunOutcome
 from streamrec.runtime.processes import ShellProcess, exit_words, open_private, read_tail
-from streamrec.runtime.tasks.files import PidFile, RunFiles, stop_requested
+from streamrec.runtime.tasks.files import RunEntry, RunFiles, stop_requested
 from streamrec.runtime.tasks.reporting import RunReporter
 from streamrec.runtime.tasks.values import ActiveRun, Slots
 from streamrec.spec.model import Task
@@ -85,7 +85,7 @@ class Attempt:
     run: int
     number: int
     files: RunFiles
-    pid_file: PidFile
+    entry: RunEntry
     active: ActiveRun
     trigger: Trigger
     env: dict[str, str]
@@ -190,12 +190,12 @@ class Attempt:
         return result, retryable
 
     def _record(self, proc: ShellProcess, stdout: Path, stderr: Path) -> None:
-        """Write the started process into the run's pid file (how other processes find it)."""
-        record = self.pid_file.record
+        """Write the started process into the run's record (how other processes find it)."""
+        record = self.entry.record
         record.attempt, record.pid, record.pgid = self.number, proc.pid, proc.pgid
         record.start_ticks = proc.start_ticks
         record.stdout_log, record.stderr_log = str(stdout), str(stderr)
-        self.pid_file.write()
+        self.entry.write()
 
 
 def _tails(proc: ShellProcess) -> tuple[str, str]:

@@ -1,25 +1,31 @@
-"""The files a task or queue run keeps in the state directory: lock, run counter, pid file, logs.
+"""The files a task or queue run keeps in the state directory: its lock file and its logs.
 
 Used by the runner (``runtime.tasks.runner``, ``runtime.tasks.graph``) while it runs, and by other processes
 that act on a run they do not own: ``task stop``/``queue stop`` (:func:`stop_task_runs`,
-:func:`stop_queue_runs`), ``logs`` (:func:`logged_runs`, :func:`attempt_logs`) and the daemon's
-startup recovery (:func:`interrupted_runs`). Names are made safe with
+:func:`stop_queue_runs`), ``logs`` (:func:`logged_runs`, :func:`attempt_logs`, :func:`live_record`)
+and the daemon's startup recovery (:func:`interrupted_runs`). Names are made safe with
 :func:`~streamrec.core.lifecycle.safe_name`; the layout::
 
-    locks/task-<name>.lock        flock held for the whole run (shared for concurrency: allow)
-    locks/task-<name>.run         the last run number given out (the run id: 1, 2, 3...)
-    pids/task-<name>.<run>.json   the live run: pid and process group, owner, log files
+    locks/task-<name>.lock        flock held for the whole run (shared for concurrency: allow);
+                                  its lines: the last run id given out, and each live run's
+                                  record (pid and process group, owner, log files), see
+                                  ``runtime.tasks.lockfile``
     pids/task-<name>.<run>.stop   asks the run to stop; the owner then records "terminated"
     logs/tasks/<name>/<run>.<attempt>.stdout.log   (and .stderr.log)
-    locks/queue-<name>.lock, locks/queue-<name>.run, pids/queue-<name>.<run>.json (and .stop)
+    locks/queue-<name>.lock, pids/queue-<name>.<run>.stop
 
-A safe name holds no dot, so ``<name>.<run>`` is unambiguous. Directories are created only when an
-open finds them missing: the common path costs no ``mkdir``. Files are 0600 and directories 0700
-(``processes.open_private``): who may read them learns what runs and what it printed. The pid file is written once per run
-and rewritten in place per attempt (a reader that catches a rewrite half done reads again).
+A safe name holds no dot, so ``<name>.<run>`` is unambiguous. After a task's first run, a run
+creates no file in the state directory but its two log files: the lock file exists and is
+rewritten in place (creating a file costs far more than rewriting one). Directories are created
+only when an open finds them missing: the common path costs no ``mkdir``. Files are 0600 and
+directories 0700 (``processes.open_private``): who may read them learns what runs and what it
+printed. A live run's record is written when it gets its id, rewritten per attempt, and removed
+when it ends; a runner that dies leaves its record behind, which is how others find its runs
+(owner dead, group maybe still alive).
 
-Run ids are a per-task counter taken under the counter file's own lock, so they are unique across
-processes; a fresh counter file starts from the last run the state log knows.
+Run ids come from the counter in the lock file, taken under the file's ``fcntl`` lock, so they
+are unique across processes; a lock file without one starts from the older counter file
+(``locks/task-<name>.run``) if there is one, else from the last run the state log knows.
 """
 
 from __future__ import annotations
@@ -27,17 +33,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import os
 import re
-import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from streamrec.core.lifecycle import safe_name
 from streamrec.runtime import processes
+from streamrec.runtime.tasks import lockfile
 
 Kind = Literal["task", "queue"]
 
@@ -84,10 +89,6 @@ class RunFiles:
             log_dir=layout.logs / f"{kind}s" / safe,
         )
 
-    def pid_file(self, run: int) -> Path:
-        """The pid file of run ``run`` (present while it runs)."""
-        return self.pids / f"{self.kind}-{self.safe}.{run}.json"
-
     def stop_marker(self, run: int) -> Path:
         """The file that asks run ``run`` to stop."""
         return self.pids / f"{self.kind}-{self.safe}.{run}.stop"
@@ -99,18 +100,13 @@ class RunFiles:
             self.log_dir / f"{run}.{attempt}.stderr.log",
         )
 
-    def next_run(self, seed: Callable[[], int]) -> int:
-        """The next run id; ``seed()`` gives the last known one when the counter is new."""
-        fd = open_creating(self.counter, os.O_RDWR | os.O_CREAT)
+    def legacy_last_run(self) -> int | None:
+        """The last run id in the counter file older versions kept beside the lock, if any."""
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held for microseconds by anyone else
-            text = os.read(fd, 64).decode("ascii", "replace").strip()
-            last = int(text) if text.isdigit() else seed()
-            run = last + 1
-            os.pwrite(fd, str(run).encode().ljust(20), 0)  # fixed width: no truncate needed
-        finally:
-            os.close(fd)
-        return run
+            text = self.counter.read_text(encoding="ascii", errors="replace").strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
 
 
 class RunLock:
@@ -149,10 +145,64 @@ class RunLock:
             os.close(self.fd)
             self.fd = None
 
+    def _held(self) -> int:
+        if self.fd is None:
+            raise RuntimeError(f"{self.path} is not locked by this run")
+        return self.fd
+
+    def next_run(self, files: RunFiles, seed: Callable[[], int]) -> int:
+        """The next run id, from the counter in the lock file (held).
+
+        A lock file without one starts from the older counter file, else from ``seed()``, the
+        last run the state log knows.
+        """
+        given: list[int] = []
+
+        def bump(lines: list[lockfile.Line]) -> list[lockfile.Line]:
+            last = lockfile.last_run(lines)
+            if last is None:
+                last = files.legacy_last_run()
+            run = (seed() if last is None else last) + 1
+            given.append(run)
+            return lockfile.with_last_run(lines, run)
+
+        lockfile.edit(self._held(), bump)
+        return given[0]
+
+    def records(self) -> list[RunRecord]:
+        """The live-run records in the lock file (held), oldest run first."""
+        return _records(lockfile.read_fd(self._held()), self.path)
+
+    def put(self, record: RunRecord) -> None:
+        """Write ``record`` into the lock file (held), replacing the one of the same run."""
+        line = record.line()
+        lockfile.edit(self._held(), lambda lines: [*_without(lines, {record.run}), line])
+
+    def drop(self, runs: Collection[int]) -> None:
+        """Remove the records of ``runs`` from the lock file (held)."""
+        if runs:
+            lockfile.edit(self._held(), lambda lines: _without(lines, runs))
+
+
+def _without(lines: list[lockfile.Line], runs: Collection[int]) -> list[lockfile.Line]:
+    return [line for line in lines if "last_run" in line or line.get("run") not in runs]
+
+
+def _records(lines: list[lockfile.Line], path: Path) -> list[RunRecord]:
+    found = []
+    for line in lockfile.runs(lines):
+        try:
+            record = RunRecord(**line)
+        except TypeError:  # not a record this version understands
+            continue
+        record.path = path
+        found.append(record)
+    return sorted(found, key=lambda r: r.run)
+
 
 @dataclass
 class RunRecord:
-    """What a pid file says about a live run."""
+    """What the lock file says about one live run."""
 
     kind: Kind
     name: str
@@ -167,6 +217,11 @@ class RunRecord:
     stderr_log: str | None = None
     queue: str | None = None
     path: Path | None = field(default=None, compare=False)
+    """The lock file the record was read from."""
+
+    def line(self) -> dict[str, Any]:
+        """The record as a line of its lock file."""
+        return {k: v for k, v in vars(self).items() if k != "path"}
 
     def owner_alive(self) -> bool:
         """Whether the process that owns the run is still the one running."""
@@ -207,71 +262,57 @@ def new_record(files: RunFiles, run: int, queue: str | None = None) -> RunRecord
     return RunRecord(files.kind, files.name, run, os.getpid(), _own_ticks(), queue=queue)
 
 
-class PidFile:
-    """The pid file of one live run, kept open by its owner and rewritten in place."""
+class RunEntry:
+    """The record of one live run in its lock file, written by its owner, rewritten per attempt."""
 
-    def __init__(self, files: RunFiles, record: RunRecord) -> None:
-        self.path = files.pid_file(record.run)
+    def __init__(self, lock: RunLock, record: RunRecord) -> None:
+        self.lock = lock
         self.record = record
-        self.fd = open_creating(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        self.size = 0
         self.write()
 
     def write(self) -> None:
-        """Write the record (padded over a longer old one: JSON ignores trailing spaces)."""
-        data = json.dumps({k: v for k, v in vars(self.record).items() if k != "path"}).encode()
-        os.pwrite(self.fd, data.ljust(self.size), 0)
-        self.size = max(self.size, len(data))
+        """Write the record as it is now."""
+        self.lock.put(self.record)
 
     def close(self) -> None:
-        """Let go of the file (``clear_record`` removes it)."""
-        os.close(self.fd)
+        """Remove the record: the run is over (any stop request for it is removed too)."""
+        try:
+            self.lock.drop({self.record.run})
+        finally:
+            clear_stop(self.record, self.lock.path.parent.parent / "pids")
+
+
+def clear_stop(record: RunRecord, pids: Path) -> None:
+    """Remove the stop request of a run that ended, if there was one."""
+    with contextlib.suppress(FileNotFoundError):
+        (pids / f"{record.kind}-{safe_name(record.name)}.{record.run}.stop").unlink()
 
 
 def clear_record(files: RunFiles, run: int) -> None:
-    """Remove the pid file and any stop request of a run that ended."""
-    for path in (files.pid_file(run), files.stop_marker(run)):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def read_record(path: Path) -> RunRecord | None:
-    """The record in one pid file; None if it is gone or not a record."""
-    for _ in range(3):  # a rewrite in progress reads as invalid JSON for an instant
-        try:
-            record = RunRecord(**json.loads(path.read_bytes()))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, TypeError):
-            time.sleep(0.001)
-            continue
-        record.path = path
-        return record
-    return None
+    """Remove the record and any stop request of run ``run``, whose owner is gone."""
+    lockfile.edit_path(files.lock, lambda lines: _without(lines, {run}))
+    with contextlib.suppress(FileNotFoundError):
+        files.stop_marker(run).unlink()
 
 
 def read_records(files: RunFiles) -> list[RunRecord]:
-    """The live runs' pid files, oldest run first (unreadable files are ignored)."""
-    return _records(files.pids, f"{files.kind}-{files.safe}")
+    """The live runs' records in the lock file, oldest run first."""
+    return _records(lockfile.read_path(files.lock), files.lock)
 
 
-_PID_FILE = re.compile(r"(?P<prefix>(?:task|queue)-[A-Za-z0-9_-]+)\.(?P<run>\d+)\.json")
+def live_record(files: RunFiles, run: int) -> RunRecord | None:
+    """The record of run ``run`` while it is live (or its owner died without removing it)."""
+    return next((r for r in read_records(files) if r.run == run), None)
 
 
-def _records(pids: Path, prefix: str | None, kind: Kind | None = None) -> list[RunRecord]:
-    """Records of pid files named ``<prefix>.<run>.json`` (any task or queue of ``kind``)."""
-    found = []
-    for name in _names(pids):
-        match = _PID_FILE.fullmatch(name)
-        if match is None:
-            continue
-        if prefix is not None and match["prefix"] != prefix:
-            continue
-        if kind is not None and not match["prefix"].startswith(f"{kind}-"):
-            continue
-        found.append((int(match["run"]), name))
-    records = [read_record(pids / name) for _run, name in sorted(found)]
-    return [r for r in records if r is not None]
+def _all_records(layout: StateLayout, kind: Kind) -> list[RunRecord]:
+    """The records of every task (or queue) of ``kind`` in the state dir."""
+    found: list[RunRecord] = []
+    for name in sorted(_names(layout.locks)):
+        if name.startswith(f"{kind}-") and name.endswith(".lock"):
+            path = layout.locks / name
+            found.extend(_records(lockfile.read_path(path), path))
+    return found
 
 
 def _names(directory: Path) -> list[str]:
@@ -360,15 +401,11 @@ async def stop_queue_runs(
     return live
 
 
-def _all_records(layout: StateLayout, kind: Kind) -> list[RunRecord]:
-    return _records(layout.pids, None, kind)
-
-
 def interrupted_runs(layout: StateLayout) -> list[RunRecord]:
     """Runs whose owner died (for the daemon's startup recovery); their groups may still run.
 
     The caller decides: ``stop_records(found, grace)`` ends them, then it logs
-    ``daemon.recovered`` and removes the pid files (``clear_record``).
+    ``daemon.recovered`` and removes their records (``clear_record``).
     """
     return [
         r for kind in ("task", "queue") for r in _all_records(layout, kind) if not r.owner_alive()

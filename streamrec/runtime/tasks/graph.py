@@ -32,10 +32,9 @@ from streamrec.core.ordering import Deps, ReadySet, blocked_by, missing_dependen
 from streamrec.core.runs import RunOutcome
 from streamrec.errors import TaskError
 from streamrec.runtime.tasks.files import (
-    PidFile,
+    RunEntry,
     RunFiles,
     RunLock,
-    clear_record,
     new_record,
     stop_requested,
 )
@@ -80,8 +79,8 @@ async def run_graph(
                 why = f"dependency {culprit!r} {ready.outcomes[culprit]}"
                 results[name] = runner.skip(name, "upstream_failed", trigger, why)
             waiting.extend(runnable)
-            # twice the parallel limit are started: the extra ones take their lock, run id and
-            # pid file while the others run, then wait for a slot (the runner's limit holds)
+            # twice the parallel limit are started: the extra ones take their lock and run id
+            # while the others run, then wait for a slot (the runner's limit holds)
             width = 2 * (limit or runner.max_parallel)
             while waiting and len(running) < width:
                 name = waiting.pop(0)
@@ -181,10 +180,10 @@ async def run_sequence(
         return QueueResult(queue=queue, status="skipped", order=order, reason="already_running")
     try:
         seen = runner.journal.state().get("queues", {})
-        run = files.next_run(lambda: int((seen.get(queue) or {}).get("run") or 0))
+        run = lock.next_run(files, lambda: int((seen.get(queue) or {}).get("run") or 0))
         handle = QueueHandle(queue, run)
         runner.queue_runs.setdefault(queue, []).append(handle)
-        pid_file = PidFile(files, new_record(files, run))
+        entry = RunEntry(lock, new_record(files, run))
         try:
             return await _sequence(
                 runner, handle, files, order, deps, on_failure, trigger, context, preset or {}
@@ -193,8 +192,7 @@ async def run_sequence(
             runner.queue_runs[queue].remove(handle)
             if not runner.queue_runs[queue]:
                 del runner.queue_runs[queue]
-            pid_file.close()
-            clear_record(files, run)
+            entry.close()
     finally:
         lock.release()
 

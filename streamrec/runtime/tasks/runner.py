@@ -11,7 +11,8 @@ What one run does, in order, and where each step lives:
 
 1. Admission (``runtime.tasks.admission``): its dependencies, unless the caller ordered them
    itself, then its concurrency policy (``forbid``, ``replace``, ``allow``) under the task's lock.
-2. A run id from the per-task counter and a pid file (``runtime.tasks.files``), then attempts
+2. A run id from the counter in the task's lock file and the run's record there
+   (``runtime.tasks.files``), then attempts
    (``runtime.tasks.attempt``): each waits for one of the ``max_parallel`` slots, runs the command
    with its timeout, and writes ``task.started`` and ``task.finished`` with the tails of both logs
    (``runtime.tasks.reporting``). A failed or timed-out attempt is retried after ``backoff``
@@ -20,8 +21,8 @@ What one run does, in order, and where each step lives:
    ``canceled``.
 
 Stopping (:meth:`TaskRunner.stop`, ``stop_queue``, ``stop_all``) reaches this process's runs through
-their :class:`~streamrec.runtime.tasks.values.ActiveRun` and other processes' through their pid
-files.
+their :class:`~streamrec.runtime.tasks.values.ActiveRun` and other processes' through their
+records in the lock files.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ from streamrec.runtime.tasks import attempt as attempts
 from streamrec.runtime.tasks.admission import admit, check_dependencies
 from streamrec.runtime.tasks.attempt import TAIL_BYTES, Attempt
 from streamrec.runtime.tasks.files import (
-    PidFile,
+    RunEntry,
     RunFiles,
+    RunLock,
     StateLayout,
-    clear_record,
     new_record,
     stop_queue_runs,
     stop_requested,
@@ -142,8 +143,8 @@ class TaskRunner:
     def _last_run(self, name: str) -> int:
         """The last run id the state log knows (seeds a task's new run counter).
 
-        Read once per runner: every later run of any task goes through its counter file, so a
-        missing counter can only be for runs logged before this runner started.
+        Read once per runner: every later run of any task goes through the counter in its lock
+        file, so a missing counter can only be for runs logged before this runner started.
         """
         if self._known_runs is None:
             self._known_runs = {
@@ -196,8 +197,8 @@ class TaskRunner:
         if isinstance(admitted, RunOutcome):
             return admitted
         try:
-            run = files.next_run(lambda: self._last_run(name))
-            return await self._run(task, name, run, files, trigger, context or {}, queue)
+            run = admitted.next_run(files, lambda: self._last_run(name))
+            return await self._run(task, name, run, files, admitted, trigger, context or {}, queue)
         finally:
             admitted.release()
 
@@ -207,6 +208,7 @@ class TaskRunner:
         name: str,
         run: int,
         files: RunFiles,
+        lock: RunLock,
         trigger: Trigger,
         context: Mapping[str, str],
         queue: str | None,
@@ -214,7 +216,7 @@ class TaskRunner:
         """The attempts of one admitted run, with the backoff between them."""
         active = ActiveRun(run)
         self.active.setdefault(name, []).append(active)
-        pid_file = PidFile(files, new_record(files, run, queue=queue))
+        entry = RunEntry(lock, new_record(files, run, queue=queue))
         definition = definition_hash(task)
         cwd = attempts.workdir(self.base_dir, task)
         result: RunOutcome | None = None
@@ -227,7 +229,7 @@ class TaskRunner:
                 delay = retry_delay(task.retries.backoff, number) if number < limit else None
                 env = attempts.environment(self.environ, task, name, run, number, trigger, context)
                 outcome = await Attempt(
-                    task, name, run, number, files, pid_file, active, trigger, env, cwd,
+                    task, name, run, number, files, entry, active, trigger, env, cwd,
                     retry_in=delay, definition=definition,
                 ).run_in(self.slots, self.reporter, self.timeout_grace)  # fmt: skip
                 if outcome is None:  # stopped while it waited for a slot
@@ -246,8 +248,7 @@ class TaskRunner:
             self.active[name].remove(active)
             if not self.active[name]:
                 del self.active[name]
-            pid_file.close()
-            clear_record(files, run)
+            entry.close()
 
     async def _backoff(self, delay: float, active: ActiveRun, files: RunFiles) -> None:
         """Wait ``delay`` seconds, or less if a stop is asked (here, or by another process)."""
