@@ -179,6 +179,15 @@ def env_secrets(env: Mapping[str, str]) -> set[str]:
     return {value for name, value in env.items() if value and is_secret_name(name)}
 
 
+def _plain(value: Any) -> Any:
+    """A str, dict or list subclass (or a tuple) as the plain type, for :meth:`Redactor._strings`."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return list(value)
+
+
 @dataclass(frozen=True)
 class Redactor:
     """The known secrets of one config and environment, and how to hide them in any output."""
@@ -265,18 +274,21 @@ class Redactor:
     def _strings(self, value: Any) -> Any:
         """``value`` with every string in it (not the keys) redacted; unchanged parts shared.
 
-        The common string (no ``://``, no known secret) is tested in place, without a call."""
-        if isinstance(value, str):
+        The common string (no ``://``, no known secret) is tested in place, without a call;
+        values are told apart by exact type, as ``model_dump(mode="json")`` gives them."""
+        kind = type(value)
+        if kind is str:
             return self.text(value)
         secrets = self.secrets
-        if isinstance(value, dict):
+        if kind is dict:
             out: dict[Any, Any] | None = None
             for key, item in value.items():
-                if isinstance(item, str):
+                kind = type(item)
+                if kind is str:
                     if "://" not in item and not (secrets and any(s in item for s in secrets)):
                         continue
                     new = self.text(item)
-                elif isinstance(item, dict | list):
+                elif kind is dict or kind is list:
                     new = self._strings(item)
                 else:
                     continue
@@ -284,9 +296,11 @@ class Redactor:
                     out = dict(value) if out is None else out
                     out[key] = new
             return value if out is None else out
-        if isinstance(value, list):
-            items = [self._strings(v) if isinstance(v, str | dict | list) else v for v in value]
+        if kind is list:
+            items = [self._strings(v) for v in value]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+        if isinstance(value, str | dict | list | tuple):  # a subclass, or a tuple: the slow way
+            return self._strings(_plain(value))
         return value
 
     def value(self, value: Any) -> Any:
