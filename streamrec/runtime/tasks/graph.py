@@ -20,6 +20,7 @@ keeps its own lock, retries, timeout and events, and the runner's ``max_parallel
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -68,37 +69,80 @@ async def run_graph(
     if not include_deps:
         members = set(names)
         order = [name for name in order if name in members]
-    ready = ReadySet(order, deps)
-    results: dict[str, RunOutcome] = {}
-    running: dict[asyncio.Task[RunOutcome], str] = {}
-    waiting: list[str] = []
+    graph = _Graph(runner, ReadySet(order, deps), trigger, context, check_deps)
+    # twice the parallel limit run at once: the extra ones take their lock and run id while the
+    # others run, then wait for a slot (the runner's limit holds)
+    width = 2 * (limit or runner.max_parallel)
+    workers = [asyncio.ensure_future(graph.work()) for _ in range(width)]
     try:
-        while ready.active:
-            runnable, skipped = ready.take()
-            for name, culprit in skipped:
-                why = f"dependency {culprit!r} {ready.outcomes[culprit]}"
-                results[name] = runner.skip(name, "upstream_failed", trigger, why)
-            waiting.extend(runnable)
-            # twice the parallel limit are started: the extra ones take their lock and run id
-            # while the others run, then wait for a slot (the runner's limit holds)
-            width = 2 * (limit or runner.max_parallel)
-            while waiting and len(running) < width:
-                name = waiting.pop(0)
-                coro = _run_one(runner, name, trigger, context, check_deps)
-                running[asyncio.ensure_future(coro)] = name
-            if not running:
-                break
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for finished in done:
-                name = running.pop(finished)
-                results[name] = finished.result()
-                ready.finish(name, results[name].status)
+        await asyncio.gather(*workers)
     finally:
-        for pending in running:
-            pending.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
-    return {name: results[name] for name in order if name in results}
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    return {name: graph.results[name] for name in order if name in graph.results}
+
+
+class _Graph:
+    """One DAG run: its ready set, its results, and the workers that take the next ready task.
+
+    A worker whose run ends takes the next ready name itself, in the same step (no trip through
+    the event loop to a coordinator), and wakes idle workers only for what is left over.
+    """
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        ready: ReadySet,
+        trigger: Trigger,
+        context: Mapping[str, str] | None,
+        check_deps: bool,
+    ) -> None:
+        self.runner, self.ready, self.trigger = runner, ready, trigger
+        self.context, self.check_deps = context, check_deps
+        self.results: dict[str, RunOutcome] = {}
+        self.waiting: deque[str] = deque()
+        self.idle: deque[asyncio.Future[None]] = deque()
+        self.busy = 0
+
+    def _refill(self) -> None:
+        """Queue what became runnable; record what is skipped because a dependency failed."""
+        runnable, skipped = self.ready.take()
+        for name, culprit in skipped:
+            why = f"dependency {culprit!r} {self.ready.outcomes[culprit]}"
+            self.results[name] = self.runner.skip(name, "upstream_failed", self.trigger, why)
+        self.waiting.extend(runnable)
+        for _ in range(min(len(self.waiting), len(self.idle))):
+            idle = self.idle.popleft()
+            if not idle.done():
+                idle.set_result(None)
+
+    async def work(self) -> None:
+        """Run ready tasks until none is left and none is running."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self.waiting:
+                self._refill()
+            if self.waiting:
+                name = self.waiting.popleft()
+                self.busy += 1
+                try:
+                    result = await _run_one(
+                        self.runner, name, self.trigger, self.context, self.check_deps
+                    )
+                finally:
+                    self.busy -= 1
+                self.results[name] = result
+                self.ready.finish(name, result.status)
+                continue
+            if not self.busy or not self.ready.active:
+                for idle in self.idle:  # nothing left for anyone
+                    if not idle.done():
+                        idle.set_result(None)
+                return
+            woken: asyncio.Future[None] = loop.create_future()
+            self.idle.append(woken)
+            await woken
 
 
 async def _run_one(

@@ -10,6 +10,7 @@ log both fit it). Imported through ``runtime.tasks.runner``, which re-exports th
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -57,30 +58,45 @@ class QueueHandle:
 class Slots:
     """At most ``limit`` attempts at once, across every run of the runner (FIFO).
 
-    The condition is made on the loop that uses it, so a runner may serve several
-    ``asyncio.run`` calls one after the other.
+    A slot given back while attempts wait goes straight to the first of them (its future is
+    resolved in the same step, the count never drops), so the next attempt resumes on the loop's
+    next turn with its slot in hand, without waking every waiter to race for it. Waiters are
+    futures of the loop that made them, so a runner may serve several ``asyncio.run`` calls one
+    after the other.
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
-        self._cond: asyncio.Condition | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def _condition(self) -> asyncio.Condition:
-        loop = asyncio.get_running_loop()
-        if self._cond is None or self._loop is not loop:
-            self._cond, self._loop = asyncio.Condition(), loop
-        return self._cond
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def __aenter__(self) -> None:
-        cond = self._condition()
-        async with cond:
-            await cond.wait_for(lambda: self.used < self.limit)
+        if self.used < self.limit and not self._waiters:
             self.used += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter  # resolved by a release: the slot is ours, already counted
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed over just as we were canceled: pass it on
+            else:
+                self._waiters.remove(waiter)
+            raise
 
     async def __aexit__(self, *exc: object) -> None:
-        cond = self._condition()
-        async with cond:
-            self.used -= 1
-            cond.notify()
+        self._release()
+
+    def _release(self) -> None:
+        """Hand the slot to the first waiter still waiting, or give it back.
+
+        Under a lowered limit (``used`` above it) the slot is given back until the count fits.
+        """
+        if self.used <= self.limit:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    return
+        self.used -= 1
