@@ -15,6 +15,7 @@ client are imported inside the commands, so ``streamrec --help`` does not load t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,6 +29,7 @@ from streamrec.cli.app import (
     globals_,
     load,
     open_journal,
+    print_problems,
     redactor_of,
 )
 from streamrec.cli.app import state_paths as _state_paths
@@ -37,6 +39,7 @@ from streamrec.core.printable import printable
 from streamrec.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
+    from streamrec.app.configcache import Cached
     from streamrec.cli.client import DaemonClient
     from streamrec.core import planning
     from streamrec.spec.loading import LoadedConfig
@@ -61,25 +64,35 @@ def desired_of(loaded: LoadedConfig) -> planning.Desired:
     return desired(loaded)
 
 
-def _load_or_report(output: Output) -> LoadedConfig:
-    """The loaded config; for -o json/yaml a config that does not load is printed as data."""
+def _load_or_report(output: Output) -> Cached:
+    """The loaded config and its desired side (``app.configcache``: reused while the files and
+    the variables they interpolate stay the same); a config that does not load is reported, as
+    data for -o json/yaml, and exits 1."""
+    from streamrec.app.configcache import load_cached
     from streamrec.spec.loading import load_config
 
-    if not output.structured:
-        return load()
-    try:
-        loaded = load_config(globals_.config_dir, environ())
-    except ConfigError as exc:
-        emit({"valid": False, "problems": [problem_data(p) for p in exc.problems]}, output)
-        raise typer.Exit(1) from None
-    globals_.redactor = redactor_of(loaded)
-    return loaded
+    def fresh(env: Mapping[str, str]) -> LoadedConfig:
+        try:
+            return load_config(globals_.config_dir, env)
+        except ConfigError as exc:
+            if output.structured:
+                emit({"valid": False, "problems": [problem_data(p) for p in exc.problems]}, output)
+                raise typer.Exit(1) from None
+            print_problems(exc)
+            count = len(exc.problems)
+            directory = globals_.config_dir
+            raise fail(f"{count} problem{'s' if count != 1 else ''} in {directory}") from None
+
+    cached = load_cached(globals_.config_dir, environ(), fresh, desired_of)
+    globals_.redactor = redactor_of(cached.loaded)
+    return cached
 
 
 @app.command()
 def validate(output: OutputOption = Output.text) -> None:
     """Load and check every file of the config directory; exit 0 when valid, 1 when not."""
-    loaded = _load_or_report(output)
+    cached = _load_or_report(output)
+    loaded = cached.loaded
     if (short := globals_.redactor.short_secrets_warning()) is not None:
         err_console.print(f"warning: {short}", markup=False)
     config = loaded.config
@@ -90,7 +103,7 @@ def validate(output: OutputOption = Output.text) -> None:
         "tasks": len(config.tasks),
         "queues": len(config.queues),
     }
-    revision = desired_of(loaded).revision
+    revision = cached.desired.revision
     if output.structured:
         emit({"valid": True, "revision": revision, **counts}, output)
         return
@@ -169,8 +182,8 @@ def plan(
     from streamrec.core import planning
     from streamrec.state.applied import read_applied
 
-    loaded = _load_or_report(output)
-    want = desired_of(loaded)
+    cached = _load_or_report(output)
+    loaded, want = cached.loaded, cached.desired
     have = read_applied(_state_paths(loaded).applied)
     actions = planning.plan(want, have)
     empty = planning.removes_everything(want, have)

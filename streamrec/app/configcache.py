@@ -1,0 +1,185 @@
+"""The validated config of a directory, kept between commands while its inputs stay the same.
+
+Loading and planning 10,000 channels costs seconds; reading the same files back from a pickle a
+fraction of that. ``cli.config`` (``validate``, ``plan``) asks :func:`load_cached` for the loaded
+config and the desired side of its plan: when every input matches what the entry was made from,
+the entry is used, else the config is loaded (by the caller's ``load``, which reports problems
+as usual) and a new entry written. The inputs, compared by content, never by modification time:
+
+- this streamrec's version, the cache format, Python's and pydantic's versions;
+- the current directory (messages name files relative to it), the config directory, the list of
+  its files and the SHA-256 of each, and of its ``.env``;
+- every environment variable the config interpolates (looked up while it loaded), by a SHA-256
+  of its value, or its absence.
+
+An entry holds secrets (URL passwords, interpolated values), so it is written only as a 0600 file
+in a 0700 directory of the user's cache (``$XDG_CACHE_HOME/streamrec``, else
+``~/.cache/streamrec``), one per config directory, and read only when it is still a private
+regular file of this user. A corrupt, stale or unreadable entry is ignored and rewritten; failing
+to write one is silent too (the command has its result either way). A config that does not load
+is never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import stat
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydantic
+
+from streamrec.core import planning
+from streamrec.spec.limits import DEFAULT_LIMITS
+from streamrec.spec.loading import LoadedConfig
+from streamrec.spec.sources import config_files, read_bounded
+from streamrec.state.private import private_dir, write_private
+from streamrec.version import __version__
+
+FORMAT = 1
+"""Bumped whenever what an entry holds changes shape."""
+_OTHERS = 0o077
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A loaded config and the desired side of its plan, fresh or from the cache."""
+
+    loaded: LoadedConfig
+    desired: planning.Desired
+    hit: bool = False
+    """Whether it came from the cache."""
+
+
+class RecordingEnviron(Mapping[str, str]):
+    """An environment that remembers every name looked up in it (what the config interpolates).
+
+    Iterating it (reading every variable) marks it as :attr:`exhaustive`: such a load depends on
+    the whole environment and is not cached.
+    """
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self.names: set[str] = set()
+        self.exhaustive = False
+
+    def __getitem__(self, name: str) -> str:
+        self.names.add(name)
+        return self._environ[name]
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self.names.add(name)
+        return name in self._environ
+
+    def __iter__(self) -> Iterator[str]:
+        self.exhaustive = True
+        return iter(self._environ)
+
+    def __len__(self) -> int:
+        self.exhaustive = True
+        return len(self._environ)
+
+
+def cache_dir(environ: Mapping[str, str]) -> Path:
+    """Where entries live: ``$XDG_CACHE_HOME/streamrec``, else ``~/.cache/streamrec``."""
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "streamrec"
+
+
+def entry_path(directory: Path, environ: Mapping[str, str]) -> Path:
+    """The entry of config directory ``directory`` (one per absolute path)."""
+    name = hashlib.sha256(str(directory.absolute()).encode()).hexdigest()[:32]
+    return cache_dir(environ) / f"config-{name}.pickle"
+
+
+def _digest(data: bytes | str | None) -> str | None:
+    if data is None:
+        return None
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def files_key(directory: Path) -> tuple[object, ...] | None:
+    """What the files of ``directory`` are now (names and content hashes), or None when one
+    cannot be read as a regular file within the size limit (then only a real load can say why)."""
+    files = [*config_files(directory), directory / ".env"]
+    hashes: list[tuple[str, str | None]] = []
+    for file in files:
+        if file.name == ".env" and not file.exists():
+            hashes.append((str(file), None))
+            continue
+        data = read_bounded(file, DEFAULT_LIMITS.file_bytes)
+        if isinstance(data, str):
+            return None
+        hashes.append((str(file), _digest(data)))
+    versions = (__version__, FORMAT, sys.version, pydantic.VERSION)
+    return (versions, str(Path.cwd()), str(directory), tuple(hashes))
+
+
+def _env_key(names: set[str], environ: Mapping[str, str]) -> dict[str, str | None]:
+    return {name: _digest(environ.get(name)) for name in sorted(names)}
+
+
+def _read(path: Path) -> object | None:
+    """The unpickled entry at ``path`` when it is a private regular file of this user."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & _OTHERS:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            entry: object = pickle.load(file)  # noqa: S301 - a private file of this user
+            return entry
+    except Exception:  # a corrupt entry is a miss, whatever it raises
+        return None
+    finally:
+        os.close(fd)
+
+
+def lookup(
+    directory: Path, environ: Mapping[str, str], key: tuple[object, ...]
+) -> tuple[LoadedConfig, planning.Desired] | None:
+    """The entry of ``directory`` when it was made from the inputs ``key`` and ``environ``."""
+    entry = _read(entry_path(directory, environ))
+    if not isinstance(entry, tuple) or len(entry) != 4:
+        return None
+    stored_key, env, loaded, desired = entry
+    if stored_key != key or not isinstance(env, dict):
+        return None
+    if env != _env_key(set(env), environ):
+        return None
+    if not isinstance(loaded, LoadedConfig) or not isinstance(desired, planning.Desired):
+        return None
+    return loaded, desired
+
+
+def load_cached(
+    directory: Path,
+    environ: Mapping[str, str],
+    load: Callable[[Mapping[str, str]], LoadedConfig],
+    desired_of: Callable[[LoadedConfig], planning.Desired],
+) -> Cached:
+    """The loaded config of ``directory`` and its desired side: from the cache when every input
+    matches, else from ``load(environ)`` and ``desired_of`` (and then cached)."""
+    key = files_key(directory)
+    if key is not None and (found := lookup(directory, environ, key)) is not None:
+        return Cached(*found, hit=True)
+    recording = RecordingEnviron(environ)
+    loaded = load(recording)
+    desired = desired_of(loaded)
+    if key is not None and not recording.exhaustive and files_key(directory) == key:
+        entry = (key, _env_key(recording.names, environ), loaded, desired)
+        try:
+            path = entry_path(directory, environ)
+            private_dir(path.parent).chmod(0o700)  # made before by someone else: private now
+            write_private(path, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+        except (OSError, pickle.PicklingError):
+            pass  # no entry this time; the next command loads again
+    return Cached(loaded, desired)
