@@ -30,3 +30,42 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float, int]:
         env=dict(os.environ),
     ).stdout.split()
     return float(out[0]), float(out[1]), int(out[2])
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_rss(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) and RSS bytes of one process; (0, 0) once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0, 0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS, int(fields[21]) * os.sysconf(
+        "SC_PAGE_SIZE"
+    )
+
+
+def proc_fds_threads(pid: int) -> tuple[int, int]:
+    """Open file descriptors and threads of one process; (0, 0) once it is gone."""
+    try:
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+        threads = len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0, 0
+    return fds, threads
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of ``pid`` (from ``/proc/PID/task/*/children``)."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            out += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            continue
+    return out
