@@ -1,0 +1,217 @@
+"""A soak of ``streamrec run``: channels recorded for an hour through source outages and edits.
+
+    .venv/bin/python bench/soak.py [--minutes 60] [--channels 20] [--every 120]
+
+Two local live HLS sources (``runtime.testsource``), served as static files by nginx on 127.0.0.1
+(``bench_scale.StaticNginx``), are recorded by ``--channels`` channels of a real daemon (its own
+``STREAMREC_STATE_DIR``, HTTP on 127.0.0.1 with a token). About every ``--every`` seconds
+(randomly 0.5x to 1.5x, seeded) one of these happens, in turn:
+
+- an outage: one source's encoder stops for 10 to 40 s (the playlist answers 404), and comes back
+  continuing its media sequence or restarting it at 0;
+- a config edit: every channel's segment length changes (the channels are restarted), or one
+  channel is added or removed.
+
+At start (after a minute of warm-up) and at the end: the daemon's RSS, open fds and threads, and
+the size of its state log. The verdict: RSS, fds and threads grew by less than 5 % (a small
+absolute slack for fds and threads, whose counts are small), every channel records at the end, and
+every ``recording.gap`` event carries a cause. Every process started here is ended when the soak
+ends, also on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from bench_scale import (
+    FFMPEG,
+    NGINX,
+    StaticNginx,
+    events,
+    free_port,
+    kill_children_of,
+    recording_count,
+    say,
+    start_daemon,
+    stop,
+)
+from measuring import proc_cpu_rss, proc_fds_threads
+
+from streamrec.runtime.testsource import HlsTestSource
+
+GROWTH = 0.05
+"""Growth allowed from start to end (RSS, fds, threads)."""
+SLACK = 4
+"""fds and threads a moment may differ by without counting as growth (a run restarting)."""
+
+
+def write_config(config: Path, urls: list[str], names: list[str], segment: int) -> None:
+    lines = ["settings:", f"  max_concurrent_recordings: {len(names) + 5}", "channels:"]
+    for i, name in enumerate(names):
+        lines += [f"  {name}:", f'    url: "{urls[i % len(urls)]}"', f"    segment: {segment}s"]
+    (config / ".channels.tmp").write_text("\n".join(lines) + "\n")
+    (config / ".channels.tmp").replace(config / "channels.yaml")
+
+
+def snapshot(pid: int, state: Path) -> dict[str, float]:
+    """The daemon's RSS (bytes), fds and threads, and the state log's size (bytes)."""
+    _, rss = proc_cpu_rss(pid)
+    fds, threads = proc_fds_threads(pid)
+    log = sum(p.stat().st_size for p in state.glob("events*.jsonl*") if p.is_file())
+    return {"rss": rss, "fds": fds, "threads": threads, "log": log, "cpu": proc_cpu_rss(pid)[0]}
+
+
+def recording_now(http: httpx.Client) -> int:
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        return recording_count(http.get("/api/status").json())
+    return -1
+
+
+def soak(args: argparse.Namespace) -> bool:
+    rng = random.Random(args.seed)
+    root = Path(tempfile.mkdtemp(prefix="bench-soak-"))
+    sources = [HlsTestSource(FFMPEG, root / f"src{i}", segment_time=2.0) for i in range(2)]
+    nginx: StaticNginx | None = None
+    daemon = None
+    try:
+        for source in sources:
+            source.start()
+        nginx = (
+            StaticNginx(root / "nginx", [s.directory for s in sources]) if NGINX.exists() else None
+        )
+        urls = [nginx.url(i) for i in range(2)] if nginx else [s.url for s in sources]
+        names = [f"s{i:03d}" for i in range(args.channels)]
+        config = root / "config"
+        config.mkdir()
+        segment = 20
+        write_config(config, urls, names, segment)
+        token = secrets.token_hex(16)
+        port = free_port()
+        daemon = start_daemon(root, f"127.0.0.1:{port}", token)
+        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        say(
+            f"soak: {args.channels} channels, {args.minutes:g} min, something every ~{args.every} s"
+        )
+        time.sleep(args.warm)
+        start = snapshot(daemon.pid, root / "state")
+        start_recording = recording_now(http)
+        say(f"start: {start_recording} recording, {fmt(start)}")
+        end_at = time.monotonic() + args.minutes * 60
+        outages = edits = 0
+        turn = 0
+        while time.monotonic() < end_at:
+            time.sleep(min(max(0.0, end_at - time.monotonic()), args.every * rng.uniform(0.5, 1.5)))
+            if time.monotonic() >= end_at:
+                break
+            if turn % 2 == 0:
+                source = rng.choice(sources)
+                down = rng.uniform(10, 40)
+                reset = rng.random() < 0.3
+                say(f"outage: source {sources.index(source)} down {down:.0f} s (reset {reset})")
+                source.stop()
+                time.sleep(down)
+                source.start(reset_sequence=reset)
+                outages += 1
+            else:
+                kind = rng.choice(["segment", "add", "remove"])
+                if kind == "segment":
+                    segment = rng.choice([15, 20, 30])
+                elif kind == "add" or len(names) <= 2:
+                    names.append(f"s{len(names) + 100:03d}")
+                else:
+                    names.pop(rng.randrange(len(names)))
+                say(f"edit: {kind} ({len(names)} channels, segment {segment} s)")
+                write_config(config, urls, names, segment)
+                edits += 1
+            turn += 1
+        time.sleep(args.settle)  # the last outage or edit has settled
+        end = snapshot(daemon.pid, root / "state")
+        end_recording = recording_now(http)
+        http.close()
+        stop(daemon)
+        log = events(root / "state")
+        return verdict(args, start, end, start_recording, end_recording, len(names), log,
+                       outages, edits)  # fmt: skip
+    finally:
+        if daemon is not None:
+            stop(daemon)
+            kill_children_of(daemon.pid)
+        if nginx is not None:
+            nginx.close()
+        for source in sources:
+            source.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def fmt(s: dict[str, float]) -> str:
+    return (f"RSS {s['rss'] / 1e6:.1f} MB, {s['fds']:.0f} fds, {s['threads']:.0f} threads, "
+            f"state log {s['log'] / 1e3:.0f} kB")  # fmt: skip
+
+
+def growth(start: float, end: float, slack: float = 0) -> float:
+    return max(0.0, end - start - slack) / start if start else 0.0
+
+
+def verdict(
+    args: argparse.Namespace,
+    start: dict[str, float],
+    end: dict[str, float],
+    start_recording: int,
+    end_recording: int,
+    channels: int,
+    log: list[dict[str, Any]],
+    outages: int,
+    edits: int,
+) -> bool:
+    gaps = [e for e in log if e["type"] == "recording.gap"]
+    uncaused = [e for e in gaps if not e.get("cause")]
+    causes: dict[str, int] = {}
+    for e in gaps:
+        key = str(e.get("cause"))[:60]
+        causes[key] = causes.get(key, 0) + 1
+    media = sum(e.get("duration") or 0 for e in log if e["type"] == "recording.segment")
+    rss_g = growth(start["rss"], end["rss"])
+    fds_g = growth(start["fds"], end["fds"], SLACK)
+    thr_g = growth(start["threads"], end["threads"], SLACK)
+    ok = max(rss_g, fds_g, thr_g) < GROWTH and not uncaused and end_recording == channels
+    wall = args.minutes * 60 + args.settle
+    print(f"\nSoak: {args.minutes:g} min, {outages} outages, {edits} edits")
+    print(f"  start ({start_recording} recording): {fmt(start)}")
+    print(f"  end   ({end_recording}/{channels} recording): {fmt(end)}")
+    print(f"  growth: RSS {(end['rss'] / start['rss'] - 1) * 100:+.1f} %, "
+          f"fds {end['fds'] - start['fds']:+.0f}, threads {end['threads'] - start['threads']:+.0f}; "
+          f"state log +{(end['log'] - start['log']) / 1e3:.0f} kB "
+          f"({(end['log'] - start['log']) / wall * 3600 / 1e6:.1f} MB/hour)")  # fmt: skip
+    print(f"  daemon CPU over the soak: {(end['cpu'] - start['cpu']) / wall * 100:.2f} % of a core")
+    print(f"  media recorded: {media:.0f} s; recording.gap events: {len(gaps)}, "
+          f"without a cause: {len(uncaused)}")  # fmt: skip
+    for cause, count in sorted(causes.items(), key=lambda kv: -kv[1]):
+        print(f"    {count:4d}  {cause}")
+    print(f"verdict: {'PASS' if ok else 'FAIL'} (growth < {GROWTH:.0%}, all recording at the end,"
+          " every gap with a cause)")  # fmt: skip
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--channels", type=int, default=20)
+    parser.add_argument("--every", type=float, default=120.0, help="seconds between disturbances")
+    parser.add_argument("--warm", type=float, default=60.0)
+    parser.add_argument("--settle", type=float, default=45.0)
+    parser.add_argument("--seed", type=int, default=7)
+    raise SystemExit(0 if soak(parser.parse_args()) else 1)
+
+
+if __name__ == "__main__":
+    main()
