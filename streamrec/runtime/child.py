@@ -7,7 +7,12 @@ Used by the recorder (``runtime.ffmpegrun``) for every start of ffmpeg. The chil
 - gets its own session and process group (a Ctrl-C in our terminal is not its Ctrl-C: we decide
   how it stops) and a parent-death signal (SIGTERM via ``prctl(PR_SET_PDEATHSIG)`` on Linux), so a
   killed streamrec does not leave it recording alone; ffmpeg closes its file on SIGTERM, and a
-  stalled input ends at ``-rw_timeout`` anyway;
+  stalled input ends at ``-rw_timeout`` anyway. The signal is set by util-linux's
+  ``setpriv --pdeathsig TERM``, which then execs ffmpeg (same pid, the signal survives exec), so no
+  Python code runs between fork and exec and the spawn can use ``vfork``: a ``preexec_fn`` makes
+  every spawn copy the daemon's page tables while the event loop waits (tens of ms each, most of
+  the cost of starting 500 channels). Without ``setpriv`` on PATH, or for a program that is not
+  found (the spawn then fails as before), the ``prctl`` runs in a ``preexec_fn``;
 - receives two extra pipes with :func:`os.pipe` + ``pass_fds``: one for the segment list, one for
   ``-progress``. ``make_argv(segment_fd, progress_fd)`` builds the command with their numbers.
 
@@ -23,6 +28,7 @@ import contextlib
 import ctypes
 import os
 import re
+import shutil
 import signal
 import sys
 from collections import deque
@@ -39,6 +45,20 @@ _prctl: Callable[..., int] | None = None
 if sys.platform.startswith("linux"):  # pragma: no branch - streamrec records on Linux
     with contextlib.suppress(OSError, AttributeError):
         _prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
+SETPRIV = shutil.which("setpriv") if _prctl is not None else None
+"""util-linux ``setpriv``, which sets the parent-death signal and execs the program."""
+
+
+def with_parent_death(
+    argv: Sequence[str], setpriv: str | None, which: Callable[[str], str | None] = shutil.which
+) -> list[str] | None:
+    """``argv`` behind ``setpriv --pdeathsig TERM --``, or None when that cannot be used (no
+    ``setpriv``, or the program is not found: spawning it must fail as itself, not as setpriv)."""
+    if setpriv is None or not argv or which(argv[0]) is None:
+        return None
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv]
 
 
 def _in_child() -> None:
@@ -77,21 +97,24 @@ class FfmpegChild:
         *,
         label: str,
         env: dict[str, str] | None = None,
+        setpriv: str | None = SETPRIV,
     ) -> FfmpegChild:
-        """Start the child with fresh segment-list and progress pipes."""
+        """Start the child with fresh segment-list and progress pipes (``setpriv``: module
+        docstring; None to set the parent-death signal in a ``preexec_fn``)."""
         loop = asyncio.get_running_loop()
         seg_r, seg_w = os.pipe()
         prog_r, prog_w = os.pipe()
         try:
             argv = list(make_argv(seg_w, prog_w))
+            wrapped = with_parent_death(argv, setpriv)
             proc = await asyncio.create_subprocess_exec(
-                *argv,
+                *(wrapped or argv),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 pass_fds=(seg_w, prog_w),
                 start_new_session=True,
-                preexec_fn=_in_child,  # only a prctl call, resolved before fork
+                preexec_fn=None if wrapped else _in_child,  # a prctl call, resolved before fork
                 env=env,
             )
         except OSError as exc:
