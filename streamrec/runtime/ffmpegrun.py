@@ -166,7 +166,10 @@ class FfmpegRun:
         return None
 
     def _on_stderr(self, run: Run, line: str) -> None:
-        logger.debug("{}: ffmpeg: {}", self.label, redact_text(line, self.secrets))
+        # two lines a second per channel: redacted only when a debug sink will show them
+        logger.opt(lazy=True).debug(
+            "{}: ffmpeg: {}", lambda: self.label, lambda: redact_text(line, self.secrets)
+        )
         opening = _OPENING.search(line) if run.hls and not run.overtaken else None
         if opening is None or is_hls(opening.group(1)):
             return
