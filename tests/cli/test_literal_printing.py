@@ -78,3 +78,47 @@ def test_a_log_line_cannot_be_forged_by_a_newline_in_user_text(capsys):
     assert f"channel {SHOWN} started".replace("\\", "\\\\") in lines[1]
     assert "\x1b[31m" not in "".join(lines) and "\u202e" not in "".join(lines)
     logger.remove()
+
+
+MARKUP_CHANNELS = {
+    "main.yaml": """\
+    settings: {timezone: UTC}
+    channels:
+      "news [red]:100:":
+        url: "http://127.0.0.1:9/[bold]live[/bold]/:thumbs_up:.m3u8"
+      sport:
+        url: "http://127.0.0.1:9/sport.m3u8"
+    """
+}
+
+
+def test_plan_prints_markup_and_emoji_codes_in_names_and_urls_as_written(
+    write_config, cli_for, tmp_path
+):
+    """A channel named 'news [red]:100:' is planned under that name, and a changed URL holding
+    '[bold]' and ':thumbs_up:' is shown as written: no markup read, no emoji made."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    directory = write_config(MARKUP_CHANNELS)
+    cli = cli_for(directory)
+    code, out, err = cli("plan", env=env)
+    assert (code, err) == (0, "")
+    assert "  + channel/news [red]:100:\n" in out
+    assert cli("apply", env=env)[0] == 0
+    changed = MARKUP_CHANNELS["main.yaml"].replace("sport.m3u8", "[i]sport[/i]:100:.m3u8")
+    write_config({"main.yaml": changed})
+    code, out, err = cli("plan", env=env)
+    assert (code, err) == (0, "")
+    assert "url: http://127.0.0.1:9/sport.m3u8 -> http://127.0.0.1:9/[i]sport[/i]:100:.m3u8" in out
+    assert "💯" not in out and "👍" not in out
+
+
+def test_validate_prints_a_config_directory_named_with_markup_as_written(
+    write_config, cli_for, tmp_path
+):
+    """validate's summary names the directory as given, '[red]' and ':100:' included."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    directory = write_config(MARKUP_CHANNELS, name="conf [red]:100:")
+    code, out, err = cli_for(directory)("validate", env=env)
+    assert (code, err) == (0, "")
+    assert f"valid: {directory} (1 files" in out
+    assert "conf [red]:100:" in out and "💯" not in out
