@@ -33,7 +33,7 @@ from streamrec.cli.app import (
     redactor_of,
 )
 from streamrec.cli.app import state_paths as _state_paths
-from streamrec.cli.output import Output, OutputOption, emit, style, write
+from streamrec.cli.output import Output, OutputOption, emit, shows_colour, style, write
 from streamrec.cli.rootgroup import EXIT_CHANGES
 from streamrec.core.printable import printable
 from streamrec.errors import ConfigError, Problem
@@ -132,16 +132,18 @@ def _show(value: Any) -> str:
 def action_lines(actions: list[planning.Action], colour: bool = False) -> list[str]:
     """The lines of a plan's actions: one per object, its changed fields indented below it.
 
-    With ``colour``, each object's line is green (add), yellow (change) or red (remove).
+    With ``colour`` on a console that shows colours, each object's line is green (add), yellow
+    (change) or red (remove).
     """
     from streamrec.core.planning import SECRET_CHANGED
 
     marks = {"add": "+", "change": "~", "remove": "-"}
     styles = {"add": "green", "change": "yellow", "remove": "red"}
     lines: list[str] = []
+    colour = colour and shows_colour(console)
     for action in actions:
         head = f"{marks[action.op]} {printable(action.key)}"
-        lines.append("  " + (style(console, head, styles[action.op]) if colour else head))
+        lines.append("  " + (style(head, styles[action.op]) if colour else head))
         for change in action.changes:
             if change.path == SECRET_CHANGED:
                 lines.append(f"      {change.path}")

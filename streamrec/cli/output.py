@@ -46,6 +46,7 @@ __all__ = [
     "emit",
     "human_size",
     "print_table",
+    "shows_colour",
     "style",
     "write",
 ]
@@ -128,11 +129,14 @@ def write(console: Console, lines: str | list[str]) -> None:
 _SGR = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2"}
 
 
-def style(console: Console, text: str, name: str) -> str:
-    """``text`` coloured as ``name`` (green, yellow, red, bold, dim) when ``console`` shows
-    colours (a terminal, ``NO_COLOR`` unset), else ``text`` unchanged."""
-    if not console.is_terminal or console.color_system is None:
-        return text
+def shows_colour(console: Console) -> bool:
+    """Whether ``console`` shows colours: a terminal, ``NO_COLOR`` unset (ask once per output)."""
+    return bool(console.is_terminal and console.color_system is not None)
+
+
+def style(text: str, name: str) -> str:
+    """``text`` coloured as ``name`` (green, yellow, red, bold, dim), for a console that
+    :func:`shows_colour`."""
     return f"\x1b[{_SGR[name]}m{text}\x1b[0m"
 
 
