@@ -1,7 +1,8 @@
 """The Typer application and the options every command shares.
 
-``cli/__init__.py`` imports each command module (``cli.config``, ``cli.tasks``, ``cli.recording``)
-so that their ``@app.command()`` functions register here. The CLI is the only place that prints for
+The command modules (``cli.config``, ``cli.tasks``, ``cli.recording``, ...) are imported at the end
+of this module (``cli.commands``), so that their ``@app.command()`` functions register here
+whichever module is imported first. The CLI is the only place that prints for
 humans and picks exit codes (``cli.rootgroup.EXIT_CODES``): 0 success, 1 error, 2 changes (only
 ``plan --detailed-exitcode``), 64 usage error. The root group (``cli.rootgroup``) also takes the
 global options anywhere on the line, and answers shell completion.
@@ -11,6 +12,11 @@ such as ``[vip] Premium :thumbs_up:`` is shown as written. Every log line (text 
 one :class:`~streamrec.core.redact.Redactor` of the loaded config (``globals_.redactor``, set by
 :func:`load`), and its message is made :func:`~streamrec.core.printable.printable`, so a name
 holding a newline or an escape sequence cannot forge or recolour a log line.
+
+Start-up: this module and the command modules import only Typer and light modules of streamrec
+at the top; rich, loguru, the config model, the state log and the daemon client are imported
+inside the functions that use them. ``console`` and ``err_console`` are
+:class:`~streamrec.cli.lazyconsole.LazyConsole` objects: rich is imported when one first prints.
 """
 
 from __future__ import annotations
@@ -23,20 +29,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
-from loguru import logger
-from rich.console import Console
 
-from streamrec.app import statedir
 from streamrec.cli import logformat
+from streamrec.cli.lazyconsole import LazyConsole
 from streamrec.cli.rootgroup import EXIT_CODES, RootGroup
-from streamrec.cli.version import print_version
+from streamrec.cli.version import version_line
 from streamrec.core.printable import printable
 from streamrec.core.redact import Redactor
 from streamrec.errors import ConfigError
-from streamrec.runtime.clock import SYSTEM_CLOCK
-from streamrec.spec.loading import LoadedConfig, load_config
-from streamrec.state.journal import Journal
-from streamrec.state.paths import StatePaths
+
+if TYPE_CHECKING:
+    from loguru import Record
+
+    from streamrec.spec.loading import LoadedConfig
+    from streamrec.state.journal import Journal
+    from streamrec.state.paths import StatePaths
 
 app = typer.Typer(
     name="streamrec",
@@ -50,14 +57,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-if TYPE_CHECKING:
-    from loguru import Record
-
-console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
-"""Standard output, for results. No markup and no emoji codes: user text is shown as written."""
-if not console.is_terminal:
-    console.width = 200  # piped output: tables at full width, not the 80 columns rich assumes
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+console = LazyConsole(stderr=False)
+"""Standard output, for results. No markup and no emoji codes: user text is shown as written;
+piped, tables are drawn at full width (200 columns), not the 80 columns rich assumes."""
+err_console = LazyConsole(stderr=True)
 """Standard error, for problems and progress."""
 
 
@@ -132,6 +135,8 @@ def set_log_redactor(redactor: Redactor) -> None:
 
 def setup_logging(log_format: str, verbosity: int) -> None:
     """Readable lines on a terminal, or one JSON object per line; -v/-q move the level."""
+    from loguru import logger
+
     levels = ["ERROR", "WARNING", "INFO", "DEBUG", "TRACE"]
     level = levels[max(0, min(len(levels) - 1, 1 + verbosity))]
     globals_.redactor = Redactor.of(environ=environ())
@@ -152,6 +157,14 @@ def setup_logging(log_format: str, verbosity: int) -> None:
             format="<dim>{time:HH:mm:ss}</dim> <level>{level: <7}</level> {message}",
             colorize=None,
         )
+
+
+def print_version(ctx: typer.Context, _param: Any, value: bool) -> None:
+    """The ``--version`` callback: the version line (``cli.version``), then exit 0."""
+    if not value or ctx.resilient_parsing:
+        return
+    typer.echo(version_line())
+    raise typer.Exit(0)
 
 
 @app.callback()
@@ -223,6 +236,8 @@ def print_problems(error: ConfigError) -> None:
 def load() -> LoadedConfig:
     """Load the config directory (its secrets then hidden in every output), or print every
     located problem and exit 1."""
+    from streamrec.spec.loading import load_config
+
     try:
         loaded = load_config(globals_.config_dir, environ())
     except ConfigError as exc:
@@ -235,11 +250,19 @@ def load() -> LoadedConfig:
 
 def state_paths(loaded: LoadedConfig) -> StatePaths:
     """The state directory of a loaded config, created when missing."""
+    from streamrec.app import statedir
+
     return statedir.config_paths(globals_.config_dir, loaded, environ())
 
 
 def open_journal(loaded: LoadedConfig) -> Journal:
     """The state log of a loaded config, with its fsync policy, stamped by the system clock."""
+    from streamrec.app import statedir
+    from streamrec.runtime.clock import SYSTEM_CLOCK
+
     return statedir.open_journal(
         state_paths(loaded), clock=SYSTEM_CLOCK, fsync=loaded.config.settings.state_fsync
     )
+
+
+from streamrec.cli import commands as _commands  # noqa: E402, F401  (registers every command)

@@ -4,14 +4,15 @@
 edited in place (comments, order and formatting of every other line kept), a new name goes to
 ``--file`` or ``channels.yaml``, and nothing is written unless the whole directory still validates.
 A running daemon picks the change up like any other edit of the directory. ``channel`` extends the
-sub-app of ``cli.recording`` (which holds ``channel command``).
+sub-app of ``cli.recording`` (which holds ``channel command``). The editor (ruamel.yaml and the
+config model) is imported when a command runs, not for ``--help``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,8 +22,9 @@ from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
 from streamrec.cli.recording import channel_app
 from streamrec.core.printable import printable, printable_or
 from streamrec.errors import ConfigError
-from streamrec.spec.editing import ConfigEdit, EditError, FileChange, Remove, Upsert
-from streamrec.spec.sources import display_path
+
+if TYPE_CHECKING:
+    from streamrec.spec.editing import ConfigEdit, FileChange
 
 category_app = typer.Typer(help="Declare and list categories.", no_args_is_help=True)
 app.add_typer(category_app, name="category")
@@ -42,15 +44,21 @@ DryRunOption = Annotated[
 
 
 def _editor() -> ConfigEdit:
+    from streamrec.spec.editing import ConfigEdit
+
     return ConfigEdit(globals_.config_dir, environ())
 
 
 def _shown(path: Path) -> str:
+    from streamrec.spec.sources import display_path
+
     return display_path(path, globals_.config_dir)
 
 
 def _commit(edit: ConfigEdit, dry_run: bool) -> list[FileChange]:
     """Write the edit (or show it); problems are printed located, and nothing is written."""
+    from streamrec.spec.editing import EditError
+
     try:
         changes = edit.commit(dry_run=dry_run)
     except ConfigError as exc:
@@ -86,6 +94,8 @@ def channel_add(
     dry_run: DryRunOption = False,
 ) -> None:
     """Declare a channel (or, with --update, change its url or category) in the YAML."""
+    from streamrec.spec.editing import Upsert
+
     edit = _editor()
     declared = edit.declared("channels", name)
     if declared and not update:
@@ -119,6 +129,8 @@ def channel_add(
 
 
 def _target(edit: ConfigEdit, file: Path | None, default: str = "channels.yaml") -> Path:
+    from streamrec.spec.editing import EditError
+
     try:
         return edit.target(file, default)
     except EditError as exc:
@@ -134,6 +146,8 @@ def channel_remove(
     dry_run: DryRunOption = False,
 ) -> None:
     """Remove a channel's entry from the file that declares it (comments around it stay)."""
+    from streamrec.spec.editing import Remove
+
     edit = _editor()
     declared = edit.declared("channels", name)
     if declared is None:
@@ -194,6 +208,8 @@ def category_add(
     dry_run: DryRunOption = False,
 ) -> None:
     """Declare a category in the YAML."""
+    from streamrec.spec.editing import Upsert
+
     edit = _editor()
     declared = edit.declared("categories", name)
     if declared:

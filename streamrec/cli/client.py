@@ -2,7 +2,8 @@
 
 ``apply``, ``stop``, ``status`` and the task commands use :func:`daemon_client`: when a daemon owns
 the state directory they ask it (so the daemon and the CLI never run the same thing twice), else they
-do the work themselves.
+do the work themselves. httpx is imported only when there is a daemon to ask (its info file and
+socket exist), so a command finding none does not load it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from streamrec.app.statedir import info_path, socket_path
 from streamrec.errors import DaemonError
 
 
@@ -21,6 +19,8 @@ class DaemonClient:
     """Requests to one daemon's API over its Unix socket."""
 
     def __init__(self, socket: Path, info: dict[str, Any]) -> None:
+        import httpx
+
         self.socket = socket
         self.info = info
         self._client = httpx.Client(
@@ -31,6 +31,8 @@ class DaemonClient:
 
     def request(self, method: str, path: str, **params: Any) -> dict[str, Any]:
         """One call; DaemonError with the daemon's own message when it refuses."""
+        import httpx
+
         try:
             response = self._client.request(method, path, params=params or None)
         except httpx.HTTPError as exc:
@@ -49,6 +51,8 @@ class DaemonClient:
 
 def daemon_client(state_root: Path) -> DaemonClient | None:
     """A client for the daemon of ``state_root``, or None when no daemon answers there."""
+    from streamrec.app.statedir import info_path, socket_path
+
     info_file = info_path(state_root)
     socket = socket_path(state_root)
     if not info_file.exists() or not socket.exists():

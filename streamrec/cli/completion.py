@@ -12,7 +12,7 @@ channels, categories, tasks and queues complete from the config directory the li
 DIR``, ``$STREAMREC_CONFIG``, else ``./config``): :func:`channel_names`, :func:`category_names`,
 :func:`task_names`, :func:`queue_names` and :func:`object_names` (all three kinds, for ``history
 -O``) load it quietly and give nothing when it does not load; a completion never prints an error
-into the shell.
+into the shell. The config model is imported by those functions, when a shell asks.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import typer
 
 from streamrec.cli.app import app, environ
 from streamrec.cli.rootgroup import completion_script
-from streamrec.spec.loading import load_config
 
 
 class Shell(str, Enum):
@@ -48,6 +47,8 @@ def completion(
 
 def _declared(ctx: typer.Context, section: str) -> list[str]:
     """The names in one section of the config the command line names (none if it does not load)."""
+    from streamrec.spec.loading import load_config
+
     given = ctx.find_root().params.get("config")
     directory = Path(given) if given else Path("config")
     quiet = io.StringIO()

@@ -1,12 +1,14 @@
-"""Daemon commands: ``run`` (the long-running reconciler) and ``stop``."""
+"""Daemon commands: ``run`` (the long-running reconciler) and ``stop``.
+
+The daemon (its web server, scheduler and watcher), the config model and the daemon client are
+imported when a command runs, so ``streamrec --help`` does not load them.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,17 +21,10 @@ from streamrec.cli.app import (
     set_log_redactor,
     setup_logging,
 )
-from streamrec.cli.client import daemon_client
-from streamrec.core.sharding import resolve_shard
-from streamrec.daemon.configload import ConfigLoader
-from streamrec.daemon.gitmode import GitConfigSource, GitOptions
-from streamrec.daemon.service import Daemon
-from streamrec.daemon.sources import ConfigSource, DirectorySource
 from streamrec.errors import ConfigError, StreamrecError
-from streamrec.runtime.clock import SYSTEM_CLOCK
-from streamrec.spec.loading import load_config
-from streamrec.spec.units import parse_duration
-from streamrec.state.location import state_root
+
+if TYPE_CHECKING:
+    from streamrec.daemon.sources import ConfigSource
 
 
 @app.command()
@@ -81,6 +76,17 @@ def run(
     ] = "",
 ) -> None:
     """Run the daemon: apply the config, watch it, record, schedule; SIGHUP reloads."""
+    import asyncio
+    import socket
+
+    from streamrec.core.sharding import resolve_shard
+    from streamrec.daemon.configload import ConfigLoader
+    from streamrec.daemon.gitmode import GitConfigSource, GitOptions
+    from streamrec.daemon.service import Daemon
+    from streamrec.daemon.sources import DirectorySource
+    from streamrec.runtime.clock import SYSTEM_CLOCK
+    from streamrec.spec.units import parse_duration
+
     setup_logging(globals_.log_format, globals_.verbosity + 1)  # a daemon says what it does
     env = environ()
     loader = ConfigLoader()
@@ -110,6 +116,9 @@ def run(
 
 
 def _state_root() -> Path:
+    from streamrec.spec.loading import load_config
+    from streamrec.state.location import state_root
+
     env = environ()
     try:
         loaded = load_config(globals_.config_dir, env)
@@ -125,6 +134,8 @@ def stop(
     ] = 15.0,
 ) -> None:
     """Ask the running daemon to stop cleanly, and wait until it has."""
+    from streamrec.cli.client import daemon_client
+
     root = _state_root()
     client = daemon_client(root)
     if client is None:

@@ -21,8 +21,6 @@ from streamrec.cli.completion import object_names
 from streamrec.cli.output import Output, OutputOption, emit
 from streamrec.core.printable import printable
 from streamrec.core.timestamps import parse_ts
-from streamrec.runtime.clock import SYSTEM_CLOCK
-from streamrec.spec.units import parse_duration
 
 
 def since_cutoff(text: str, now: datetime) -> datetime:
@@ -30,6 +28,8 @@ def since_cutoff(text: str, now: datetime) -> datetime:
 
     Raises ValueError saying both forms when ``text`` is neither.
     """
+    from streamrec.spec.units import parse_duration
+
     moment = parse_ts(text.strip())
     if moment is not None:
         return moment
@@ -101,6 +101,8 @@ def history(
     output: OutputOption = Output.text,
 ) -> None:
     """Recent events of the state log, oldest first."""
+    from streamrec.runtime.clock import SYSTEM_CLOCK
+
     try:
         cutoff = None if since is None else since_cutoff(since, SYSTEM_CLOCK.now())
     except ValueError as exc:

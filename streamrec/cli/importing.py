@@ -18,39 +18,44 @@ The report lists the counts, each changed channel with the names of its changed 
 may hold secrets, so they are not printed), the removed ones, and how many entries got a resolver
 other than ``direct``; ``-o json`` gives the same as data. The edit goes through
 ``spec.editing`` like every other (``cli.channels``): nothing is written unless the whole
-directory still validates.
+directory still validates. The parser, the planner, the editor and rich are imported when the
+command runs, not for ``--help``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from streamrec.app.channelfields import category_of, channel_fields, comment_of, entry_key
 from streamrec.cli.app import app, console, err_console, fail, globals_
 from streamrec.cli.channels import DryRunOption, _commit, _editor, _shown, _target
 from streamrec.cli.output import Output, OutputOption, emit
-from streamrec.cli.progress import ImportProgress
-from streamrec.core.m3u import HTTP_SCHEMES, parse_m3u, slugify
 from streamrec.core.printable import printable
-from streamrec.core.redact import redact_text, redact_url
-from streamrec.core.reimport import ImportPlan, Incoming, describe, plan_import
-from streamrec.runtime.fetching import DEFAULT_TIMEOUT, FetchError, read_playlist
-from streamrec.spec.editing import ConfigEdit, Remove, Upsert
-from streamrec.spec.interpolate import escape
+
+if TYPE_CHECKING:
+    from streamrec.cli.progress import ImportProgress
+    from streamrec.core.reimport import ImportPlan
+    from streamrec.spec.editing import ConfigEdit
 
 import_app = typer.Typer(help="Import channels from other formats.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
 MAX_PLAYLIST_BYTES = 64 * 2**20
+DEFAULT_TIMEOUT = 30.0
+"""``--timeout``'s default: ``runtime.fetching.DEFAULT_TIMEOUT``, written out so that ``--help``
+does not import the fetcher (urllib's HTTP stack); ``tests/cli/test_startup_imports.py`` holds
+the two equal."""
 MAX_NOTES = 40
 
 
 def _read_playlist(source: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[str, str]:
     """The playlist's text and a name for it, from a file or an http(s) URL."""
+    from streamrec.core.m3u import slugify
+    from streamrec.runtime.fetching import FetchError, read_playlist
+
     try:
         fetched = read_playlist(source, max_bytes=MAX_PLAYLIST_BYTES, timeout=timeout)
     except FetchError as exc:
@@ -65,6 +70,8 @@ def _read_playlist(source: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[str, 
 
 def _print_lines(label: str, notes: list[tuple[int, str]]) -> None:
     """The playlist's problems by line; the first MAX_NOTES of them unless -v was given."""
+    from streamrec.core.redact import redact_text
+
     shown = notes if globals_.verbosity > 0 else notes[:MAX_NOTES]
     for line, message in shown:
         err_console.print(printable(f"{label}:{line}: {redact_text(message)}"), markup=False)
@@ -108,6 +115,8 @@ def import_m3u(
 ) -> None:
     """Import an IPTV playlist (each entry a channel, its group-title a category), or update the
     channels an earlier import of it wrote."""
+    from streamrec.cli.progress import ImportProgress
+
     with ImportProgress() as progress:
         report = _import(source, file, any_scheme, disabled, prune, timeout, dry_run, progress)
     if output.structured:
@@ -128,6 +137,12 @@ def _import(
     progress: ImportProgress,
 ) -> dict[str, Any]:
     """Import the playlist (the body of ``import m3u``); the report, as data and as lines."""
+    from streamrec.app.channelfields import category_of, channel_fields, comment_of, entry_key
+    from streamrec.core.m3u import HTTP_SCHEMES, parse_m3u
+    from streamrec.core.redact import redact_url
+    from streamrec.core.reimport import Incoming, plan_import
+    from streamrec.spec.interpolate import escape
+
     progress.phase("reading the playlist")
     text, stem = _read_playlist(source, timeout)
     edit = _editor()
@@ -191,6 +206,9 @@ def _plan_edit(
     prune: bool,
 ) -> int:
     """The plan as ops on the target file; the number of categories it declares."""
+    from streamrec.spec.editing import Remove, Upsert
+    from streamrec.spec.interpolate import escape
+
     new_categories: set[str] = set()
 
     def category(fields: dict[str, Any]) -> None:
@@ -224,6 +242,8 @@ def _report(
     dry_run: bool,
     prune: bool,
 ) -> dict[str, Any]:
+    from streamrec.core.reimport import describe
+
     shown = _shown(target)
     verb = "would be written to" if dry_run else "written to"
     if not written:

@@ -5,25 +5,24 @@ would be used (``cli.version``). ``doctor [-o json|yaml]`` checks what recording
 loads, ffmpeg is found (``settings.ffmpeg``, PATH, or the imageio-ffmpeg wheel) and runs, which
 optional URL resolvers are installed (with the literal ``pip install 'streamrec[EXTRA]'`` line that
 adds a missing one), and the free space of the recordings directory against ``min_free_space``, in
-human units (``76.4 GiB``). It exits 1 when something recording needs is missing.
+human units (``76.4 GiB``). It exits 1 when something recording needs is missing. What they check
+is imported when they run, not for ``--help``.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from streamrec.app.recording import open_storage
 from streamrec.cli.app import app, console, environ, globals_, print_problems, redactor_of
-from streamrec.cli.config import problem_data
 from streamrec.cli.output import Output, OutputOption, emit, human_size
 from streamrec.cli.version import version_data, version_lines
 from streamrec.errors import ConfigError, StreamrecError
-from streamrec.runtime.clock import SYSTEM_CLOCK
-from streamrec.runtime.ffmpeg import find_ffmpeg
-from streamrec.spec.loading import LoadedConfig, load_config
+
+if TYPE_CHECKING:
+    from streamrec.spec.loading import LoadedConfig
 
 RESOLVERS = (("streamlink", "streamlink"), ("yt_dlp", "yt-dlp"))
 """(module, extra) of each optional URL resolver."""
@@ -54,6 +53,12 @@ def _resolver(module: str, extra: str) -> dict[str, Any]:
 
 def doctor_data() -> tuple[dict[str, Any], ConfigError | None]:
     """Everything ``doctor`` checks, as data (and the config's problems, if it does not load)."""
+    from streamrec.app.recording import open_storage
+    from streamrec.cli.config import problem_data
+    from streamrec.runtime.clock import SYSTEM_CLOCK
+    from streamrec.runtime.ffmpeg import find_ffmpeg
+    from streamrec.spec.loading import load_config
+
     data: dict[str, Any] = {"config": {"directory": str(globals_.config_dir)}}
     loaded: LoadedConfig | None = None
     error: ConfigError | None = None

@@ -34,6 +34,7 @@ from rich.progress import (
 from rich.text import Text
 
 from streamrec.cli.app import err_console, globals_
+from streamrec.cli.lazyconsole import real
 from streamrec.cli.output import human_size
 from streamrec.core.liveprogress import LiveProgress
 from streamrec.core.printable import printable
@@ -70,7 +71,7 @@ class RecordStatus:
 
     def __init__(self, channel: str, console: Console = err_console) -> None:
         self.channel = channel
-        self.console = console
+        self.console = real(console)
         self.enabled = progress_wanted(console)
         self.live: Live | None = None
 
@@ -109,7 +110,7 @@ class ImportProgress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=console,
+                console=real(console),
                 transient=True,
                 redirect_stdout=False,
             )

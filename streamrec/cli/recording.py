@@ -11,24 +11,20 @@ read and edit the recorded files known to the state log (``list`` as a table or 
 every deletion is logged. ``-q`` silences ``record``'s progress lines (its result and errors are
 still printed); on a terminal, ``record`` shows a live status line of the file being written
 (``cli.progress``).
+
+The recorder, the storage, the config model and rich are imported inside the commands, so that
+``streamrec --help`` does not load them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import shlex
-import signal
-import tempfile
-import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from streamrec.app.recording import Recording, open_storage, recordings_dir_of
-from streamrec.app.runner import runner_for
 from streamrec.cli.app import (
     app,
     console,
@@ -41,19 +37,14 @@ from streamrec.cli.app import (
 )
 from streamrec.cli.completion import channel_names
 from streamrec.cli.output import Output, OutputOption, Table, emit, human_size, print_table
-from streamrec.cli.progress import RecordStatus
 from streamrec.cli.suggest import unknown_name
-from streamrec.core.events import Event
-from streamrec.core.liveprogress import LiveProgress
 from streamrec.core.printable import printable
-from streamrec.core.redact import redact_argv, redact_url
 from streamrec.errors import StreamrecError
-from streamrec.runtime.channelargv import channel_argv, partial_dir_of
-from streamrec.runtime.clock import SYSTEM_CLOCK
-from streamrec.runtime.ffmpeg import find_ffmpeg
-from streamrec.runtime.recorder import PARTIAL_DIR
-from streamrec.spec.loading import LoadedConfig
-from streamrec.spec.units import format_duration, format_size, parse_duration
+
+if TYPE_CHECKING:
+    from streamrec.core.events import Event
+    from streamrec.core.liveprogress import LiveProgress
+    from streamrec.spec.loading import LoadedConfig
 
 channel_app = typer.Typer(help="Inspect and edit channels.", no_args_is_help=True)
 recordings_app = typer.Typer(help="The recorded files, per channel.", no_args_is_help=True)
@@ -76,6 +67,13 @@ def record_channel(
 ) -> tuple[str, list[Any]]:
     """Record channel ``name`` in the foreground until ``duration``, Ctrl-C or SIGTERM;
     ``on_progress`` is told each reading of the file being written."""
+    import asyncio
+    import signal
+
+    from streamrec.app.recording import Recording
+    from streamrec.app.runner import runner_for
+    from streamrec.runtime.clock import SYSTEM_CLOCK
+
     channel = _channel(loaded, name)
     paths = state_paths(loaded)
     journal = open_journal(loaded)
@@ -153,6 +151,9 @@ def record(
     ] = None,
 ) -> None:
     """Record one channel in the foreground (Ctrl-C stops it cleanly)."""
+    from streamrec.cli.progress import RecordStatus
+    from streamrec.spec.units import parse_duration
+
     loaded = load()
     duration = parse_duration(for_) if for_ else None
     status = RecordStatus(channel)
@@ -198,8 +199,13 @@ def demo(
     ] = None,
 ) -> None:
     """Record a built-in local test stream for a few seconds, end to end, and show the result."""
+    import tempfile
+    import textwrap
+
     from streamrec.cli.status import status
+    from streamrec.runtime.ffmpeg import find_ffmpeg
     from streamrec.runtime.testsource import HlsTestSource
+    from streamrec.spec.units import parse_duration
 
     duration = parse_duration(for_)
     root = directory or Path(tempfile.mkdtemp(prefix="streamrec-demo-"))
@@ -240,6 +246,13 @@ def channel_command(
     ],
 ) -> None:
     """Print the exact ffmpeg command that records a channel (secrets redacted)."""
+    import shlex
+
+    from streamrec.app.recording import recordings_dir_of
+    from streamrec.core.redact import redact_argv, redact_url
+    from streamrec.runtime.channelargv import channel_argv, partial_dir_of
+    from streamrec.runtime.ffmpeg import find_ffmpeg
+
     loaded = load()
     channel = _channel(loaded, name)
     settings = loaded.config.settings
@@ -268,6 +281,8 @@ def recordings_list(
     output: OutputOption = Output.text,
 ) -> None:
     """The recorded files the state log knows, oldest first (missing files are marked)."""
+    from streamrec.spec.units import format_duration, format_size
+
     loaded = load()
     journal = open_journal(loaded)
     try:
@@ -309,6 +324,10 @@ def recordings_delete(
     ],
 ) -> None:
     """Delete recorded files (never one being written); each deletion goes to the state log."""
+    from streamrec.app.recording import open_storage
+    from streamrec.runtime.clock import SYSTEM_CLOCK
+    from streamrec.runtime.recorder import PARTIAL_DIR
+
     loaded = load()
     settings = loaded.config.settings
     root = loaded.resolve_path(settings.recordings_dir).resolve()

@@ -7,15 +7,16 @@ plain``, more columns with ``-o wide``, data with ``-o json|yaml``). It passes t
 redactor (``globals_.redactor``) in text and data alike, and prints user text escaped. Tasks and
 queues the Python API ran in the state directory follow, in tables of their own (``api``).
 ``history`` lives in ``cli.history``.
+
+The config model, the fold of the log and the daemon client are imported when ``status`` runs, not
+for ``--help``; httpx only when a daemon's socket is there to be asked (``cli.client``).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from streamrec.app.statedir import config_paths
 from streamrec.cli.app import (
     app,
     console,
@@ -27,21 +28,20 @@ from streamrec.cli.app import (
     redactor_of,
 )
 from streamrec.cli.app import state_paths as _state_paths
-from streamrec.cli.client import daemon_client
-from streamrec.cli.config import desired_of
 from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
 from streamrec.core.printable import printable, printable_or
 from streamrec.core.timestamps import parse_ts as _parse_ts
 from streamrec.errors import ConfigError, DaemonError
-from streamrec.runtime.clock import SYSTEM_CLOCK
-from streamrec.spec.loading import LoadedConfig, load_config
-from streamrec.spec.model import Config
-from streamrec.spec.units import format_duration, format_size
-from streamrec.state.applied import read_applied
-from streamrec.state.report import build_status
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from streamrec.spec.loading import LoadedConfig
 
 
 def _ago(value: Any, now: datetime) -> str:
+    from streamrec.spec.units import format_duration
+
     when = _parse_ts(value)
     if when is None:
         return "-"
@@ -50,6 +50,8 @@ def _ago(value: Any, now: datetime) -> str:
 
 
 def _until(value: Any, now: datetime) -> str:
+    from streamrec.spec.units import format_duration
+
     when = _parse_ts(value)
     if when is None:
         return "-"
@@ -58,6 +60,8 @@ def _until(value: Any, now: datetime) -> str:
 
 
 def _daemon_status(loaded: LoadedConfig) -> dict[str, Any] | None:
+    from streamrec.cli.client import daemon_client
+
     client = daemon_client(_state_paths(loaded).root)
     if client is None:
         return None
@@ -71,6 +75,10 @@ def _daemon_status(loaded: LoadedConfig) -> dict[str, Any] | None:
 
 def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
     """Every declared object with its state, as one JSON-able dict (the ``-o json`` output)."""
+    from streamrec.cli.config import desired_of
+    from streamrec.state.applied import read_applied
+    from streamrec.state.report import build_status
+
     paths = _state_paths(loaded)
     return build_status(
         loaded.config,
@@ -84,6 +92,8 @@ def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
 
 
 def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
+    from streamrec.spec.units import format_duration, format_size
+
     table = Table(title="Channels")
     for column in ("channel", "state", "since", "file", "bytes", "bitrate"):
         table.add_column(column)
@@ -143,6 +153,11 @@ def _run_table(title: str, runs: dict[str, Any], now: datetime) -> Table:
 
 def _last_applied(error: ConfigError) -> LoadedConfig:
     """The last applied config, for status when the config on disk does not load."""
+    from streamrec.app.statedir import config_paths
+    from streamrec.spec.loading import LoadedConfig
+    from streamrec.spec.model import Config
+    from streamrec.state.applied import read_applied
+
     paths = config_paths(globals_.config_dir, None, environ(), create=False)
     applied = read_applied(paths.applied)
     first = printable(globals_.redactor.text(str(error.problems[0]))) if error.problems else "?"
@@ -170,6 +185,10 @@ def _last_applied(error: ConfigError) -> LoadedConfig:
 @app.command()
 def status(output: OutputOption = Output.text) -> None:
     """Every declared channel, task and queue with its state from the state log."""
+    from streamrec.runtime.clock import SYSTEM_CLOCK
+    from streamrec.spec.loading import load_config
+    from streamrec.spec.units import format_duration
+
     try:
         loaded = load_config(globals_.config_dir, environ())
         globals_.redactor = redactor_of(loaded)

@@ -9,20 +9,20 @@ output as it comes and ends with one status line per task; Ctrl-C (or SIGTERM) s
 (recorded as ``terminated``). ``task stop``/``queue stop`` act on a run owned by any process,
 through its pid file under ``state/pids/``. Task output reaches the terminal redacted
 (``cli.redacted``); the log files keep it verbatim. Exit codes: 0 completed, 1 failed or error.
+
+asyncio, the runner, the state log and the daemon client are imported inside the commands, so
+``streamrec --help`` does not load them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import signal
 import sys
 from collections.abc import Coroutine
-from typing import Annotated, Any, BinaryIO, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TypeVar, cast
 
 import typer
 
-from streamrec.app.runner import runner_for
 from streamrec.cli.app import (
     app,
     console,
@@ -34,28 +34,21 @@ from streamrec.cli.app import (
     redactor_of,
     state_paths,
 )
-from streamrec.cli.client import DaemonClient, daemon_client
 from streamrec.cli.completion import queue_names, task_names
 from streamrec.cli.redacted import RedactedSink
 from streamrec.cli.suggest import unknown_name
-from streamrec.core.events import TaskFinished
-from streamrec.core.lifecycle import display
 from streamrec.core.printable import printable
-from streamrec.core.runs import RunOutcome
-from streamrec.core.timestamps import format_ts
 from streamrec.errors import DaemonError, TaskError
-from streamrec.runtime.clock import SYSTEM_CLOCK
-from streamrec.runtime.logfollow import copy_run, follow_run
-from streamrec.runtime.tasks.files import (
-    RunFiles,
-    logged_runs,
-    stop_queue_runs,
-    stop_task_runs,
-)
-from streamrec.runtime.tasks.graph import run_queue, run_with_deps
-from streamrec.spec.loading import LoadedConfig
-from streamrec.state.journal import Journal
-from streamrec.state.paths import StatePaths
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from streamrec.cli.client import DaemonClient
+    from streamrec.core.runs import RunOutcome
+    from streamrec.runtime.tasks.files import RunFiles
+    from streamrec.spec.loading import LoadedConfig
+    from streamrec.state.journal import Journal
+    from streamrec.state.paths import StatePaths
 
 T = TypeVar("T")
 
@@ -91,6 +84,8 @@ def _binary(sink: RedactedSink) -> BinaryIO:
 
 async def _follow(files: RunFiles, run: int) -> None:
     """Copy a run's output as it is written, redacted, until the run is over."""
+    from streamrec.runtime.logfollow import follow_run
+
     out, err = _streams()
     try:
         await follow_run(files, run, _binary(out), _binary(err))
@@ -103,6 +98,9 @@ class TaskSession:
     """A runner for one command, with the task output echoed and Ctrl-C turned into a stop."""
 
     def __init__(self, loaded: LoadedConfig, echo: str | None = None) -> None:
+        from streamrec.app.runner import runner_for
+        from streamrec.runtime.clock import SYSTEM_CLOCK
+
         self.paths = state_paths(loaded)
         self.journal = open_journal(loaded)
         self.runner = runner_for(
@@ -118,6 +116,10 @@ class TaskSession:
         self.stopping: list[asyncio.Task[None]] = []
 
     def _observe(self, event: dict[str, Any]) -> None:
+        import asyncio
+
+        from streamrec.runtime.tasks.files import RunFiles
+
         kind, task = event["type"], str(event.get("task"))
         if kind == "task.started" and task == self.echo and event["attempt"] == 1:
             files = RunFiles.of(self.paths, "task", task)
@@ -131,6 +133,8 @@ class TaskSession:
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         """Run ``work`` to its end; SIGINT/SIGTERM stop every run of this session first."""
+        import asyncio
+        import signal
 
         async def main() -> T:
             loop = asyncio.get_running_loop()
@@ -152,6 +156,9 @@ class TaskSession:
             self.journal.close()
 
     def _interrupt(self, sig: int) -> None:
+        import asyncio
+        import signal
+
         name = signal.Signals(sig).name
         err_console.print(f"{name}: stopping what runs", markup=False)
         reason = f"interrupted ({name})"
@@ -167,6 +174,8 @@ def _shown(line: str) -> str:
 
 
 def _say_result(task: str, event: dict[str, Any]) -> None:
+    from streamrec.core.lifecycle import display
+
     status = event["status"]
     took = event.get("duration")
     words = f"task {task!r} run {event.get('run')}: {display(status)}"
@@ -195,6 +204,10 @@ def _print_daemon_result(
     loaded: LoadedConfig, task: str, result: dict[str, Any], echo: bool
 ) -> None:
     """What a run the daemon made printed, and how it ended (as for a run made here)."""
+    from streamrec.core.lifecycle import display
+    from streamrec.runtime.logfollow import copy_run
+    from streamrec.runtime.tasks.files import RunFiles
+
     run = result.get("run")
     if echo and isinstance(run, int):
         out, err = _streams()
@@ -221,6 +234,9 @@ def task_run(
     ] = False,
 ) -> None:
     """Run a task now, in the foreground; exit 0 when it completed, 1 otherwise."""
+    from streamrec.cli.client import daemon_client
+    from streamrec.runtime.tasks.graph import run_with_deps
+
     loaded = load()
     _known(loaded, "task", name)
     client = daemon_client(state_paths(loaded).root)
@@ -252,6 +268,10 @@ def task_stop(
     grace: GraceOption = 5.0,
 ) -> None:
     """Stop a running task, whichever process runs it (SIGTERM, grace, SIGKILL)."""
+    import asyncio
+
+    from streamrec.runtime.tasks.files import RunFiles, logged_runs, stop_task_runs
+
     loaded = load()
     paths = state_paths(loaded)
     found = asyncio.run(stop_task_runs(paths, name, grace, "stopped by `streamrec task stop`"))
@@ -271,6 +291,11 @@ def task_stop(
 
 def _record_orphan_stop(journal: Journal, task: str, run: int, attempt: int | None) -> None:
     """A run whose runner died cannot say how it ended; the stopper says it for it."""
+    from streamrec.core.events import TaskFinished
+    from streamrec.core.runs import RunOutcome
+    from streamrec.core.timestamps import format_ts
+    from streamrec.runtime.clock import SYSTEM_CLOCK
+
     seen = journal.state().get("tasks", {}).get(task) or {}
     outcome = RunOutcome(
         task=task, run=run, attempt=attempt or 0, status="terminated",
@@ -285,6 +310,10 @@ def _record_orphan_stop(journal: Journal, task: str, run: int, attempt: int | No
 @queue_app.command("start")
 def queue_start(name: Annotated[str, _queue_argument("The queue to start.")]) -> None:
     """Run a queue now, in the foreground; exit 0 when every task completed, 1 otherwise."""
+    from streamrec.cli.client import daemon_client
+    from streamrec.core.lifecycle import display
+    from streamrec.runtime.tasks.graph import run_queue
+
     loaded = load()
     _known(loaded, "queue", name)
     client = daemon_client(state_paths(loaded).root)
@@ -313,6 +342,10 @@ def queue_stop(
     grace: GraceOption = 5.0,
 ) -> None:
     """Stop a running queue: its current task ends and the rest is skipped."""
+    import asyncio
+
+    from streamrec.runtime.tasks.files import stop_queue_runs
+
     loaded = load()
     _known(loaded, "queue", name)
     paths: StatePaths = state_paths(loaded)
@@ -335,6 +368,11 @@ def logs(
     ] = None,
 ) -> None:
     """Print a task run's output: its stdout to stdout, its stderr to stderr."""
+    import asyncio
+
+    from streamrec.runtime.logfollow import copy_run
+    from streamrec.runtime.tasks.files import RunFiles, logged_runs
+
     loaded = load()
     files = RunFiles.of(state_paths(loaded), "task", task)
     runs = logged_runs(files)

@@ -1,6 +1,9 @@
 """``streamrec --version`` (``-V``) and ``streamrec version [-o json|yaml]``.
 
-``--version`` prints ``streamrec VERSION`` and exits before any command runs (it reads no config).
+``--version`` prints :func:`version_line` (``streamrec VERSION``) and exits before any command runs
+(it reads no config): the option's callback is in ``cli.app``; alone on the line
+(:data:`VERSION_WORDS`) it is answered by ``cli.main`` before Typer is imported. This module
+imports neither Typer nor ffmpeg's finder at its top.
 ``version`` also says which Python runs it and which ffmpeg would be used (found as ``record``
 finds it: PATH, else the imageio-ffmpeg wheel; the config's ``settings.ffmpeg`` is not read), or
 that none was found.
@@ -12,19 +15,16 @@ import platform
 import sys
 from typing import Any
 
-import typer
-
 from streamrec.errors import StreamrecError
-from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.version import __version__
 
+VERSION_WORDS = (["--version"], ["-V"])
+"""The command lines (after the program name) that ask for the version only."""
 
-def print_version(ctx: typer.Context, _param: Any, value: bool) -> None:
-    """The ``--version`` callback: the version line, then exit 0."""
-    if not value or ctx.resilient_parsing:
-        return
-    typer.echo(f"streamrec {__version__}")
-    raise typer.Exit(0)
+
+def version_line() -> str:
+    """What ``--version`` prints: ``streamrec VERSION``."""
+    return f"streamrec {__version__}"
 
 
 def version_data() -> dict[str, Any]:
@@ -34,6 +34,8 @@ def version_data() -> dict[str, Any]:
         "python": platform.python_version(),
         "python_executable": sys.executable,
     }
+    from streamrec.runtime.ffmpeg import find_ffmpeg
+
     try:
         info = find_ffmpeg(None)
     except StreamrecError as exc:
