@@ -18,6 +18,11 @@ in a 0700 directory of the user's cache (``$XDG_CACHE_HOME/streamrec``, else
 regular file of this user. A corrupt, stale or unreadable entry is ignored and rewritten; failing
 to write one is silent too (the command has its result either way). A config that does not load
 is never cached.
+
+What ``validate`` and ``plan`` need is read back first and cheaply (:class:`Cached`: the desired
+side as plain data, the counts, every secret, the settings); the whole loaded config, 20,000
+pydantic objects for 10,000 channels and as many tasks, only when :attr:`Cached.loaded` is asked
+for.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ import pickle
 import stat
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pydantic
 
 from streamrec.core import planning
+from streamrec.core.redact import config_secrets
 from streamrec.spec.limits import DEFAULT_LIMITS
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.sources import config_files, read_bounded
@@ -46,13 +52,58 @@ _OTHERS = 0o077
 
 
 @dataclass(frozen=True)
+class Summary:
+    """What ``validate`` and ``plan`` need of a loaded config besides its desired side."""
+
+    counts: dict[str, int]
+    """``files``, ``categories``, ``channels``, ``tasks``, ``queues``: how many of each."""
+    secrets: frozenset[str]
+    """Every secret to hide: interpolated ones and those written in the config
+    (``Redactor.of(secrets, environ)`` is the config's redactor)."""
+    settings: LoadedConfig
+    """The loaded config with its settings only (where its state directory is)."""
+
+    @classmethod
+    def of(cls, loaded: LoadedConfig) -> Summary:
+        config = loaded.config
+        counts = {
+            "files": len(loaded.files),
+            "categories": len(config.categories),
+            "channels": len(config.channels),
+            "tasks": len(config.tasks),
+            "queues": len(config.queues),
+        }
+        empty: dict[str, object] = {"categories": {}, "channels": {}, "tasks": {}, "queues": {}}
+        settings = LoadedConfig(
+            config.model_copy(update=empty),
+            loaded.directory,
+            loaded.files,
+            secrets=loaded.secrets,
+            base=loaded.base,
+        )
+        return cls(counts, frozenset(loaded.secrets | config_secrets(config)), settings)
+
+
+@dataclass
 class Cached:
     """A loaded config and the desired side of its plan, fresh or from the cache."""
 
-    loaded: LoadedConfig
     desired: planning.Desired
+    summary: Summary
     hit: bool = False
     """Whether it came from the cache."""
+    _loaded: LoadedConfig | None = field(default=None, repr=False)
+    _pickled: bytes = field(default=b"", repr=False)
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        """The whole loaded config (read back from the entry on first use)."""
+        if self._loaded is None:
+            loaded = pickle.loads(self._pickled)  # noqa: S301 - from a private entry, see _read
+            if not isinstance(loaded, LoadedConfig):  # pragma: no cover - checked when written
+                raise TypeError("the cached config is not a LoadedConfig")
+            self._loaded = loaded
+        return self._loaded
 
 
 class RecordingEnviron(Mapping[str, str]):
@@ -143,21 +194,21 @@ def _read(path: Path) -> object | None:
         os.close(fd)
 
 
-def lookup(
-    directory: Path, environ: Mapping[str, str], key: tuple[object, ...]
-) -> tuple[LoadedConfig, planning.Desired] | None:
+def lookup(directory: Path, environ: Mapping[str, str], key: tuple[object, ...]) -> Cached | None:
     """The entry of ``directory`` when it was made from the inputs ``key`` and ``environ``."""
     entry = _read(entry_path(directory, environ))
-    if not isinstance(entry, tuple) or len(entry) != 4:
+    if not isinstance(entry, tuple) or len(entry) != 5:
         return None
-    stored_key, env, loaded, desired = entry
+    stored_key, env, desired, summary, pickled = entry
     if stored_key != key or not isinstance(env, dict):
         return None
     if env != _env_key(set(env), environ):
         return None
-    if not isinstance(loaded, LoadedConfig) or not isinstance(desired, planning.Desired):
+    if not isinstance(desired, planning.Desired) or not isinstance(summary, Summary):
         return None
-    return loaded, desired
+    if not isinstance(pickled, bytes):
+        return None
+    return Cached(desired, summary, hit=True, _pickled=pickled)
 
 
 def load_cached(
@@ -170,16 +221,18 @@ def load_cached(
     matches, else from ``load(environ)`` and ``desired_of`` (and then cached)."""
     key = files_key(directory)
     if key is not None and (found := lookup(directory, environ, key)) is not None:
-        return Cached(*found, hit=True)
+        return found
     recording = RecordingEnviron(environ)
     loaded = load(recording)
-    desired = desired_of(loaded)
+    fresh = Cached(desired_of(loaded), Summary.of(loaded), _loaded=loaded)
     if key is not None and not recording.exhaustive and files_key(directory) == key:
-        entry = (key, _env_key(recording.names, environ), loaded, desired)
         try:
+            pickled = pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)
+            env = _env_key(recording.names, environ)
+            entry = (key, env, fresh.desired, fresh.summary, pickled)
             path = entry_path(directory, environ)
             private_dir(path.parent).chmod(0o700)  # made before by someone else: private now
             write_private(path, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
         except (OSError, pickle.PicklingError):
             pass  # no entry this time; the next command loads again
-    return Cached(loaded, desired)
+    return fresh

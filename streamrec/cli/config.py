@@ -30,12 +30,12 @@ from streamrec.cli.app import (
     load,
     open_journal,
     print_problems,
-    redactor_of,
 )
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.output import Output, OutputOption, emit, shows_colour, style, write
 from streamrec.cli.rootgroup import EXIT_CHANGES
 from streamrec.core.printable import printable
+from streamrec.core.redact import Redactor
 from streamrec.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def _load_or_report(output: Output) -> Cached:
             raise fail(f"{count} problem{'s' if count != 1 else ''} in {directory}") from None
 
     cached = load_cached(globals_.config_dir, environ(), fresh, desired_of)
-    globals_.redactor = redactor_of(cached.loaded)
+    globals_.redactor = Redactor.of(cached.summary.secrets, environ())  # = redactor_of(loaded)
     return cached
 
 
@@ -92,17 +92,9 @@ def _load_or_report(output: Output) -> Cached:
 def validate(output: OutputOption = Output.text) -> None:
     """Load and check every file of the config directory; exit 0 when valid, 1 when not."""
     cached = _load_or_report(output)
-    loaded = cached.loaded
     if (short := globals_.redactor.short_secrets_warning()) is not None:
         err_console.print(f"warning: {short}", markup=False)
-    config = loaded.config
-    counts = {
-        "files": len(loaded.files),
-        "categories": len(config.categories),
-        "channels": len(config.channels),
-        "tasks": len(config.tasks),
-        "queues": len(config.queues),
-    }
+    counts = cached.summary.counts
     revision = cached.desired.revision
     if output.structured:
         emit({"valid": True, "revision": revision, **counts}, output)
@@ -185,8 +177,8 @@ def plan(
     from streamrec.state.applied import read_applied
 
     cached = _load_or_report(output)
-    loaded, want = cached.loaded, cached.desired
-    have = read_applied(_state_paths(loaded).applied)
+    want = cached.desired
+    have = read_applied(_state_paths(cached.summary.settings).applied)
     actions = planning.plan(want, have)
     empty = planning.removes_everything(want, have)
     if output.structured:
