@@ -1,7 +1,8 @@
 """Wall time and peak memory of one command, for the bench scripts (run as ``python bench/X.py``).
 
 The peak RSS of children is a running maximum, so each command is measured in a fresh helper
-process of its own.
+process of its own. :func:`import_times` reads what a Python command imports, and what each
+import took, from ``python -X importtime``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 _HELPER = (
@@ -69,3 +71,37 @@ def child_pids(pid: int) -> list[int]:
         except OSError:
             continue
     return out
+
+
+@dataclass(frozen=True)
+class ImportTime:
+    """One line of ``python -X importtime``: a module and what importing it took."""
+
+    module: str
+    self_s: float
+    cumulative_s: float
+    depth: int
+    """How deep in the import tree it was (0: imported by the program itself)."""
+
+
+def import_times(argv: list[str], cwd: Path) -> list[ImportTime]:
+    """The imports ``argv`` (a Python program) makes, from ``-X importtime``
+    (``PYTHONPROFILEIMPORTTIME``, so a console script is profiled as it is run)."""
+    stderr = subprocess.run(
+        argv,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+    ).stderr
+    found: list[ImportTime] = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or line.count("|") != 2:
+            continue
+        own, cumulative, name = line.removeprefix("import time:").split("|")
+        if not own.strip().isdigit():  # the header line
+            continue
+        depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
+        found.append(ImportTime(name.strip(), int(own) / 1e6, int(cumulative) / 1e6, depth))
+    return found
