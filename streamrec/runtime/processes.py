@@ -341,14 +341,32 @@ def command_argv(command: str, env: Mapping[str, str], cwd: Path) -> tuple[list[
 
     ``core.shellwords.plain_argv`` says whether the shell can be skipped; the first word is then
     looked up as ``sh`` would (a path with a ``/`` against ``cwd``, else each ``PATH`` entry of
-    the child's environment). Not found, or a ``PATH`` with a relative entry: the shell runs it,
+    the child's environment), and remembered as ``sh`` does (checked again before each use). Not found, or a ``PATH`` with a relative entry: the shell runs it,
     so it fails exactly as the shell says (exit 127 and its message).
     """
     words = plain_argv(command)
-    program = None if words is None else find_program(words[0], env.get("PATH"), cwd)
+    program = None if words is None else _cached_program(words[0], env.get("PATH"), cwd)
     if words is None or program is None:
         return ["/bin/sh", "-c", command], "/bin/sh"
     return words, program
+
+
+_FOUND: dict[tuple[str, str | None, Path | None], str] = {}
+"""Programs found by :func:`find_program`, as ``sh`` remembers them (its ``hash``)."""
+
+
+def _cached_program(word: str, path: str | None, cwd: Path) -> str | None:
+    """:func:`find_program`, remembered while the program found is still there and executable."""
+    key = (word, path, cwd if "/" in word else None)
+    found = _FOUND.get(key)
+    if found is not None and _executable(Path(found)):
+        return found
+    found = find_program(word, path, cwd)
+    if found is None:
+        _FOUND.pop(key, None)
+    elif len(_FOUND) < 1024:
+        _FOUND[key] = found
+    return found
 
 
 def find_program(word: str, path: str | None, cwd: Path) -> str | None:
