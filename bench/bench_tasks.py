@@ -5,18 +5,19 @@
 Generates one DAG (chains, fan-out from hubs, fan-in joins, a few independent roots; seeded, so
 every run measures the same graph), writes it as a Makefile and as streamrec tasks, and runs it:
 
-- baseline ``make -jN`` (make execs ``true`` directly: no shell), and ``make -jN`` with every recipe
-  through ``/bin/sh -c`` (as streamrec runs commands), both in the same run of this script;
-- streamrec's runner (``runtime.tasks.graph.run_graph`` at ``max_parallel=N``) with the state log's
-  ``fsync: always`` (the default) and ``fsync: interval``, each in a fresh interpreter.
+- baseline ``make -jN`` (make execs ``true`` directly, as streamrec does for a command with no
+  shell syntax), and ``make -jN`` with every recipe through ``/bin/sh -c``, both in this run;
+- streamrec's runner (``runtime.tasks.graph.run_graph`` at ``max_parallel=N``), each in a fresh
+  interpreter, with the state log's ``fsync: always`` (the default durability: every event on
+  disk before it is acted on), ``interval``, and ``never`` (fsync off), on the disk and on tmpfs.
 
-Printed: wall time (best of ``--repeat``) and the ratio to make; per-task overhead, i.e. our wall
-time minus the commands' own, per task, where the commands' own time is ``make -jN`` running the
-same ``/bin/sh -c`` commands (make's bookkeeping is negligible next to a fork and exec); and the
-runner process's peak RSS (and how much it grew during the run). "first run" is a state directory
-that has never seen these tasks (each task's lock, counter and log directory are created);
-"again" runs the graph a second time in the same state directory, which is the steady state.
-Not part of the test suite.
+Printed per variant: wall time (best of ``--repeat``), its ratio to ``make -jN``, the overhead per
+task (our wall time minus make's, per task: make's bookkeeping is negligible next to a fork and
+exec, so this is what the runner adds), the runner's own CPU time per task (user + system, which
+a busy machine does not inflate the way it does wall time), the fsyncs (one per group commit
+batch) and the runner's peak RSS. "first run" is a state directory that has never seen these
+tasks (each task's lock file and log directory are created); "again" runs the graph a second time
+in the same state directory, which is the steady state. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from measuring import measure
 
 SEED = 20261128
 
@@ -70,13 +73,16 @@ def write_makefile(path: Path, deps: dict[str, list[str]], through_shell: bool) 
 
 
 def run_make(deps: dict[str, list[str]], jobs: int, through_shell: bool) -> float:
-    """Wall seconds of ``make -jN`` over the graph."""
+    """Wall seconds of ``make -jN`` over the graph (``measuring.measure``)."""
     with tempfile.TemporaryDirectory() as tmp:
         makefile = Path(tmp) / "Makefile"
         write_makefile(makefile, deps, through_shell)
-        begin = time.perf_counter()
-        subprocess.run(["make", "-s", f"-j{jobs}", "-f", str(makefile), "all"], check=True)
-        return time.perf_counter() - begin
+        wall, _peak, code = measure(
+            ["make", "-s", f"-j{jobs}", "-f", str(makefile), "all"], Path(tmp)
+        )
+        if code:
+            raise SystemExit(f"make failed with exit code {code}")
+        return wall
 
 
 def inner(count: int, jobs: int, fsync: str, base: str | None, warm: bool) -> None:
@@ -101,15 +107,18 @@ def inner(count: int, jobs: int, fsync: str, base: str | None, warm: bool) -> No
             )
             if warm:  # a first run creates each task's lock, counter and log directory
                 asyncio.run(run_graph(runner, list(deps)))
-            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            batches = journal.batches
             begin = time.perf_counter()
             results = asyncio.run(run_graph(runner, list(deps)))
             wall = time.perf_counter() - begin
-            own = sum(r.duration or 0.0 for r in results.values())
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            batches = journal.batches - batches
         ok = sum(r.ok for r in results.values())
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(json.dumps({"wall": wall, "own": own, "ok": ok, "rss_kib": peak,
-                          "rss_before_kib": rss_before}))  # fmt: skip
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        fsyncs = batches if fsync == "always" else 0
+        print(json.dumps({"wall": wall, "cpu": cpu, "ok": ok, "fsyncs": fsyncs,
+                          "rss_kib": after.ru_maxrss, "rss_before_kib": before.ru_maxrss}))  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -126,9 +135,10 @@ def run_ours(count: int, jobs: int, fsync: str, base: str | None, warm: bool) ->
 
 
 VARIANTS = [
-    ("first run, fsync=always (the defaults)", "always", None, False),
-    ("again (steady state), fsync=always", "always", None, True),
+    ("first run, fsync=always (default)", "always", None, False),
+    ("again, fsync=always (default durability)", "always", None, True),
     ("again, fsync=interval", "interval", None, True),
+    ("again, fsync=never (fsync off)", "never", None, True),
     ("again, fsync=never, state on tmpfs", "never", "/dev/shm", True),
 ]
 
@@ -152,20 +162,20 @@ def main() -> None:
     print(f"graph: {count} tasks, {edges} edges, parallelism {jobs}, best of {args.repeat}")
     make_exec = min(run_make(deps, jobs, False) for _ in range(args.repeat))
     make_sh = min(run_make(deps, jobs, True) for _ in range(args.repeat))
-    print(f"{'baseline: make -j' + str(jobs) + ' (execs true)':46} {make_exec:7.3f} s")
-    print(f"{'baseline: make -j' + str(jobs) + ' (/bin/sh -c true;)':46} {make_sh:7.3f} s")
+    print(f"{'baseline: make -j' + str(jobs) + ' (execs true)':44} {make_exec:7.3f} s")
+    print(f"{'baseline: make -j' + str(jobs) + ' (/bin/sh -c true;)':44} {make_sh:7.3f} s")
     for label, fsync, base, warm in VARIANTS:
         if base and not Path(base).is_dir():
             continue
         runs = [run_ours(count, jobs, fsync, base, warm) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["wall"])
         wall = best["wall"]
-        overhead_ms = (wall - make_sh) / count * 1000
+        overhead_ms = (wall - make_exec) / count * 1000
+        fsyncs = f" | {best['fsyncs']:.0f} fsyncs" if best["fsyncs"] else ""
         print(
-            f"{'streamrec: ' + label:46} {wall:7.3f} s = {wall / make_exec:5.2f}x make,"
-            f" {wall / make_sh:5.2f}x make via sh | overhead {overhead_ms:.2f} ms/task"
-            f" | peak RSS {best['rss_kib'] / 1024:.0f} MiB"
-            f" (+{(best['rss_kib'] - best['rss_before_kib']) / 1024:.1f} MiB during the run)"
+            f"{'streamrec: ' + label:44} {wall:7.3f} s = {wall / make_exec:5.2f}x make"
+            f" | overhead {overhead_ms:.2f} ms/task | runner CPU {best['cpu'] / count * 1000:.2f}"
+            f" ms/task{fsyncs} | peak RSS {best['rss_kib'] / 1024:.0f} MiB"
         )
 
 
