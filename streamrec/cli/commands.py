@@ -12,24 +12,31 @@ command needs (the config model, rich, the state log, the daemon client, ffmpeg)
 command. ``tests/cli/test_startup_imports.py`` holds that.
 """
 
-from __future__ import annotations
+# The order is that of --help, and each module comes after those it imports names from.
+from __future__ import annotations  # noqa: I001
 
-from importlib import import_module
+from streamrec.cli import completion as completion
+from streamrec.cli import recording as recording
+from streamrec.cli import channels as channels
+from streamrec.cli import config as config
+from streamrec.cli import daemon as daemon
+from streamrec.cli import history as history
+from streamrec.cli import importing as importing
+from streamrec.cli import installation as installation
+from streamrec.cli import status as status
+from streamrec.cli import tasks as tasks
+from streamrec.cli import tasklist as tasklist
 
-ORDER = (
-    "completion",
-    "recording",
+__all__ = [
     "channels",
+    "completion",
     "config",
     "daemon",
     "history",
     "importing",
     "installation",
+    "recording",
     "status",
-    "tasks",
     "tasklist",
-)
-"""The command modules of ``streamrec.cli``, in the order their commands register."""
-
-for _name in ORDER:
-    import_module(f"streamrec.cli.{_name}")
+    "tasks",
+]

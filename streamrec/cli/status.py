@@ -9,7 +9,9 @@ queues the Python API ran in the state directory follow, in tables of their own 
 ``history`` lives in ``cli.history``.
 
 The config model, the fold of the log and the daemon client are imported when ``status`` runs, not
-for ``--help``; httpx only when a daemon's socket is there to be asked (``cli.client``).
+for ``--help``; httpx only when a daemon's socket is there to be asked (``cli.client``). Its lines
+are written at once (``cli.output.write``), so rich is imported only to draw a box table on a
+terminal.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from streamrec.cli.app import (
     redactor_of,
 )
 from streamrec.cli.app import state_paths as _state_paths
-from streamrec.cli.output import Output, OutputOption, Table, emit, print_table
+from streamrec.cli.output import Output, OutputOption, Table, emit, print_table, write
 from streamrec.core.printable import printable, printable_or
 from streamrec.core.timestamps import parse_ts as _parse_ts
 from streamrec.errors import ConfigError, DaemonError
@@ -210,30 +212,27 @@ def status(output: OutputOption = Output.text) -> None:
         line += f", applied {_ago(applied.get('ts'), now)}"
     if applied.get("git"):
         line += f"; git {str(applied['git'].get('commit', ''))[:12]}"
-    console.print(printable(line))
+    lines = [printable(line)]
     daemon = data["daemon"]
     if daemon.get("running"):
-        console.print(
+        lines.append(
             f"Daemon running: pid {daemon.get('pid')}, version {daemon.get('version')}, "
             f"up {format_duration(round(daemon.get('uptime') or 0) or 1)}, "
-            f"revision {daemon.get('revision')}",
-            markup=False,
+            f"revision {daemon.get('revision')}"
         )
     elif daemon.get("state"):
-        console.print(
-            f"Daemon not running (last {daemon.get('state')} {_ago(daemon.get('stopped_at') or daemon.get('started_at'), now)})",
-            markup=False,
-        )
+        since = _ago(daemon.get("stopped_at") or daemon.get("started_at"), now)
+        lines.append(f"Daemon not running (last {daemon.get('state')} {since})")
     else:
-        console.print("Daemon not running (start it with `streamrec run`)", markup=False)
+        lines.append("Daemon not running (start it with `streamrec run`)")
     if cfg["rejected"]:
         rejected = cfg["rejected"]
-        console.print(
-            f"Last rejected config ({_ago(rejected.get('ts'), now)}); the last good config keeps running:",
-            markup=False,
+        lines.append(
+            f"Last rejected config ({_ago(rejected.get('ts'), now)}); "
+            "the last good config keeps running:"
         )
-        for line in (rejected.get("errors") or [])[:10]:
-            console.print(f"  {printable(str(line))}")
+        lines += [f"  {printable(str(error))}" for error in (rejected.get("errors") or [])[:10]]
+    write(console, lines)  # one write, no markup (cli.output); rich only for a box table
     for table in (
         _channel_table(data["channels"], now) if data["channels"] else None,
         _run_table("Tasks", data["tasks"], now) if data["tasks"] else None,
@@ -242,5 +241,5 @@ def status(output: OutputOption = Output.text) -> None:
         _run_table("API queues", data["api"]["queues"], now) if data["api"]["queues"] else None,
     ):
         if table is not None:
-            console.print()
+            write(console, "")
             print_table(table, output, console)

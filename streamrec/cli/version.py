@@ -3,20 +3,18 @@
 ``--version`` prints :func:`version_line` (``streamrec VERSION``) and exits before any command runs
 (it reads no config): the option's callback is in ``cli.app``; alone on the line
 (:data:`VERSION_WORDS`) it is answered by ``cli.main`` before Typer is imported. This module
-imports neither Typer nor ffmpeg's finder at its top.
-``version`` also says which Python runs it and which ffmpeg would be used (found as ``record``
+imports neither Typer, nor ffmpeg's finder, nor the package metadata (``streamrec.version``) at its
+top: ``--help`` needs none of them. ``version`` also says which Python runs it and which ffmpeg would be used (found as ``record``
 finds it: PATH, else the imageio-ffmpeg wheel; the config's ``settings.ffmpeg`` is not read), or
 that none was found.
 """
 
 from __future__ import annotations
 
-import platform
 import sys
 from typing import Any
 
 from streamrec.errors import StreamrecError
-from streamrec.version import __version__
 
 VERSION_WORDS = (["--version"], ["-V"])
 """The command lines (after the program name) that ask for the version only."""
@@ -24,18 +22,23 @@ VERSION_WORDS = (["--version"], ["-V"])
 
 def version_line() -> str:
     """What ``--version`` prints: ``streamrec VERSION``."""
+    from streamrec.version import __version__
+
     return f"streamrec {__version__}"
 
 
 def version_data() -> dict[str, Any]:
     """The version, Python and ffmpeg found, as the ``-o json`` output."""
+    import platform
+
+    from streamrec.runtime.ffmpeg import find_ffmpeg
+    from streamrec.version import __version__
+
     data: dict[str, Any] = {
         "version": __version__,
         "python": platform.python_version(),
         "python_executable": sys.executable,
     }
-    from streamrec.runtime.ffmpeg import find_ffmpeg
-
     try:
         info = find_ffmpeg(None)
     except StreamrecError as exc:
