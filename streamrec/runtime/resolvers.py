@@ -92,14 +92,42 @@ def probe_hls(
     A media playlist is fetched twice, 1.5 target durations apart: one that did not move is
     stale (a hung encoder, an origin serving its last playlist), and ffmpeg would only record
     its last segments again. The wait costs nothing: ffmpeg starts 3 segments back from the live
-    edge. Master playlists are checked once (their variants are ffmpeg's business).
+    edge. Master playlists are checked once (their variants are ffmpeg's business). Blocking; an
+    event loop uses :func:`probe_hls_async`.
     """
     text = _fetch(url, timeout)
-    if "#EXT-X-STREAM-INF" in text:
+    if (wait := _moving_wait(text)) is None:
         return
+    sleep(wait)
+    _check_moved(text, _fetch(url, timeout))
+
+
+async def probe_hls_async(
+    url: str,
+    timeout: float = PROBE_TIMEOUT,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> None:
+    """:func:`probe_hls` for an event loop: the two fetches in worker threads, the wait between
+    them on the loop. A worker thread sleeping through the wait would hold one of the loop's
+    few default workers for seconds, so channels starting together (500 of them at daemon
+    start, or after a shared source's outage) would queue behind each other, and the status
+    API's work with them."""
+    text = await asyncio.to_thread(_fetch, url, timeout)
+    if (wait := _moving_wait(text)) is None:
+        return
+    await (sleep or asyncio.sleep)(wait)
+    _check_moved(text, await asyncio.to_thread(_fetch, url, timeout))
+
+
+def _moving_wait(text: str) -> float | None:
+    """Seconds to wait before the second look (1.5 target durations), None for a master list."""
+    if "#EXT-X-STREAM-INF" in text:
+        return None
     target = re.search(r"#EXT-X-TARGETDURATION:\s*(\d+(?:\.\d+)?)", text)
-    sleep(min(15.0, 1.5 * (float(target.group(1)) if target else 6.0)))
-    again = _fetch(url, timeout)
+    return min(15.0, 1.5 * (float(target.group(1)) if target else 6.0))
+
+
+def _check_moved(text: str, again: str) -> None:
     if _position(again) == _position(text):
         raise RecorderError("not live: the playlist is not moving (no new segment)")
 
@@ -117,7 +145,7 @@ def hls_target_duration(url: str, timeout: float = PROBE_TIMEOUT) -> float | Non
 async def resolve_direct(url: str) -> str:
     """The URL itself, after checking that an HLS playlist is live."""
     if is_hls(url) and url.lower().startswith(("http://", "https://")):
-        await asyncio.to_thread(probe_hls, url)
+        await probe_hls_async(url)
     return url
 
 
