@@ -1,8 +1,8 @@
 """Wall time and peak memory of one command, for the bench scripts (run as ``python bench/X.py``).
 
 The peak RSS of children is a running maximum, so each command is measured in a fresh helper
-process of its own. :func:`import_times` reads what a Python command imports, and what each
-import took, from ``python -X importtime``.
+process of its own; :func:`measure_cpu` reads its CPU time instead. :func:`import_times` reads
+what a Python command imports, and what each import took, from ``python -X importtime``.
 """
 
 from __future__ import annotations
@@ -71,6 +71,30 @@ def child_pids(pid: int) -> list[int]:
         except OSError:
             continue
     return out
+
+
+_CPU_HELPER = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "r = subprocess.run(sys.argv[1:], capture_output=True); "
+    "w = time.perf_counter() - t; u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(w, u.ru_utime + u.ru_stime, r.returncode)"
+)
+
+
+def measure_cpu(argv: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, children included) and exit code of ``argv``.
+
+    On a busy host the CPU time moves much less than the wall time, which waits for a core.
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", _CPU_HELPER, *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ),
+    ).stdout.split()
+    return float(out[0]), float(out[1]), int(out[2])
 
 
 @dataclass(frozen=True)
