@@ -1,8 +1,8 @@
 """The Typer application and the options every command shares.
 
 The command modules (``cli.config``, ``cli.tasks``, ``cli.recording``, ...) are imported at the end
-of this module (``cli.commands``), so that their ``@app.command()`` functions register here
-whichever module is imported first. The CLI is the only place that prints for
+of this module (``cli.commands``), so that importing this module gives the whole command line,
+every ``@app.command()`` registered here. The CLI is the only place that prints for
 humans and picks exit codes (``cli.rootgroup.EXIT_CODES``): 0 success, 1 error, 2 changes (only
 ``plan --detailed-exitcode``), 64 usage error. The root group (``cli.rootgroup``) also takes the
 global options anywhere on the line, and answers shell completion.

@@ -5,7 +5,9 @@ module's ``@app.command()`` functions register on it however the command line is
 console script, ``python -m streamrec``, or a test importing ``streamrec.cli.app``. A module that
 imports names of another command module at its top (``cli.channels`` from ``cli.recording``,
 ``cli.importing`` from ``cli.channels``, ``cli.tasklist`` from ``cli.tasks``, most from
-``cli.completion``) comes after it here.
+``cli.completion``) comes after it here. So import ``streamrec.cli.app`` before importing one
+command module on its own: entered through, say, ``cli.completion``, the modules imported here
+would find it half-initialised.
 
 Importing them all is cheap: each imports only Typer and light modules at its top, and what a
 command needs (the config model, rich, the state log, the daemon client, ffmpeg) inside the
