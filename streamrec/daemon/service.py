@@ -4,9 +4,10 @@
 directory, or ``daemon.gitmode``'s repository) and calls :meth:`Daemon.run`. The daemon only
 composes its collaborators and runs the loop:
 
-1. Raise the open-file soft limit to the hard one (``runtime.fdlimit``, logged once), load the
-   config once (the state directory may be named in it), take the state directory's daemon
-   lock (``daemon.lock``: one daemon per state dir), open the state log (``app.statedir``), run
+1. Raise the open-file soft limit to the hard one (``runtime.fdlimit``, logged once), watch
+   children by pidfd rather than a thread each (``runtime.childwatch``), load the config once
+   (the state directory may be named in it), take the state directory's daemon lock
+   (``daemon.lock``: one daemon per state dir), open the state log (``app.statedir``), run
    start-up recovery (``daemon.recovery``), log ``daemon.started``.
 2. Compose (:meth:`Daemon._compose`): the task runner (``app.runner``), recording
    (``app.recording``), the schedules (``daemon.schedules``), the channels (``daemon.channels``),
@@ -52,6 +53,7 @@ from streamrec.daemon.sources import ConfigSource, DirectorySource, fingerprint
 from streamrec.daemon.statekeeper import Restorer, StateKeeper
 from streamrec.daemon.webapi import ReadModel
 from streamrec.errors import ConfigError, DaemonError
+from streamrec.runtime.childwatch import use_pidfd_watcher
 from streamrec.runtime.fdlimit import FdLimit, raise_fd_limit
 from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.loading import LoadedConfig
@@ -125,6 +127,8 @@ class Daemon:
         """Run until asked to stop; the exit code (0 clean)."""
         limit = self.raise_fds()
         (logger.warning if limit.problem else logger.info)(limit.describe())
+        if not use_pidfd_watcher():
+            logger.info("no pidfds here: each ffmpeg is waited for by a thread of its own")
         try:
             await self.source.prepare()
             directory = self.source.config_dir
