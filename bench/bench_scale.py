@@ -103,8 +103,11 @@ class StaticNginx:
         self.proc.wait()
 
 
-def write_config(config: Path, urls: list[str], channels: int, segment: int) -> None:
-    lines = ["settings:", f"  max_concurrent_recordings: {channels}", "channels:"]
+def write_config(
+    config: Path, urls: list[str], channels: int, segment: int, fsync: str = "always"
+) -> None:
+    lines = ["settings:", f"  max_concurrent_recordings: {channels}", f"  state_fsync: {fsync}"]
+    lines += ["channels:"]
     for i in range(channels):
         lines += [f"  c{i:04d}:", f'    url: "{urls[i % len(urls)]}"', f"    segment: {segment}s"]
     (config / ".channels.tmp").write_text("\n".join(lines) + "\n")
@@ -299,7 +302,7 @@ def run(args: argparse.Namespace) -> None:
             urls = [s.url for s in sources]
         say(f"{len(sources)} source(s) served by {'nginx' if nginx else 'http.server'}: {urls[0]}")
         (root / "config").mkdir()
-        write_config(root / "config", urls, args.channels, args.segment)
+        write_config(root / "config", urls, args.channels, args.segment, args.state_fsync)
         token = secrets.token_hex(16)
         port = free_port()
         daemon = start_daemon(root, f"127.0.0.1:{port}", token, args.profile)
@@ -390,7 +393,8 @@ def report(
         kinds[e["type"]] = kinds.get(e["type"], 0) + 1
     uncaused = sum(1 for e in log if e["type"] == "recording.gap" and not e.get("cause"))
     rec = asker.recording
-    print(f"\nScale: {n} channels, {args.sources} source(s), {figures['wall']:.0f} s steady state,"
+    print(f"\nScale: {n} channels, {args.sources} source(s), state_fsync {args.state_fsync}, "
+          f"{figures['wall']:.0f} s steady state,"
           f" then {asked['wall']:.0f} s with status and /metrics asked")  # fmt: skip
     print(f"{'':<38}{'CPU % of a core':>16}{'RSS MB':>10}{'per channel':>22}")
     print(f"{'streamrec daemon alone':<38}{figures['cpu']:>16.2f}{figures['rss'] / 1e6:>10.1f}"
@@ -441,6 +445,8 @@ def main() -> None:
     parser.add_argument("--warm", type=float, default=10.0, help="seconds before sampling")
     parser.add_argument("--asked", type=float, default=30.0,
                         help="seconds of status and /metrics asked, after the quiet ones")  # fmt: skip
+    parser.add_argument("--state-fsync", default="always", choices=["always", "interval", "never"],
+                        help="settings.state_fsync of the generated config")  # fmt: skip
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--profile", action="store_true",
                         help="run the daemon under cProfile (its CPU figures are then inflated)")  # fmt: skip
