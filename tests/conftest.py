@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from loguru import logger
 from media import FFMPEG
 from typer.testing import CliRunner
@@ -15,6 +17,22 @@ import streamrec  # noqa: F401  (disables the library's logging, as for any API 
 from streamrec.runtime.testsource import HlsTestSource
 
 logger.enable("streamrec")  # the tests read streamrec's warnings, as the CLI shows them
+
+# Property tests draw the same examples on every run, so a run is reproducible and a red one is
+# red again; HYPOTHESIS_PROFILE=explore draws new ones (a search for bugs, not a check).
+settings.register_profile("check", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "check"))
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test's config cache (``app.configcache``) in a directory of its own, never the
+    user's ``~/.cache`` (daemons and commands the tests start inherit it)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
 
 WriteConfig = Callable[..., Path]
 
