@@ -7,9 +7,8 @@ first use so that the command line starts fast), the errors (``streamrec.errors`
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
-
-from loguru import logger
 
 from streamrec.errors import (
     CommandError,
@@ -38,9 +37,13 @@ __all__ = [
     "load_config",
 ]
 
-# A library is quiet unless its user asks: scripts using the Python API enable it themselves with
-# logger.enable("streamrec"); the command line does so in cli.app.setup_logging.
-logger.disable("streamrec")
+# A library is quiet unless its user asks (streamrec.log): scripts using the Python API enable it
+# with loguru's logger.enable("streamrec"); the command line does so in cli.app.setup_logging.
+_quieted = False
+if "loguru" in sys.modules:  # loaded already: quiet now, before the user can enable it
+    from streamrec.log import quiet_once
+
+    quiet_once()
 
 _LAZY = {"Task": "streamrec.api", "Queue": "streamrec.api", "load_config": "streamrec.spec.loading"}
 

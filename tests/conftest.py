@@ -13,7 +13,7 @@ from loguru import logger
 from media import FFMPEG
 from typer.testing import CliRunner
 
-import streamrec  # noqa: F401  (disables the library's logging, as for any API user)
+import streamrec.log  # noqa: F401  (quiets the library's logging, as for any API user)
 from streamrec.runtime.testsource import HlsTestSource
 
 logger.enable("streamrec")  # the tests read streamrec's warnings, as the CLI shows them

@@ -73,6 +73,9 @@ class Globals:
     verbosity: int = 0
     redactor: Redactor = field(default_factory=Redactor)
     """What every output hides: the environment's secrets, then the loaded config's too."""
+    exit_at_once: bool = False
+    """Set by ``run`` once the daemon stopped cleanly: the console script then ends the process
+    without tearing the interpreter down (see ``cli.main``)."""
 
 
 globals_ = Globals()
@@ -135,7 +138,7 @@ def set_log_redactor(redactor: Redactor) -> None:
 
 def setup_logging(log_format: str, verbosity: int) -> None:
     """Readable lines on a terminal, or one JSON object per line; -v/-q move the level."""
-    from loguru import logger
+    from streamrec.log import logger  # quiets streamrec first, so that this enable holds
 
     levels = ["ERROR", "WARNING", "INFO", "DEBUG", "TRACE"]
     level = levels[max(0, min(len(levels) - 1, 1 + verbosity))]

@@ -17,8 +17,6 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from loguru import logger
-
 from streamrec.app.recording import Recording
 from streamrec.core.clock import Clock
 from streamrec.core.runs import RunOutcome
@@ -28,6 +26,7 @@ from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.reconciler import Current
 from streamrec.daemon.sources import ConfigSource
 from streamrec.daemon.statekeeper import StateKeeper
+from streamrec.log import logger
 from streamrec.runtime.scheduling import Scheduler
 from streamrec.runtime.tasks.graph import run_queue, run_with_deps
 from streamrec.runtime.tasks.runner import TaskRunner

@@ -19,12 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from loguru import logger
-
 from streamrec.core.clock import Clock
 from streamrec.core.events import Emit, ScheduleMissed
 from streamrec.core.schedule import Timing, schedule_key, timing_of
 from streamrec.core.timestamps import format_ts
+from streamrec.log import logger
 from streamrec.spec.model import Config
 from streamrec.spec.units import format_duration
 

@@ -31,14 +31,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from loguru import logger
-
 from streamrec.core.clock import Clock
 from streamrec.core.events import Emit, RecordingSkipped
 from streamrec.core.filenames import safe_component
 from streamrec.core.liveprogress import LiveProgress
 from streamrec.core.timestamps import format_ts
 from streamrec.core.windows import WindowTiming, active_interval
+from streamrec.log import logger
 from streamrec.runtime.recorder import Recorder
 from streamrec.spec.model import Channel
 from streamrec.state.private import private_dir, write_private

@@ -28,11 +28,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from loguru import logger
-
 from streamrec.app.applying import desired_of
 from streamrec.core import planning
 from streamrec.errors import ConfigError, Problem
+from streamrec.log import logger
 from streamrec.spec.loading import LoadedConfig, load_config
 
 LOAD_DEADLINE = 20.0

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.events import ConfigRejected, Emit
 from streamrec.core.redact import redact_text
 from streamrec.daemon.configload import ConfigLoader
 from streamrec.daemon.sources import Reconcile
 from streamrec.errors import StreamrecError
+from streamrec.log import logger
 from streamrec.runtime.gitsync import GitSource
 
 

@@ -25,8 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from loguru import logger
-
 from streamrec.app.applying import apply_config
 from streamrec.app.recording import Recording
 from streamrec.core import planning
@@ -37,6 +35,7 @@ from streamrec.daemon.configload import SLOW_REASON, ConfigLoader, SlowConfigErr
 from streamrec.daemon.schedules import Schedules
 from streamrec.daemon.sources import ConfigSource, fingerprint
 from streamrec.errors import ConfigError
+from streamrec.log import logger
 from streamrec.runtime.gitinfo import git_info
 from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.runtime.tasks.values import EventLog

@@ -24,9 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.events import DaemonRecovered
+from streamrec.log import logger
 from streamrec.runtime.tasks.files import RunFiles, clear_record, interrupted_runs, stop_records
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths

@@ -17,13 +17,12 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.clock import Clock
 from streamrec.core.events import Emit, ScheduleMissed
 from streamrec.core.sharding import Shard
 from streamrec.core.timestamps import format_ts
 from streamrec.errors import StreamrecError, TaskError
+from streamrec.log import logger
 from streamrec.runtime.scheduling import Scheduler
 from streamrec.runtime.tasks.graph import run_once_tasks, run_queue
 from streamrec.runtime.tasks.runner import TaskRunner

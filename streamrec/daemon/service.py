@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from streamrec.app.recording import Recording
 from streamrec.app.runner import runner_for
 from streamrec.app.statedir import open_journal, open_paths
@@ -53,6 +51,7 @@ from streamrec.daemon.sources import ConfigSource, DirectorySource, fingerprint
 from streamrec.daemon.statekeeper import Restorer, StateKeeper
 from streamrec.daemon.webapi import ReadModel
 from streamrec.errors import ConfigError, DaemonError
+from streamrec.log import logger
 from streamrec.runtime.childwatch import use_pidfd_watcher
 from streamrec.runtime.fdlimit import FdLimit, raise_fd_limit
 from streamrec.runtime.tasks.runner import TaskRunner

@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
 from starlette.applications import Starlette
 
 from streamrec.app.statedir import info_path, socket_path
 from streamrec.core.timestamps import format_epoch
+from streamrec.log import logger
 from streamrec.spec.model import Http, Settings
 from streamrec.state.private import write_private
 from streamrec.version import __version__

@@ -19,9 +19,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from loguru import logger
-
 from streamrec.core.events import Emit
+from streamrec.log import logger
 from streamrec.runtime.watching import watch_config
 from streamrec.spec.sources import config_files
 

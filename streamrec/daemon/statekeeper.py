@@ -30,10 +30,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.events import Event, StateWritable, build
 from streamrec.errors import StateError
+from streamrec.log import logger
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
 

@@ -34,9 +34,8 @@ import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from loguru import logger
-
 from streamrec.errors import RecorderError
+from streamrec.log import logger
 
 _LEVEL = re.compile(r"^(?:\[[^\]]* @ [^\]]*\] )?(\[(\w+)\] )")
 _CHATTY = frozenset({"info", "verbose", "debug", "trace"})

@@ -21,10 +21,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.events import Emit, RecordingStalled, RecordingStarted
 from streamrec.core.redact import redact_text, redact_url
+from streamrec.log import logger
 from streamrec.runtime.channelargv import channel_argv, partial_pattern
 from streamrec.runtime.child import FfmpegChild
 from streamrec.runtime.ffmpeg import is_hls, trim_to

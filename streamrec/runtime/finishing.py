@@ -25,12 +25,11 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.events import Emit, RecordingProcessed, RecordingSegment
 from streamrec.core.filenames import render_filename, with_counter
 from streamrec.core.files import FinishedFile
 from streamrec.core.timestamps import format_epoch
+from streamrec.log import logger
 from streamrec.runtime.ffmpeg import repair_truncated
 from streamrec.runtime.storage import Storage
 from streamrec.spec.model import Channel

@@ -31,10 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from loguru import logger
-
 from streamrec.core.redact import redact_text
 from streamrec.errors import ConfigError, Problem, StreamrecError
+from streamrec.log import logger
 
 T = TypeVar("T")
 NETWORK_TIMEOUT = 120.0

@@ -23,11 +23,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from loguru import logger
-
 from streamrec.core.reconnecting import Playlist, Segment, first_start_index, start_index
 from streamrec.core.redact import redact_url
 from streamrec.core.windows import active_interval
+from streamrec.log import logger
 from streamrec.runtime.ffmpeg import backfill_command, is_hls, run_to_end
 from streamrec.runtime.finishing import Finisher
 from streamrec.runtime.probing import can_probe, probe

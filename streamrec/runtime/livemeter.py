@@ -19,9 +19,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from loguru import logger
-
 from streamrec.core.liveprogress import LiveProgress, Sample, live_bitrate, recent
+from streamrec.log import logger
 from streamrec.runtime.finishing import Finisher
 
 OnProgress = Callable[[LiveProgress], None]

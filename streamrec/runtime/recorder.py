@@ -42,13 +42,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.events import Emit, RecordingStopped
 from streamrec.core.filenames import EXTENSIONS
 from streamrec.core.liveprogress import LiveProgress
 from streamrec.core.retention import Limits
 from streamrec.errors import RecorderError
+from streamrec.log import logger
 from streamrec.runtime.channelargv import PARTIAL, partial_dir_of
 from streamrec.runtime.ffmpegrun import Command, FfmpegRun
 from streamrec.runtime.finishing import Finisher

@@ -21,10 +21,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from loguru import logger
-
 from streamrec.core.events import Emit, RecordingGap
 from streamrec.core.timestamps import format_epoch
+from streamrec.log import logger
 from streamrec.runtime.child import FfmpegChild
 from streamrec.runtime.hlsresume import HlsResume, SideFetch
 from streamrec.runtime.probing import can_probe, probe

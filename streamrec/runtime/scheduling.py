@@ -30,10 +30,10 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
-from loguru import logger
 
 from streamrec.core.clock import Clock
 from streamrec.core.schedule import Timing, timing_of
+from streamrec.log import logger
 from streamrec.spec.model import Every
 
 Fire = Callable[[str, datetime], None]

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.clock import Clock
 from streamrec.core.events import Emit, RetentionDeleted
 from streamrec.core.files import FinishedFile
 from streamrec.core.retention import FillRate, Limits, decide, low_space_reason
+from streamrec.log import logger
 from streamrec.runtime.clock import SYSTEM_CLOCK
 from streamrec.spec.model import LowSpacePolicy
 from streamrec.spec.units import format_size

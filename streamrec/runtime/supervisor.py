@@ -18,13 +18,12 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from loguru import logger
-
 from streamrec.core.backoff import Backoff
 from streamrec.core.events import Emit, RecordingReconnecting, RecordingStopped
 from streamrec.core.reconnecting import next_step
 from streamrec.core.retention import approx_size
 from streamrec.errors import RecorderError
+from streamrec.log import logger
 from streamrec.runtime.ffmpegrun import FfmpegRun
 from streamrec.runtime.finishing import Finisher
 from streamrec.runtime.hlsresume import HlsResume

@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import watchfiles
-from loguru import logger
+
+from streamrec.log import logger
 
 ChangeBatch = frozenset[str]
 """The paths that changed in one batch (only for logging: any change means reload)."""

@@ -19,9 +19,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from loguru import logger
-
 from streamrec.errors import StateError
+from streamrec.log import logger
 from streamrec.state import lines, snapshot
 from streamrec.state.fold import empty_state, fold_into
 from streamrec.state.paths import StatePaths

@@ -28,10 +28,9 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core import events as ev
 from streamrec.core.files import recording_entry
+from streamrec.log import logger
 from streamrec.state.lines import LoggedEvent
 
 State = dict[str, Any]

@@ -62,12 +62,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, get_args
 
-from loguru import logger
-
 from streamrec.core.clock import Clock
 from streamrec.core.events import Event, StateRecreated, build, to_json
 from streamrec.core.timestamps import format_ts
 from streamrec.errors import StateError
+from streamrec.log import logger
 from streamrec.state import lines, snapshot
 from streamrec.state.current import FoldCache, folded_seq
 from streamrec.state.grouping import GroupCommit, Pending

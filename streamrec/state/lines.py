@@ -19,9 +19,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from loguru import logger
-
 from streamrec.errors import StateError
+from streamrec.log import logger
 
 LoggedEvent = dict[str, Any]
 """One event as a line of the log holds it (``core.events.from_json`` reads it into its record)."""

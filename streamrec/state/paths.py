@@ -25,9 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from loguru import logger
-
 from streamrec.errors import StateError
+from streamrec.log import logger
 from streamrec.state.private import is_private, private_dir, tighten
 
 

@@ -32,9 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from loguru import logger
-
 from streamrec.errors import StateError
+from streamrec.log import logger
 from streamrec.state import lines, snapshot
 from streamrec.state.paths import StatePaths
 from streamrec.state.private import open_private

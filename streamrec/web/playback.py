@@ -36,8 +36,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loguru import logger
-
+from streamrec.log import logger
 from streamrec.web.downloads import Download
 
 BROWSER_AUDIO = frozenset({"aac", "mp3", "opus", "flac"})

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from loguru import logger
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from streamrec.errors import StreamrecError
+from streamrec.log import logger
 from streamrec.web.routes import PEER_UID
 
 SOCKET_MODE = 0o600

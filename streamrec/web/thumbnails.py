@@ -37,9 +37,8 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from loguru import logger
-
 from streamrec.core.filenames import safe_component
+from streamrec.log import logger
 from streamrec.state.private import FILE_MODE, private_dir
 from streamrec.web.downloads import open_inside
 

@@ -44,9 +44,9 @@ model; ``--version`` and ``--help`` before any command are answered before that.
 VERSION_ONLY_FORBIDDEN = ("typer", "click", "streamrec.cli.app")
 """What ``--version`` alone on the line does not even load: it is answered before Typer."""
 
-KNOWN_HEAVY = ("loguru", "asyncio")
-"""Loaded by ``streamrec/__init__.py`` (it keeps the library's logging quiet with loguru, which
-imports asyncio), so by every command; not yet forbidden (see the strict xfail below)."""
+LOGGING = ("loguru", "asyncio")
+"""The logging library (loguru imports asyncio), which ``streamrec.log`` alone imports: the root
+lines load neither; a command's line sets up logging, so its ``--help`` loads them."""
 
 
 def imported(*args: str) -> set[str]:
@@ -108,13 +108,11 @@ def test_version_alone_is_answered_before_typer(args: list[str]) -> None:
     assert not loaded, f"streamrec {' '.join(args)} imported {', '.join(loaded)}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="streamrec/__init__.py imports loguru; move KNOWN_HEAVY into FORBIDDEN"
-)
-def test_version_imports_no_logging_library() -> None:
-    """Once the package stops importing loguru at its top, this passes: forbid it then."""
-    loaded = loaded_of(imported("--version"), KNOWN_HEAVY)
-    assert not loaded, f"streamrec --version imported {', '.join(loaded)}"
+@pytest.mark.parametrize("args", ROOT_LINES, ids=" ".join)
+def test_version_and_help_import_no_logging_library(args: list[str]) -> None:
+    """The package does not import loguru at its top: the root lines never load it."""
+    loaded = loaded_of(imported(*args), LOGGING)
+    assert not loaded, f"streamrec {' '.join(args)} imported {', '.join(loaded)}"
 
 
 def test_the_fast_version_prints_what_the_option_prints() -> None:

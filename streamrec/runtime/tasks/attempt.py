@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.events import TaskStarted
 from streamrec.core.lifecycle import Trigger
 from streamrec.core.runs import RunOutcome
+from streamrec.log import logger
 from streamrec.runtime.processes import ShellProcess, exit_words, open_private, read_tail
 from streamrec.runtime.tasks.files import RunEntry, RunFiles, stop_requested
 from streamrec.runtime.tasks.reporting import RunReporter

@@ -25,13 +25,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from loguru import logger
-
 from streamrec.core.events import QueueFinished, QueueSkipped, QueueStarted
 from streamrec.core.lifecycle import Trigger, dependency_state, once_due
 from streamrec.core.ordering import Deps, ReadySet, blocked_by, missing_dependencies, queue_order
 from streamrec.core.runs import RunOutcome
 from streamrec.errors import TaskError
+from streamrec.log import logger
 from streamrec.runtime.tasks.files import (
     RunEntry,
     RunFiles,

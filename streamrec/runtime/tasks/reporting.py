@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from loguru import logger
-
 from streamrec.core.clock import Clock
 from streamrec.core.events import Event, TaskFinished, TaskSkipped
 from streamrec.core.redact import Redactor, env_secrets
 from streamrec.core.runs import RunOutcome
 from streamrec.core.timestamps import format_ts
+from streamrec.log import logger
 from streamrec.runtime.processes import shell_exit_code
 from streamrec.runtime.tasks.values import EventLog, Observer
 from streamrec.spec.model import Task
