@@ -112,6 +112,7 @@ def run(
         code = asyncio.run(daemon.run())
     except StreamrecError as exc:
         raise fail(str(exc)) from None
+    globals_.exit_at_once = True  # everything is closed and written: see cli.main
     raise typer.Exit(code)
 
 
