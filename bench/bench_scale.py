@@ -279,6 +279,19 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
             proc.wait()
 
 
+def tear_down(
+    daemon: subprocess.Popen[bytes] | None, nginx: StaticNginx | None, sources: list[HlsTestSource]
+) -> None:
+    """Stop what a bench started: the daemon and any child it left, nginx, the sources."""
+    if daemon is not None:
+        stop(daemon)
+        kill_children_of(daemon.pid)
+    if nginx is not None:
+        nginx.close()
+    for source in sources:
+        source.close()
+
+
 def kill_children_of(pid: int) -> None:
     """The daemon's ffmpegs lead their own process groups: end any left behind."""
     for child in child_pids(pid):
@@ -347,13 +360,7 @@ def run(args: argparse.Namespace) -> None:
         if args.profile:
             _print_profile(root / "daemon.prof")
     finally:
-        if daemon is not None:
-            stop(daemon)
-            kill_children_of(daemon.pid)
-        if nginx is not None:
-            nginx.close()
-        for source in sources:
-            source.close()
+        tear_down(daemon, nginx, sources)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
         else:

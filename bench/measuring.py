@@ -16,13 +16,14 @@ from pathlib import Path
 _HELPER = (
     "import resource, subprocess, sys, time; t = time.perf_counter(); "
     "r = subprocess.run(sys.argv[1:], capture_output=True); "
-    "w = time.perf_counter() - t; "
-    "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode)"
+    "w = time.perf_counter() - t; u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(w, u.ru_utime + u.ru_stime, u.ru_maxrss / 1024, r.returncode)"
 )
 
 
-def measure(argv: list[str], cwd: Path) -> tuple[float, float, int]:
-    """Wall seconds, peak MB and exit code of ``argv`` run in ``cwd``."""
+def _run_measured(argv: list[str], cwd: Path) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds, peak MB and exit code of ``argv`` run in ``cwd``, measured by
+    a fresh interpreter whose only child it is."""
     out = subprocess.run(
         [sys.executable, "-c", _HELPER, *argv],
         cwd=cwd,
@@ -31,7 +32,13 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float, int]:
         check=True,
         env=dict(os.environ),
     ).stdout.split()
-    return float(out[0]), float(out[1]), int(out[2])
+    return float(out[0]), float(out[1]), float(out[2]), int(out[3])
+
+
+def measure(argv: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall seconds, peak MB and exit code of ``argv`` run in ``cwd``."""
+    wall, _cpu, peak, code = _run_measured(argv, cwd)
+    return wall, peak, code
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -73,28 +80,13 @@ def child_pids(pid: int) -> list[int]:
     return out
 
 
-_CPU_HELPER = (
-    "import resource, subprocess, sys, time; t = time.perf_counter(); "
-    "r = subprocess.run(sys.argv[1:], capture_output=True); "
-    "w = time.perf_counter() - t; u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-    "print(w, u.ru_utime + u.ru_stime, r.returncode)"
-)
-
-
 def measure_cpu(argv: list[str], cwd: Path) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds (user + system, children included) and exit code of ``argv``.
 
     On a busy host the CPU time moves much less than the wall time, which waits for a core.
     """
-    out = subprocess.run(
-        [sys.executable, "-c", _CPU_HELPER, *argv],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-        env=dict(os.environ),
-    ).stdout.split()
-    return float(out[0]), float(out[1]), int(out[2])
+    wall, cpu, _peak, code = _run_measured(argv, cwd)
+    return wall, cpu, code
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,11 @@ from bench_scale import (
     StaticNginx,
     events,
     free_port,
-    kill_children_of,
     recording_count,
     say,
     start_daemon,
     stop,
+    tear_down,
 )
 from measuring import proc_cpu_rss, proc_fds_threads
 
@@ -143,13 +143,7 @@ def soak(args: argparse.Namespace) -> bool:
         return verdict(args, start, end, start_recording, end_recording, len(names), log,
                        outages, edits)  # fmt: skip
     finally:
-        if daemon is not None:
-            stop(daemon)
-            kill_children_of(daemon.pid)
-        if nginx is not None:
-            nginx.close()
-        for source in sources:
-            source.close()
+        tear_down(daemon, nginx, sources)
         shutil.rmtree(root, ignore_errors=True)
 
 
