@@ -52,7 +52,7 @@ from streamrec.daemon.statekeeper import Restorer, StateKeeper
 from streamrec.daemon.webapi import ReadModel
 from streamrec.errors import ConfigError, DaemonError
 from streamrec.log import logger
-from streamrec.runtime.childwatch import use_pidfd_watcher
+from streamrec.runtime.childwatch import pidfd_watching
 from streamrec.runtime.fdlimit import FdLimit, raise_fd_limit
 from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.loading import LoadedConfig
@@ -126,8 +126,12 @@ class Daemon:
         """Run until asked to stop; the exit code (0 clean)."""
         limit = self.raise_fds()
         (logger.warning if limit.problem else logger.info)(limit.describe())
-        if not use_pidfd_watcher():
-            logger.info("no pidfds here: each ffmpeg is waited for by a thread of its own")
+        with pidfd_watching() as pidfd:
+            if not pidfd:
+                logger.info("no pidfds here: each ffmpeg is waited for by a thread of its own")
+            return await self._serve()
+
+    async def _serve(self) -> int:
         try:
             await self.source.prepare()
             directory = self.source.config_dir

@@ -4,8 +4,11 @@ Python 3.11's asyncio waits for each subprocess in a thread of its own (``Thread
 so a daemon recording 500 channels runs 500 extra threads, each blocked in ``waitpid``. On Linux
 5.3 and later, ``PidfdChildWatcher`` puts a pidfd per child into the loop's selector instead: no
 thread at all. Python 3.12 picks that by itself, so :func:`use_pidfd_watcher` only acts on older
-versions; ``daemon.service`` calls it once at start-up. Where pidfds are not available the default
-watcher stays (it works, with its threads).
+versions; ``daemon.service`` runs inside :func:`pidfd_watching`, which puts the watcher that was
+there before back when the daemon ends (asyncio's watcher is global to the process: one left
+attached to a closed loop would break subprocesses of any later loop in the same process, a test
+run or a script using the Python API). Where pidfds are not available the default watcher stays
+(it works, with its threads).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 
 
 def pidfd_usable() -> bool:
@@ -46,3 +50,26 @@ def use_pidfd_watcher() -> bool:
         with contextlib.suppress(RuntimeError):  # and to the loop running now, if any
             watcher.attach_loop(asyncio.get_running_loop())
     return True
+
+
+@contextlib.contextmanager
+def pidfd_watching() -> Iterator[bool]:
+    """:func:`use_pidfd_watcher` for the ``with`` block (whether children are watched by pidfd);
+    afterwards the watcher of before is set again (on Python < 3.12, where one was replaced)."""
+    if sys.version_info >= (3, 12):
+        yield pidfd_usable()
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        before = asyncio.get_child_watcher()
+    try:
+        yield use_pidfd_watcher()
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            now = asyncio.get_child_watcher()
+            if now is not before:
+                asyncio.set_child_watcher(before)
+                with contextlib.suppress(RuntimeError):
+                    before.attach_loop(asyncio.get_running_loop())
+                now.close()
