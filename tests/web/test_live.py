@@ -40,7 +40,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def channel(served: Served, name: str) -> dict[str, Any]:
-    return served.get("/api/status").json()["channels"][name]
+    """The status entry of channel ``name``; empty until the daemon's first reconcile lists it."""
+    entry: dict[str, Any] = served.get("/api/status").json().get("channels", {}).get(name, {})
+    return entry
 
 
 def until(check: Any, timeout: float = 40.0, step: float = 0.25) -> Any:
