@@ -148,10 +148,10 @@ class Attempt:
                 except asyncio.CancelledError:
                     await asyncio.shield(proc.stop(timeout_grace))
                     why = "canceled by its caller (the runner is shutting down)"
-                    reporter.finished(
+                    reporter.finished(reporter.outcome(
                         common, "canceled", proc.returncode, started_at, _elapsed(proc), why,
                         _tails(proc),
-                    )  # fmt: skip
+                    ))  # fmt: skip
                     active.closed = True
                     raise
                 finally:
@@ -161,7 +161,9 @@ class Attempt:
             with os.fdopen(open_private(stderr, flags), "a", encoding="utf-8") as err:
                 err.write(f"streamrec: {why}\n")
             tails = (read_tail(stdout, TAIL_BYTES), read_tail(stderr, TAIL_BYTES))
-            failed = reporter.finished(common, "failed", None, started_at, 0.0, why + then, tails)
+            failed = reporter.finished(
+                reporter.outcome(common, "failed", None, started_at, 0.0, why + then, tails)
+            )
             return failed, True
         code = proc.returncode
         stop_reason = active.stop_reason or stop_requested(self.files, self.run)
@@ -184,7 +186,7 @@ class Attempt:
             note = "left processes behind in its group, which were stopped"
             reason = f"{reason}; {note}" if reason else note
         result = await reporter.finished_async(
-            common, status, code, started_at, _elapsed(proc), reason, _tails(proc)
+            reporter.outcome(common, status, code, started_at, _elapsed(proc), reason, _tails(proc))
         )
         return result, retryable
 

@@ -84,37 +84,17 @@ class RunReporter:
         )
         return RunOutcome(task=name, status="skipped", trigger=trigger, reason=reason)
 
-    def finished(
-        self,
-        common: dict[str, Any],
-        status: str,
-        returncode: int | None,
-        started_at: str,
-        duration: float,
-        reason: str | None,
-        tails: tuple[str, str],
-    ) -> RunOutcome:
-        """Write ``task.finished`` for one attempt (tails and reason redacted); return it."""
-        outcome = self._outcome(common, status, returncode, started_at, duration, reason, tails)
+    def finished(self, outcome: RunOutcome) -> RunOutcome:
+        """Write ``task.finished`` for one attempt's :meth:`outcome`; return it."""
         self.emit(TaskFinished(outcome=outcome))
         return self._logged(outcome)
 
-    async def finished_async(
-        self,
-        common: dict[str, Any],
-        status: str,
-        returncode: int | None,
-        started_at: str,
-        duration: float,
-        reason: str | None,
-        tails: tuple[str, str],
-    ) -> RunOutcome:
+    async def finished_async(self, outcome: RunOutcome) -> RunOutcome:
         """:meth:`finished` through :meth:`emit_async`: returns once the event is on disk."""
-        outcome = self._outcome(common, status, returncode, started_at, duration, reason, tails)
         await self.emit_async(TaskFinished(outcome=outcome))
         return self._logged(outcome)
 
-    def _outcome(
+    def outcome(
         self,
         common: dict[str, Any],
         status: str,
