@@ -6,7 +6,8 @@ config and the desired side of its plan: when every input matches what the entry
 the entry is used, else the config is loaded (by the caller's ``load``, which reports problems
 as usual) and a new entry written. The inputs, compared by content, never by modification time:
 
-- this streamrec's version, the cache format, Python's and pydantic's versions;
+- this streamrec's version, the cache format, Python's version and pydantic's (the content of
+  its version module, read without importing it);
 - the current directory (messages name files relative to it), the config directory, the list of
   its files and the SHA-256 of each, and of its ``.env``;
 - every environment variable the config interpolates (looked up while it loaded), by a SHA-256
@@ -19,15 +20,18 @@ regular file of this user. A corrupt, stale or unreadable entry is ignored and r
 to write one is silent too (the command has its result either way). A config that does not load
 is never cached.
 
-What ``validate`` and ``plan`` need is read back first and cheaply (:class:`Cached`: the desired
-side as plain data, the counts, every secret, the settings); the whole loaded config, 20,000
-pydantic objects for 10,000 channels and as many tasks, only when :attr:`Cached.loaded` is asked
-for.
+An entry is read back in three steps, each only when asked for. First a :class:`Brief` of plain
+data (the revision, the counts, every secret): all that ``validate`` prints, so a hit of
+``validate`` (``load_cached(..., brief_only=True)``) imports neither pydantic nor the config model
+nor the planner. Then what ``plan`` needs (:class:`Cached`: the desired side, the settings), read
+when the entry is looked up for it. Last the whole loaded config, 20,000 pydantic objects for
+10,000 channels and as many tasks, only when :attr:`Cached.loaded` is asked for.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import pickle
 import stat
@@ -35,18 +39,17 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pydantic
-
-from streamrec.core import planning
-from streamrec.core.redact import config_secrets
+from streamrec.spec.configfiles import config_files, read_bounded
 from streamrec.spec.limits import DEFAULT_LIMITS
-from streamrec.spec.loading import LoadedConfig
-from streamrec.spec.sources import config_files, read_bounded
-from streamrec.state.private import private_dir, write_private
 from streamrec.version import __version__
 
-FORMAT = 1
+if TYPE_CHECKING:
+    from streamrec.core import planning
+    from streamrec.spec.loading import LoadedConfig
+
+FORMAT = 2
 """Bumped whenever what an entry holds changes shape."""
 _OTHERS = 0o077
 
@@ -65,6 +68,9 @@ class Summary:
 
     @classmethod
     def of(cls, loaded: LoadedConfig) -> Summary:
+        from streamrec.core.redact import config_secrets
+        from streamrec.spec.loading import LoadedConfig
+
         config = loaded.config
         counts = {
             "files": len(loaded.files),
@@ -84,26 +90,82 @@ class Summary:
         return cls(counts, frozenset(loaded.secrets | config_secrets(config)), settings)
 
 
+@dataclass(frozen=True)
+class Brief:
+    """What ``validate`` prints of a valid config: plain data, read back without pydantic."""
+
+    revision: str
+    counts: dict[str, int]
+    """As :attr:`Summary.counts`."""
+    secrets: frozenset[str]
+    """As :attr:`Summary.secrets`."""
+
+    def plain(self) -> dict[str, object]:
+        """This brief as builtins only (what an entry holds)."""
+        return {"revision": self.revision, "counts": self.counts, "secrets": self.secrets}
+
+    @classmethod
+    def of_plain(cls, data: object) -> Brief | None:
+        """The brief :meth:`plain` gave, or None when ``data`` is not one."""
+        if not isinstance(data, dict):
+            return None
+        revision, counts, secrets = data.get("revision"), data.get("counts"), data.get("secrets")
+        if not isinstance(revision, str) or not isinstance(secrets, frozenset):
+            return None
+        if not isinstance(counts, dict) or not all(type(n) is int for n in counts.values()):
+            return None
+        return cls(revision, counts, secrets)
+
+
 @dataclass
 class Cached:
-    """A loaded config and the desired side of its plan, fresh or from the cache."""
+    """A valid config from the cache or loaded now: its :class:`Brief`, the desired side of its
+    plan, its :class:`Summary`, and the whole loaded config, each read back on first use."""
 
-    desired: planning.Desired
-    summary: Summary
+    brief: Brief
     hit: bool = False
     """Whether it came from the cache."""
+    _desired: planning.Desired | None = field(default=None, repr=False)
+    _summary: Summary | None = field(default=None, repr=False)
+    _planned: bytes = field(default=b"", repr=False)
     _loaded: LoadedConfig | None = field(default=None, repr=False)
     _pickled: bytes = field(default=b"", repr=False)
+
+    @property
+    def desired(self) -> planning.Desired:
+        """The desired side of the plan (read back from the entry on first use)."""
+        if self._desired is None:
+            self._desired, self._summary = _planned(self._planned)
+        return self._desired
+
+    @property
+    def summary(self) -> Summary:
+        """Counts, secrets and settings (read back from the entry on first use)."""
+        if self._summary is None:
+            self._desired, self._summary = _planned(self._planned)
+        return self._summary
 
     @property
     def loaded(self) -> LoadedConfig:
         """The whole loaded config (read back from the entry on first use)."""
         if self._loaded is None:
+            from streamrec.spec.loading import LoadedConfig
+
             loaded = pickle.loads(self._pickled)  # noqa: S301 - from a private entry, see _read
             if not isinstance(loaded, LoadedConfig):  # pragma: no cover - checked when written
                 raise TypeError("the cached config is not a LoadedConfig")
             self._loaded = loaded
         return self._loaded
+
+
+def _planned(data: bytes) -> tuple[planning.Desired, Summary]:
+    """The desired side and the summary an entry holds (``data``, from a private entry)."""
+    from streamrec.core import planning
+
+    desired, summary = pickle.loads(data)  # noqa: S301 - from a private entry, see _read
+    if not isinstance(desired, planning.Desired) or not isinstance(summary, Summary):
+        raise TypeError("the cached entry holds no desired side and summary")
+    return desired, summary
 
 
 class RecordingEnviron(Mapping[str, str]):
@@ -154,6 +216,17 @@ def _digest(data: bytes | str | None) -> str | None:
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
+def _pydantic_version() -> str | None:
+    """A digest of pydantic's version module, found without importing pydantic (None if absent)."""
+    spec = importlib.util.find_spec("pydantic")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        return _digest(Path(spec.origin).with_name("version.py").read_bytes())
+    except OSError:
+        return None
+
+
 def files_key(directory: Path) -> tuple[object, ...] | None:
     """What the files of ``directory`` are now (names and content hashes), or None when one
     cannot be read as a regular file within the size limit (then only a real load can say why)."""
@@ -167,7 +240,7 @@ def files_key(directory: Path) -> tuple[object, ...] | None:
         if isinstance(data, str):
             return None
         hashes.append((str(file), _digest(data)))
-    versions = (__version__, FORMAT, sys.version, pydantic.VERSION)
+    versions = (__version__, FORMAT, sys.version, _pydantic_version())
     return (versions, str(Path.cwd()), str(directory), tuple(hashes))
 
 
@@ -194,21 +267,29 @@ def _read(path: Path) -> object | None:
         os.close(fd)
 
 
-def lookup(directory: Path, environ: Mapping[str, str], key: tuple[object, ...]) -> Cached | None:
-    """The entry of ``directory`` when it was made from the inputs ``key`` and ``environ``."""
+def lookup(
+    directory: Path, environ: Mapping[str, str], key: tuple[object, ...], brief_only: bool = False
+) -> Cached | None:
+    """The entry of ``directory`` when it was made from the inputs ``key`` and ``environ``; with
+    ``brief_only``, only its :class:`Brief` is read now (the rest on first use)."""
     entry = _read(entry_path(directory, environ))
     if not isinstance(entry, tuple) or len(entry) != 5:
         return None
-    stored_key, env, desired, summary, pickled = entry
+    stored_key, env, plain, planned, pickled = entry
     if stored_key != key or not isinstance(env, dict):
         return None
     if env != _env_key(set(env), environ):
         return None
-    if not isinstance(desired, planning.Desired) or not isinstance(summary, Summary):
+    brief = Brief.of_plain(plain)
+    if brief is None or not isinstance(planned, bytes) or not isinstance(pickled, bytes):
         return None
-    if not isinstance(pickled, bytes):
-        return None
-    return Cached(desired, summary, hit=True, _pickled=pickled)
+    found = Cached(brief, hit=True, _planned=planned, _pickled=pickled)
+    if not brief_only:
+        try:
+            found.desired  # noqa: B018 - read now: a corrupt entry is a miss
+        except Exception:
+            return None
+    return found
 
 
 def load_cached(
@@ -216,20 +297,27 @@ def load_cached(
     environ: Mapping[str, str],
     load: Callable[[Mapping[str, str]], LoadedConfig],
     desired_of: Callable[[LoadedConfig], planning.Desired],
+    brief_only: bool = False,
 ) -> Cached:
     """The loaded config of ``directory`` and its desired side: from the cache when every input
-    matches, else from ``load(environ)`` and ``desired_of`` (and then cached)."""
+    matches, else from ``load(environ)`` and ``desired_of`` (and then cached). With
+    ``brief_only`` a hit reads only the :class:`Brief` (see the module docstring)."""
     key = files_key(directory)
-    if key is not None and (found := lookup(directory, environ, key)) is not None:
+    if key is not None and (found := lookup(directory, environ, key, brief_only)) is not None:
         return found
     recording = RecordingEnviron(environ)
     loaded = load(recording)
-    fresh = Cached(desired_of(loaded), Summary.of(loaded), _loaded=loaded)
+    desired, summary = desired_of(loaded), Summary.of(loaded)
+    brief = Brief(desired.revision, summary.counts, summary.secrets)
+    fresh = Cached(brief, _desired=desired, _summary=summary, _loaded=loaded)
     if key is not None and not recording.exhaustive and files_key(directory) == key:
+        from streamrec.state.private import private_dir, write_private
+
         try:
+            planned = pickle.dumps((desired, summary), protocol=pickle.HIGHEST_PROTOCOL)
             pickled = pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)
             env = _env_key(recording.names, environ)
-            entry = (key, env, fresh.desired, fresh.summary, pickled)
+            entry = (key, env, brief.plain(), planned, pickled)
             path = entry_path(directory, environ)
             private_dir(path.parent).chmod(0o700)  # made before by someone else: private now
             write_private(path, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))

@@ -64,14 +64,16 @@ def desired_of(loaded: LoadedConfig) -> planning.Desired:
     return desired(loaded)
 
 
-def _load_or_report(output: Output) -> Cached:
+def _load_or_report(output: Output, brief_only: bool = False) -> Cached:
     """The loaded config and its desired side (``app.configcache``: reused while the files and
-    the variables they interpolate stay the same); a config that does not load is reported, as
-    data for -o json/yaml, and exits 1."""
+    the variables they interpolate stay the same; with ``brief_only``, a cache hit reads only the
+    plain brief ``validate`` prints, importing neither pydantic nor the model); a config that does
+    not load is reported, as data for -o json/yaml, and exits 1."""
     from streamrec.app.configcache import load_cached
-    from streamrec.spec.loading import load_config
 
     def fresh(env: Mapping[str, str]) -> LoadedConfig:
+        from streamrec.spec.loading import load_config
+
         try:
             return load_config(globals_.config_dir, env)
         except ConfigError as exc:
@@ -83,19 +85,19 @@ def _load_or_report(output: Output) -> Cached:
             directory = globals_.config_dir
             raise fail(f"{count} problem{'s' if count != 1 else ''} in {directory}") from None
 
-    cached = load_cached(globals_.config_dir, environ(), fresh, desired_of)
-    globals_.redactor = Redactor.of(cached.summary.secrets, environ())  # = redactor_of(loaded)
+    cached = load_cached(globals_.config_dir, environ(), fresh, desired_of, brief_only)
+    globals_.redactor = Redactor.of(cached.brief.secrets, environ())  # = redactor_of(loaded)
     return cached
 
 
 @app.command()
 def validate(output: OutputOption = Output.text) -> None:
     """Load and check every file of the config directory; exit 0 when valid, 1 when not."""
-    cached = _load_or_report(output)
+    cached = _load_or_report(output, brief_only=True)
     if (short := globals_.redactor.short_secrets_warning()) is not None:
         err_console.print(f"warning: {short}", markup=False)
-    counts = cached.summary.counts
-    revision = cached.desired.revision
+    counts = cached.brief.counts
+    revision = cached.brief.revision
     if output.structured:
         emit({"valid": True, "revision": revision, **counts}, output)
         return

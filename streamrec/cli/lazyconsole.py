@@ -9,6 +9,9 @@ output 200 columns wide, so tables are drawn at full width, not the 80 columns r
 - reading ``file`` answers what the console would write to (the file set, else standard error or
   output as they are now) without building it;
 - setting an attribute before the console exists keeps it, and applies it when it is built;
+- reading ``is_terminal`` answers False without building it when the file is not a terminal and
+  nothing forces one (no ``TTY_COMPATIBLE`` nor ``FORCE_COLOR`` in the environment, no
+  ``force_terminal`` set): what rich would answer then;
 - anything else (``print``, ``capture``, ``is_terminal``, ``width``...) builds the console once
   and is answered by it. rich's own objects that keep a console (``Live``, ``Progress``) are given
   the console itself, :func:`real`, since they also use it as a context manager, which a stand-in
@@ -20,6 +23,7 @@ so a test harness that replaces them gets the output.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
@@ -77,6 +81,21 @@ class LazyConsole:
         file = stand.pending.get("file") or (sys.stderr if stand.stderr else sys.stdout)
         file = getattr(file, "rich_proxied_file", file)
         return stand.build().file if file is None else file
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the console writes to a terminal, answered without building it when rich's
+        answer can only be False (see the module docstring)."""
+        stand = self._stand
+        forced = "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ
+        if stand.console is None and not forced and "force_terminal" not in stand.pending:
+            isatty = getattr(self.file, "isatty", None)
+            try:
+                if isatty is None or not isatty():
+                    return False
+            except ValueError:  # a closed file: rich answers False too
+                return False
+        return bool(stand.build().is_terminal)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stand.build(), name)

@@ -179,10 +179,19 @@ def _shown(table: Table, fmt: Output) -> list[int]:
     return [i for i, column in enumerate(table.columns) if fmt is Output.wide or not column.wide]
 
 
-def plain_lines(table: Table, fmt: Output = Output.plain) -> list[str]:
-    """The table as a header line and aligned rows, three spaces between columns."""
+def _cell_len(text: str) -> int:
+    """The columns ``text`` takes in a terminal: its length when it is printable ASCII (what rich
+    answers too), else rich's count (imported then: wide and zero-width characters)."""
+    if text.isascii() and text.isprintable():
+        return len(text)
     from rich.cells import cell_len
 
+    return cell_len(text)
+
+
+def plain_lines(table: Table, fmt: Output = Output.plain) -> list[str]:
+    """The table as a header line and aligned rows, three spaces between columns."""
+    cell_len = _cell_len
     shown = _shown(table, fmt)
     headers = [table.columns[i].header.upper() for i in shown]
     body = [[row[i] for i in shown] for row in table.rows]

@@ -14,7 +14,9 @@
   completes the channels of ``DIR``. The script for a shell comes from :func:`completion_script`
   (``streamrec completion SHELL``);
 - an argument given a metavar is shown by it alone (``TASK``, ``FILE...``), not followed by its
-  Python type (``TASK <str>``) nor wrapped in braces: :class:`HumanArgument`.
+  Python type (``TASK <str>``) nor wrapped in braces: :class:`HumanArgument`;
+- option values are converted without importing pydantic in the plain cases
+  (``cli.coercion``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typer.completion import shell_complete
 from typer.core import TyperArgument, TyperGroup
 
 from streamrec.cli.argv import hoist_globals
+from streamrec.cli.coercion import quicken
 
 PROG = "streamrec"
 COMPLETE_VAR = "_STREAMREC_COMPLETE"
@@ -94,6 +97,7 @@ class RootGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         _human_arguments(self)
+        quicken(self)
 
     def make_context(
         self,

@@ -15,8 +15,6 @@ is a problem at its key, printed escaped.
 from __future__ import annotations
 
 import difflib
-import os
-import stat
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from streamrec.errors import Problem
+from streamrec.spec.configfiles import config_files as config_files  # re-exported
+from streamrec.spec.configfiles import read_bounded as read_bounded  # re-exported
 from streamrec.spec.interpolate import Interpolator, read_env_file
 from streamrec.spec.limits import DEFAULT_LIMITS, Limits, size_text
 from streamrec.spec.model import OBJECT_KINDS, SECTIONS
@@ -88,27 +88,6 @@ class _Layered(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(set().union(*self._maps))
-
-
-def config_files(directory: Path) -> list[Path]:
-    """Every ``*.yaml``/``*.yml`` below ``directory``, sorted; names starting with ``.`` skipped.
-
-    Symbolic links are followed (a Kubernetes ConfigMap mounts each file as a link into
-    ``..data``, which itself is skipped as a dot-name), each real directory once.
-    """
-    found: list[Path] = []
-    seen: set[str] = set()
-    for root, dirs, files in os.walk(directory, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if not name.startswith(".") and name.endswith((".yaml", ".yml")):
-                found.append(Path(root, name))
-    return sorted(found)
 
 
 def display_path(path: Path, directory: Path) -> str:
@@ -187,67 +166,6 @@ def read_sources(
         if not _read_file(sources, file, env):
             break
     return sources
-
-
-_KINDS = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISDIR, "a directory"),
-)
-
-
-def _not_regular(file: Path, mode: int) -> str:
-    """Why ``file`` (of ``mode``) is not read: what it is, and through which link."""
-    kind = next((text for test, text in _KINDS if test(mode)), "not a regular file")
-    target = file.resolve()
-    through = f" (it links to {target})" if target != file.absolute() else ""
-    return (
-        f"the path is {kind}, not a regular file{through}; it is skipped and the config "
-        "is not loaded (only regular files are read: remove it or replace it with a file)"
-    )
-
-
-def read_bounded(file: Path, limit: int) -> bytes | str:
-    """The bytes of the regular file ``file``, or why they were not read (as text).
-
-    Never blocks: the type is checked before opening (a device is never opened) and again on the
-    open descriptor (the path may have been swapped), the open is non-blocking (a FIFO swapped in
-    cannot hang it), and at most ``limit + 1`` bytes are read (a growing file cannot exceed it).
-    """
-    try:
-        info = file.stat()
-        if not stat.S_ISREG(info.st_mode):
-            return _not_regular(file, info.st_mode)
-        if info.st_size > limit:
-            return _too_large(info.st_size, limit)
-        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        return f"cannot read the file: {exc.strerror}; it is skipped and the config is not loaded"
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return _not_regular(file, info.st_mode)
-        chunks: list[bytes] = []
-        left = limit + 1
-        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
-            chunks.append(chunk)
-            left -= len(chunk)
-    except OSError as exc:
-        return f"cannot read the file: {exc.strerror}; it is skipped and the config is not loaded"
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    return _too_large(len(data), limit, grew=True) if len(data) > limit else data
-
-
-def _too_large(size: int, limit: int, grew: bool = False) -> str:
-    what = "grew past" if grew else f"is {size:,} bytes, over"
-    return (
-        f"the file {what} {size_text(limit)} (the limit of one config file); it is skipped "
-        "and the config is not loaded"
-    )
 
 
 def read_counted(sources: Sources, file: Path) -> bytes | None:

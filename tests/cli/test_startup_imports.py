@@ -1,9 +1,13 @@
-"""What ``streamrec --version`` and ``--help`` import: Typer and light modules, none of the heavy ones.
+"""What ``streamrec --version``, ``--help``, ``status`` and ``validate`` import: none of the heavy
+modules they do not need.
 
 Each case runs ``python -X importtime -m streamrec ...`` in a fresh interpreter and reads the
 modules it imported from standard error. A top-level ``import rich`` (or of the config model, the
-daemon client, the web server...) added to any command module makes these fail. How fast start-up
-is, is measured by ``bench/bench_startup.py``, not here.
+daemon client, the web server...) added to any command module makes these fail, and so does a
+command line whose option values are converted by pydantic again (``cli.coercion``), ``validate``
+reading more than the plain brief of a cached config (``app.configcache``), or ``status`` without
+a daemon importing the daemon client or the web server. How fast start-up is, is measured by
+``bench/bench_startup.py``, not here.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,17 +41,43 @@ FORBIDDEN = (
 )
 """Modules (with everything under them) that neither ``--version`` nor any ``--help`` loads."""
 
-TYPER_COERCION = ("pydantic", "pydantic_core")
-"""Typer converts an option's value (``-c DIR``, ``-o FORMAT``) with pydantic, so a command line
-whose root options are parsed (``CMD --help``, every command) loads pydantic, though not the config
-model; ``--version`` and ``--help`` before any command are answered before that."""
+PYDANTIC = ("pydantic", "pydantic_core")
+"""Typer converts option values with pydantic, but ``cli.coercion`` converts the plain ones
+(``-c DIR``, ``-o FORMAT``, ``-q``) without it: no ``--help`` loads it, nor a ``validate`` whose
+config is cached."""
+
+MODEL = ("streamrec.spec.model", "streamrec.spec.loading", "streamrec.core.planning")
+"""The config model, its loader and the planner, which a cached ``validate`` does not need."""
+
+DAEMON_SIDE = (
+    "apscheduler",
+    "httpx",
+    "rich",
+    "starlette",
+    "uvicorn",
+    "watchfiles",
+    "streamrec.daemon",
+    "streamrec.web",
+)
+"""What ``status`` with no daemon running does not load: no client, no server, no box table."""
+
+SMALL_CONFIG = {
+    "main.yaml": """
+        settings: {timezone: UTC, state_dir: state, recordings_dir: recordings}
+        channels:
+          news: {url: "rtmp://127.0.0.1/live/news"}
+        tasks:
+          report: {command: "true", schedule: "0 3 * * *"}
+        """,
+}
 
 VERSION_ONLY_FORBIDDEN = ("typer", "click", "streamrec.cli.app")
 """What ``--version`` alone on the line does not even load: it is answered before Typer."""
 
 LOGGING = ("loguru", "asyncio")
-"""The logging library (loguru imports asyncio), which ``streamrec.log`` alone imports: the root
-lines load neither; a command's line sets up logging, so its ``--help`` loads them."""
+"""The logging library (loguru imports asyncio), which ``streamrec.log`` alone imports: the
+root lines load neither, nor does a command's ``--help`` or a cached ``validate``, whose log is
+set up only once streamrec imports its logger (``cli.logsetup``)."""
 
 
 def imported(*args: str) -> set[str]:
@@ -90,14 +121,14 @@ COMMAND_LINES = [
 @pytest.mark.parametrize("args", ROOT_LINES, ids=" ".join)
 def test_version_and_help_import_no_heavy_module(args: list[str]) -> None:
     """Neither FORBIDDEN nor pydantic is imported to print the version or the command list."""
-    loaded = loaded_of(imported(*args), FORBIDDEN + TYPER_COERCION)
+    loaded = loaded_of(imported(*args), FORBIDDEN + PYDANTIC)
     assert not loaded, f"streamrec {' '.join(args)} imported {', '.join(loaded)}"
 
 
 @pytest.mark.parametrize("args", COMMAND_LINES, ids=" ".join)
 def test_a_commands_help_imports_no_heavy_module(args: list[str]) -> None:
-    """None of FORBIDDEN is imported to print one command's help (pydantic is Typer's)."""
-    loaded = loaded_of(imported(*args), FORBIDDEN)
+    """Neither FORBIDDEN nor pydantic is imported to print one command's help."""
+    loaded = loaded_of(imported(*args), FORBIDDEN + PYDANTIC)
     assert not loaded, f"streamrec {' '.join(args)} imported {', '.join(loaded)}"
 
 
@@ -108,11 +139,39 @@ def test_version_alone_is_answered_before_typer(args: list[str]) -> None:
     assert not loaded, f"streamrec {' '.join(args)} imported {', '.join(loaded)}"
 
 
-@pytest.mark.parametrize("args", ROOT_LINES, ids=" ".join)
+@pytest.mark.parametrize("args", ROOT_LINES + COMMAND_LINES, ids=" ".join)
 def test_version_and_help_import_no_logging_library(args: list[str]) -> None:
-    """The package does not import loguru at its top: the root lines never load it."""
+    """The package does not import loguru at its top, and the log's set-up waits for
+    ``streamrec.log``: no help line loads it."""
     loaded = loaded_of(imported(*args), LOGGING)
     assert not loaded, f"streamrec {' '.join(args)} imported {', '.join(loaded)}"
+
+
+def test_validate_of_a_cached_config_imports_no_model(write_config, tmp_path, monkeypatch):
+    """Once a config was validated, validating it again reads the plain brief of its cache entry:
+    no pydantic, no YAML parser, no config model or planner, no rich, no daemon side, no log."""
+    directory = write_config(SMALL_CONFIG)
+    monkeypatch.chdir(tmp_path)
+    first = subprocess.run(
+        [sys.executable, "-m", "streamrec", "-q", "-c", str(directory), "validate"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr
+    names = imported("-q", "-c", str(directory), "validate")
+    loaded = loaded_of(names, PYDANTIC + MODEL + DAEMON_SIDE + LOGGING + ("ruamel",))
+    assert not loaded, f"a cached validate imported {', '.join(loaded)}"
+
+
+def test_status_without_a_daemon_imports_no_daemon_side(write_config, tmp_path, monkeypatch):
+    """``status`` with no daemon running reads the state log: no daemon client (httpx), no web
+    server, no scheduler or watcher, and no rich (its tables are plain columns in a pipe)."""
+    directory = write_config(SMALL_CONFIG)
+    monkeypatch.chdir(tmp_path)
+    loaded = loaded_of(imported("-q", "-c", str(directory), "status"), DAEMON_SIDE)
+    assert not loaded, f"status imported {', '.join(loaded)}"
+    assert not (Path(tmp_path) / "state" / "daemon.sock").exists()
 
 
 def test_the_fast_version_prints_what_the_option_prints() -> None:
