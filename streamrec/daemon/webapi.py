@@ -5,7 +5,7 @@ API listeners. Kept apart from the reconciler so that the HTTP surface can grow 
 the lifecycle code: the reconciler calls only two hooks here, :meth:`ReadModel.on_reconciled` at
 the end of each reconcile and :meth:`ReadModel.on_rejected` for each rejected config.
 
-Everything read comes from the state log (the fold, through ``Journal.state()``, and the newest
+Everything read comes from the state log (the fold, through ``Journal.view()``, and the newest
 events, through a ``web.eventfeed.EventFeed``) and from the daemon's live objects; the only state kept
 here is what no log holds: reconcile counts and durations, and durations of task runs finished since
 the daemon started (for ``/metrics``). Files are served only when the state log names them: a
@@ -22,7 +22,6 @@ is read from the running recorders (``ChannelSet.live_progress``) for ``/api/sta
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,14 +41,17 @@ from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.processes import read_tail
 from streamrec.spec.loading import LoadedConfig
 from streamrec.spec.model import Config
+from streamrec.state.channelfiles import NO_FILES, ChannelFiles, Files
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
+from streamrec.state.readview import ReadView
 from streamrec.state.report import build_status
 from streamrec.version import __version__
 from streamrec.web.downloads import Download, open_inside
 from streamrec.web.eventfeed import EventFeed
 from streamrec.web.metrics import RECONCILE_BUCKETS, TASK_BUCKETS, Histogram, MetricsInput
 from streamrec.web.playback import Source, first_live, live_start
+from streamrec.web.routes import READS
 from streamrec.web.thumbnails import Thumbnails, file_version, live_version
 
 LOG_BYTES = 64 * 1024
@@ -68,7 +70,7 @@ class _WebState:
     reconcile_seconds: Histogram = field(default_factory=lambda: Histogram(RECONCILE_BUCKETS))
     task_seconds: dict[str, Histogram] = field(default_factory=dict)
     ffmpeg: str = ""
-    state: dict[str, Any] | None = None
+    state: ReadView | None = None
     state_seq: int = -1
 
     def observe(self, event: dict[str, Any]) -> None:
@@ -108,6 +110,7 @@ class ReadModel:
         self._clock = clock
         self._web: _WebState | None = None
         self._secrets: tuple[object, Redactor] | None = None
+        self._files = ChannelFiles(THUMB_CANDIDATES)
 
     @property
     def loaded(self) -> LoadedConfig | None:
@@ -153,28 +156,35 @@ class ReadModel:
             self._secrets = (loaded, Redactor.of(secrets, self.environ, config))
         return self._secrets[1].value(value)
 
-    def _state(self) -> dict[str, Any]:
-        """The fold of the state log, shared by the requests that come before the next event.
+    def _view(self) -> ReadView:
+        """The fold of the state log (``Journal.view``), shared by every request: read-only.
 
-        Read-only for every caller: it is handed out again until an event is appended.
+        Renewed when an event was appended, at the cost of what the new events changed.
         """
         web = self._web_state()
         web.feed.refresh()
         if web.state is None or web.state_seq != web.feed.last_seq:
-            web.state, web.state_seq = self.journal.state(), web.feed.last_seq
+            web.state, web.state_seq = self.journal.view(), web.feed.last_seq
         return web.state
+
+    def _state(self) -> dict[str, Any]:
+        """The state of :meth:`_view`: never modify it."""
+        return self._view().state
 
     async def full_status(self) -> dict[str, Any]:
         """Every declared channel, task and queue with its state, as ``streamrec status -o json``.
 
-        The inputs are taken on the event loop; the view is built in a worker thread.
+        The inputs are taken on the event loop; the view is built in a thread of the read side's
+        own (``web.routes.READS``), which probes and other blocking work never queue.
         """
         config = self.loaded.config if self.loaded else Config()
         writing = {name: self._channels.writing(name) for name in self._channels.running}
-        return await asyncio.to_thread(
+        return await asyncio.get_running_loop().run_in_executor(
+            READS,
             _status_view,
             config,
-            self._state(),
+            self._view(),
+            self._files,
             self._live(),
             str(self._source.config_dir),
             self._current.applied.revision,
@@ -282,7 +292,11 @@ class ReadModel:
             made = await thumbs.get(channel, writing, inside, version)
             if made is not None:
                 return made
-        source = await asyncio.to_thread(_thumbnail_source, self._state(), channel)
+        view, files = self._view(), self._files
+        source = await asyncio.get_running_loop().run_in_executor(
+            READS,
+            lambda: _thumbnail_source(view.state, channel, files.of(view).get(channel, NO_FILES)),
+        )
         if source is None:
             return None
         return await thumbs.get(channel, source, inside)
@@ -328,28 +342,14 @@ def _listed(finished: FinishedFile, hooks: str | None, base: Path | None) -> dic
     }  # fmt: skip
 
 
-def _by_channel(recordings: Mapping[str, Any]) -> dict[str, list[tuple[str, str]]]:
-    """``(end, file)`` of every listed recording, by channel (one pass over the catalog)."""
-    found: dict[str, list[tuple[str, str]]] = {}
-    for file, record in recordings.items():
-        found.setdefault(str(record.get("channel")), []).append(
-            (str(record.get("end") or ""), file)
-        )
-    return found
-
-
-def _thumbnail_source(
-    state: dict[str, Any], channel: str, files: list[tuple[str, str]] | None = None
-) -> Path | None:
+def _thumbnail_source(state: dict[str, Any], channel: str, newest: Files) -> Path | None:
     """The channel's newest finished file still on disk (its last segment first), or None;
-    ``files``: its ``(end, file)`` pairs when the caller has them (else looked up)."""
+    ``newest``: what the fold lists for it (``state.channelfiles``)."""
     entry = (state.get("channels") or {}).get(channel)
     if entry is None:
         return None
     recordings = state.get("recordings") or {}
-    if files is None:
-        files = _by_channel(recordings).get(channel, [])
-    candidates = [f for _, f in heapq.nlargest(THUMB_CANDIDATES, files)]
+    candidates = list(newest.newest)
     last = (entry.get("last_segment") or {}).get("file")
     if isinstance(last, str) and last in recordings:
         candidates.insert(0, last)
@@ -361,7 +361,8 @@ def _thumbnail_source(
 
 def _status_view(
     config: Config,
-    state: dict[str, Any],
+    view: ReadView,
+    files: ChannelFiles,
     live: dict[str, Any],
     directory: str,
     revision: str | None,
@@ -370,6 +371,7 @@ def _status_view(
 ) -> dict[str, Any]:
     """``state.report.build_status`` for the daemon, with each channel's files on disk counted
     and its ``thumbnail_version`` (``writing``: the partial file each running recorder writes)."""
+    state = view.state
     data = build_status(
         config,
         state,
@@ -379,18 +381,14 @@ def _status_view(
         revision=revision,
         applied_revision=revision,
     )
-    files: dict[str, list[int]] = {}
-    for record in (state.get("recordings") or {}).values():
-        count = files.setdefault(str(record.get("channel")), [0, 0])
-        count[0] += 1
-        count[1] += int(record.get("bytes") or 0)
-    by_channel = _by_channel(state.get("recordings") or {})
+    listed = files.of(view)
     for name, entry in data["channels"].items():
-        entry["files"], entry["files_bytes"] = files.get(name, [0, 0])
+        found = listed.get(name, NO_FILES)
+        entry["files"], entry["files_bytes"] = found.count, found.bytes
         partial = writing.get(name) if entry.get("live") else None
         if partial is not None:  # see ``web.thumbnails``: a new version every REFRESH seconds
             entry["thumbnail_version"] = live_version(partial, now.timestamp())
         else:
-            source = _thumbnail_source(state, name, by_channel.get(name, []))
+            source = _thumbnail_source(state, name, found)
             entry["thumbnail_version"] = file_version(source) if source is not None else None
     return data

@@ -4,7 +4,8 @@
 reads ``snapshot.json`` and folds the whole tail; later calls check that the files are the same ones
 (same snapshot, same tail inode, and the last bytes folded still in place) and fold only the lines
 appended since. So ``status`` costs one snapshot load plus the tail, and a long-lived daemon pays
-only for new events.
+only for new events. :meth:`FoldCache.view` gives the read view of the fold (``state.readview``),
+renewed from what the events folded since the last view reached.
 
 Tail events with ``seq`` at or below the snapshot's are skipped: they are left over from a
 compaction that crashed after writing the snapshot and before archiving the tail. A snapshot that
@@ -17,13 +18,14 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from streamrec.errors import StateError
 from streamrec.log import logger
 from streamrec.state import lines, snapshot
 from streamrec.state.fold import empty_state, fold_into
 from streamrec.state.paths import StatePaths
+from streamrec.state.readview import Changes, ReadView, Writes, publish
 
 FileKey = tuple[int, int, int]
 _GUARD = 64
@@ -51,17 +53,36 @@ class FoldCache:
 
     Hold :attr:`lock` around :meth:`current` and around any use of the dict it returns: that
     dict is the cache itself, to be copied (``Journal.state``) or serialised (compaction), never
-    handed out.
+    handed out. :meth:`view` is what may be handed out: a copy renewed only where events changed
+    the fold (``state.readview``), shared by readers that do not modify it.
     """
 
     def __init__(self, paths: StatePaths) -> None:
         self.paths = paths
         self.lock = threading.Lock()
         self._folded: _Folded | None = None
+        self._view: ReadView | None = None
+        self._changes = Changes()
 
     def invalidate(self) -> None:
         """Forget the cached fold (compaction replaced the files)."""
         self._folded = None
+
+    def view(self, tail_fd: int | None) -> ReadView:
+        """The read view of :meth:`current` (``state.readview``): shared, never to be modified.
+
+        Renewed only where events folded since the last call reached, so a read costs what the
+        new events changed, not what the history holds.
+        """
+        live, last = self.current(tail_fd), self._view
+        if last is None or self._changes:
+            changes, self._changes = self._changes, Changes(False)
+            state = publish(last.state if last else None, live, changes)
+            generation = last.generation + 1 if last else 0
+            last = self._view = ReadView(
+                state, generation, Changes() if generation == 0 else changes
+            )
+        return last
 
     def current(self, tail_fd: int | None) -> dict[str, Any]:
         """The fold of the snapshot and the tail open as ``tail_fd`` (None: there is no tail).
@@ -88,6 +109,7 @@ class FoldCache:
                 start, state = cached.end, cached.state
             else:
                 start, state = 0, self._load_snapshot(snap_fd)
+                self._changes = Changes()  # a fold made afresh: the next view copies it all
         finally:
             if snap_fd is not None:
                 os.close(snap_fd)
@@ -95,7 +117,8 @@ class FoldCache:
         if tail_fd is not None and size > start:
             base = folded_seq(state)
             reader = lines.LineReader(tail_fd, str(self.paths.events), start)
-            fold_into(state, (event for event in reader if event["seq"] > base))
+            tracked = cast(dict[str, Any], Writes(state, self._changes))
+            fold_into(tracked, (event for event in reader if event["seq"] > base))
             end = reader.end
         guard = b""
         if tail_fd is not None:

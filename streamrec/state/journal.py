@@ -42,7 +42,10 @@ on from there, so a reader polling with ``since=`` misses nothing written afterw
 Reading. Readers take no lock. ``read()`` yields events in seq order and skips corrupt lines with
 a warning and a torn tail silently (it may be a write in progress). ``state()`` is the fold (see
 ``state.fold``) of ``snapshot.json`` plus the tail, cached and extended incrementally as the tail
-grows. Compaction (``compact()``, or automatically once the tail passes ``compact_after`` events)
+grows; each call copies it whole, for callers that change what they get. ``view()`` is the same
+state for readers that only read (the HTTP API, ``/metrics``): shared, and renewed per batch of new
+events only in the tables and entries they reached (``state.readview``), so a read costs what
+changed, not what the history holds. Compaction (``compact()``, or automatically once the tail passes ``compact_after`` events)
 writes the snapshot atomically, then moves the whole tail to ``archive/events-<first>-<last>.jsonl``
 and starts an empty tail; other writers wait meanwhile (~0.5 s for a 100,000-event tail). So
 ``status`` costs one snapshot load (~10 ms for a year of 20 channels, 1,000,000 events) plus at most
@@ -71,6 +74,7 @@ from streamrec.state import lines, snapshot
 from streamrec.state.current import FoldCache, folded_seq
 from streamrec.state.grouping import GroupCommit, Pending
 from streamrec.state.paths import StatePaths
+from streamrec.state.readview import ReadView
 from streamrec.state.writer import FSYNC_INTERVAL, FsyncPolicy, TailWriter
 
 __all__ = ["FSYNC_INTERVAL", "FsyncPolicy", "Journal", "format_ts"]
@@ -354,6 +358,22 @@ class Journal:
                 os.close(fd)
         copy: dict[str, Any] = pickle.loads(data)  # noqa: S301  # our own bytes, made just above
         return copy
+
+    def view(self) -> ReadView:
+        """The current state as :meth:`state`, shared: never modify it (``state.readview``).
+
+        Each call costs what the events appended since the last one changed, not a copy of the
+        whole state: the HTTP API and ``/metrics`` read this. Callers that change what they get
+        call :meth:`state`.
+        """
+        fd = self._open_for_reading(self.paths.events)  # the tail first: see the docstring
+        try:
+            folds = self._fold_cache()
+            with _os_errors(f"cannot read the state log in {self.paths.root}"), folds.lock:
+                return folds.view(fd)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     # --- compaction ---------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ import asyncio
 import mimetypes
 import os
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -50,6 +51,9 @@ from streamrec.web.playback import Source, remuxed
 
 PEER_UID = "streamrec.peer_uid"
 """The scope key under which ``web.server`` puts the socket peer's uid (absent on TCP)."""
+READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="streamrec-reads")
+"""The threads of ``/api/status`` and ``/metrics`` (built, redacted, encoded): their own, so that
+probes and other blocking work in the default executor never queue them."""
 MAX_EVENTS = 1000
 """The most events one ``/api/events`` answer holds."""
 SECURITY_HEADERS = {
@@ -203,7 +207,9 @@ def create_app(
         return reply({"ready": ok, **({"reason": why} if why else {})}, 200 if ok else 503)
 
     async def metrics_text(_: Request) -> Response:
-        body = await asyncio.to_thread(render, reads.metrics_input())
+        body = await asyncio.get_running_loop().run_in_executor(
+            READS, render, reads.metrics_input()
+        )
         return Response(body, media_type=CONTENT_TYPE)
 
     # --- reading -----------------------------------------------------------------------------
@@ -212,7 +218,8 @@ def create_app(
         label = access.actions_label(
             local=local, peer_uid=peer(request), daemon_uid=owner, token=token
         )
-        return await reply_large({**await reads.full_status(), "api": {"actions": label}})
+        data = {**await reads.full_status(), "api": {"actions": label}}
+        return await asyncio.get_running_loop().run_in_executor(READS, reply, data)
 
     async def live(_: Request) -> Response:
         return await reply_large(actions.status())
