@@ -9,9 +9,10 @@ queues the Python API ran in the state directory follow, in tables of their own 
 ``history`` lives in ``cli.history``.
 
 The config model, the fold of the log and the daemon client are imported when ``status`` runs, not
-for ``--help``; httpx only when a daemon's socket is there to be asked (``cli.client``). Its lines
-are written at once (``cli.output.write``), so rich is imported only to draw a box table on a
-terminal.
+for ``--help``; httpx only when a daemon's socket is there to be asked (``cli.client``). The config
+is read back from the config cache (``app.configcache``) while it is unchanged, as for
+``validate`` and ``plan``, so the YAML reader is not imported then. Its lines are written at once
+(``cli.output.write``), so rich is imported only to draw a box table on a terminal.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from streamrec.core.timestamps import parse_ts as _parse_ts
 from streamrec.errors import ConfigError, DaemonError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from streamrec.spec.loading import LoadedConfig
@@ -184,15 +186,28 @@ def _last_applied(error: ConfigError) -> LoadedConfig:
     return LoadedConfig(config=config, directory=globals_.config_dir, files=())
 
 
+def _loaded() -> LoadedConfig:
+    """The config directory loaded, or read back from the config cache (``app.configcache``)
+    while its files and the variables it interpolates are the same; ConfigError when it does not
+    load (a config that does not load is never cached)."""
+    from streamrec.app.configcache import load_cached
+    from streamrec.cli.config import desired_of
+    from streamrec.spec.loading import load_config
+
+    def fresh(env: Mapping[str, str]) -> LoadedConfig:
+        return load_config(globals_.config_dir, env)
+
+    return load_cached(globals_.config_dir, environ(), fresh, desired_of).loaded
+
+
 @app.command()
 def status(output: OutputOption = Output.text) -> None:
     """Every declared channel, task and queue with its state from the state log."""
     from streamrec.runtime.clock import SYSTEM_CLOCK
-    from streamrec.spec.loading import load_config
     from streamrec.spec.units import format_duration
 
     try:
-        loaded = load_config(globals_.config_dir, environ())
+        loaded = _loaded()
         globals_.redactor = redactor_of(loaded)
     except ConfigError as exc:
         loaded = _last_applied(exc)

@@ -23,11 +23,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from streamrec.errors import ConfigError, Problem
-from streamrec.spec.checks import check_config
 from streamrec.spec.limits import DEFAULT_LIMITS, Limits
 from streamrec.spec.model import OBJECT_KINDS, Config
-from streamrec.spec.sources import Origin, Sources, read_sources, suggest
-from streamrec.spec.yamlio import Pos, YMap, YSeq
+
+if typing.TYPE_CHECKING:
+    from streamrec.spec.sources import Origin, Sources
+    from streamrec.spec.yamlio import Pos
+
+# The readers (spec.sources, spec.checks, spec.yamlio and ruamel.yaml under them) are imported by
+# load_config when it runs: a LoadedConfig read back from the config cache does not need them.
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ def load_config(
     ``base_dir`` replaces the config directory's parent as the base of relative settings paths;
     ``limits`` bound the reading (tests lower them).
     """
+    from streamrec.spec.checks import check_config
+    from streamrec.spec.sources import read_sources
+
     directory = Path(directory)
     sources = read_sources(directory, os.environ if environ is None else environ, limits)
     problems = list(sources.problems)
@@ -138,6 +145,8 @@ def _locate_errors(sources: Sources, exc: ValidationError) -> list[Problem]:
 
 
 def _message(error: Any, loc: tuple[Any, ...]) -> str:
+    from streamrec.spec.sources import suggest
+
     kind = error["type"]
     where = _dotted(loc)
     if kind == "extra_forbidden":
@@ -203,6 +212,8 @@ def _locate(sources: Sources, loc: tuple[Any, ...], kind: str) -> tuple[str, Pos
 
 
 def _has_key(origin: Origin, key: Any) -> bool:
+    from streamrec.spec.yamlio import YMap
+
     node = origin.holder[origin.key]
     return isinstance(node, YMap) and key in node
 
@@ -213,6 +224,8 @@ def _walk(origin: Origin, rest: tuple[Any, ...], kind: str) -> Pos:
     A missing key is reported at the key of the object that lacks it, an unknown key at itself,
     a bad value at the value.
     """
+    from streamrec.spec.yamlio import YMap, YSeq
+
     node: Any = origin.holder[origin.key]
     key_pos, value_pos = origin.key_pos, origin.value_pos
     for item in rest:

@@ -166,11 +166,14 @@ def test_validate_of_a_cached_config_imports_no_model(write_config, tmp_path, mo
 
 def test_status_without_a_daemon_imports_no_daemon_side(write_config, tmp_path, monkeypatch):
     """``status`` with no daemon running reads the state log: no daemon client (httpx), no web
-    server, no scheduler or watcher, and no rich (its tables are plain columns in a pipe)."""
+    server, no scheduler or watcher, no rich (its tables are plain columns in a pipe), and once
+    the config is cached, no YAML reader."""
     directory = write_config(SMALL_CONFIG)
     monkeypatch.chdir(tmp_path)
     loaded = loaded_of(imported("-q", "-c", str(directory), "status"), DAEMON_SIDE)
     assert not loaded, f"status imported {', '.join(loaded)}"
+    again = loaded_of(imported("-q", "-c", str(directory), "status"), (*DAEMON_SIDE, "ruamel"))
+    assert not again, f"status of a cached config imported {', '.join(again)}"
     assert not (Path(tmp_path) / "state" / "daemon.sock").exists()
 
 
