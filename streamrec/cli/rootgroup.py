@@ -16,7 +16,8 @@
 - an argument given a metavar is shown by it alone (``TASK``, ``FILE...``), not followed by its
   Python type (``TASK <str>``) nor wrapped in braces: :class:`HumanArgument`;
 - option values are converted without importing pydantic in the plain cases
-  (``cli.coercion``).
+  (``cli.coercion``, built on Typer's private conversion classes of Typer 0.29; with a Typer
+  that has other ones, Typer converts every value itself, only slower to start).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from typer.completion import shell_complete
 from typer.core import TyperArgument, TyperGroup
 
 from streamrec.cli.argv import hoist_globals
-from streamrec.cli.coercion import quicken
 
 PROG = "streamrec"
 COMPLETE_VAR = "_STREAMREC_COMPLETE"
@@ -97,7 +97,7 @@ class RootGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         _human_arguments(self)
-        quicken(self)
+        _quicken(self)
 
     def make_context(
         self,
@@ -165,3 +165,15 @@ class RootGroup(TyperGroup):
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _quicken(group: TyperGroup) -> None:
+    """``cli.coercion.quicken`` where this Typer has the private classes it builds on."""
+    try:
+        from streamrec.cli.coercion import quicken  # absent in another Typer
+    except ImportError:
+        return
+    try:
+        quicken(group)
+    except AttributeError:  # parameters shaped otherwise: Typer's own conversion serves
+        return

@@ -192,6 +192,22 @@ def test_the_fast_version_prints_what_the_option_prints() -> None:
     assert fast[0] == 0 and fast[1].startswith("streamrec ")
 
 
+def test_a_typer_without_the_private_conversion_classes_still_runs(tmp_path: Path) -> None:
+    """The quick conversion of ``cli.coercion`` builds on Typer's private classes; with a Typer
+    that lacks them (``cli.coercion`` failing to import, as it would there), every command still
+    parses and runs, converted by Typer itself."""
+    code = (
+        "import runpy, sys; sys.modules['streamrec.cli.coercion'] = None; "
+        "sys.argv = ['streamrec', 'history', '--help']; "
+        "runpy.run_module('streamrec', run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--since" in done.stdout
+
+
 def test_the_import_timeout_default_is_the_fetchers() -> None:
     """``import m3u --timeout``'s default is written out in ``cli.importing``; it stays equal."""
     assert importing.DEFAULT_TIMEOUT == fetching.DEFAULT_TIMEOUT
