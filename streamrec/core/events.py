@@ -136,6 +136,43 @@ class ConfigRejected(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigChanged(Event):
+    """Someone changed the config through the HTTP API (the dashboard's forms or YAML editor).
+
+    ``role`` is the role of the token (``admin``; ``local`` for the daemon's own user on the
+    socket) and ``who`` its label when the token has one; ``files`` the config files written and
+    ``diff`` their unified diff with secrets redacted; ``saved_to`` where the change went
+    (``directory``, ``git`` with its ``commit``, or ``patch`` when the config is read-only and
+    nothing was written).
+    """
+
+    type: ClassVar[str] = "config.changed"
+    role: str
+    files: list[str]
+    diff: str
+    saved_to: str
+    who: str | None = optional()
+    commit: str | None = optional()
+    summary: str | None = optional()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingRequested(Event):
+    """An operator asked for a channel to be recorded now, until ``until`` (an ISO stamp).
+
+    The daemon records the channel from now to ``until`` whatever its schedule says (a channel
+    that already records keeps its recorder); a restarted daemon reads the request back from the
+    log and keeps it until ``until``. ``role`` and ``who`` are as in :class:`ConfigChanged`.
+    """
+
+    type: ClassVar[str] = "recording.requested"
+    channel: str
+    until: str
+    role: str
+    who: str | None = optional()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DaemonStarted(Event):
     """A daemon took the state dir."""
 
@@ -386,7 +423,8 @@ class ScheduleMissed(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
-        ConfigApplied, ConfigRejected, DaemonStarted, DaemonStopped, DaemonRecovered,
+        ConfigApplied, ConfigRejected, ConfigChanged, RecordingRequested,
+        DaemonStarted, DaemonStopped, DaemonRecovered,
         StateRecreated, StateWritable,
         TaskStarted, TaskFinished, TaskSkipped, QueueStarted, QueueFinished, QueueSkipped,
         RecordingStarted, RecordingSegment, RecordingProcessed, RecordingStalled,

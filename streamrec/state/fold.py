@@ -112,6 +112,22 @@ def _config_rejected(state: State, e: ev.ConfigRejected, ts: str, seq: int) -> N
     state["config"]["rejected"] = rejected
 
 
+def _config_changed(state: State, e: ev.ConfigChanged, ts: str, seq: int) -> None:
+    """The last change made through the API (its diff stays in the event, not in the fold)."""
+    changed: dict[str, Any] = {
+        "ts": ts, "seq": seq, "role": e.role, "files": list(e.files), "saved_to": e.saved_to,
+    }  # fmt: skip
+    for key, value in (("who", e.who), ("commit", e.commit), ("summary", e.summary)):
+        if value is not None:
+            changed[key] = value
+    state["config"]["changed"] = changed
+
+
+def _recording_requested(state: State, e: ev.RecordingRequested, ts: str, seq: int) -> None:
+    """A "record now" request: the channel records until ``requested_until`` (an ISO stamp)."""
+    _channel(state, e.channel)["requested_until"] = e.until
+
+
 def _daemon_started(state: State, e: ev.DaemonStarted, ts: str, seq: int) -> None:
     state["daemon"] = {
         "state": "running", "pid": e.pid, "version": e.version,
@@ -301,6 +317,8 @@ def _schedule_missed(state: State, e: ev.ScheduleMissed, ts: str, seq: int) -> N
 REDUCERS: dict[type[ev.Event], Reducer] = {
     ev.ConfigApplied: _config_applied,
     ev.ConfigRejected: _config_rejected,
+    ev.ConfigChanged: _config_changed,
+    ev.RecordingRequested: _recording_requested,
     ev.DaemonStarted: _daemon_started,
     ev.DaemonStopped: _daemon_stopped,
     ev.DaemonRecovered: _daemon_recovered,

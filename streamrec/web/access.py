@@ -16,12 +16,40 @@ the environment (the peer's uid and the daemon's uid are arguments).
 
 from __future__ import annotations
 
+import enum
 import hmac
 from dataclasses import dataclass
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})  # noqa: S104 (compared, not bound)
 """Listen hosts for which ``localhost`` and ``127.0.0.1`` (with the port) name the listener."""
 ROOT_UID = 0
+ACTOR = "streamrec.actor"
+"""The scope key under which a guarded route finds the :class:`Actor` it was let in as."""
+
+
+class Role(enum.IntEnum):
+    """What a token may do; each role may do what the ones below it may."""
+
+    VIEWER = 1
+    """Read status, events, recordings and the config."""
+    OPERATOR = 2
+    """Also run and stop tasks and queues, and record a channel now."""
+    ADMIN = 3
+    """Also change the config."""
+
+    @property
+    def label(self) -> str:
+        """The role's name as events and answers show it (``viewer``, ``operator``, ``admin``)."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a request acts as: a role, and the token's label when it has one."""
+
+    role: str
+    """``viewer``, ``operator``, ``admin``, or ``local`` (the daemon's own user on the socket)."""
+    who: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,29 @@ def previous_log() -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
-def test_the_previous_log_holds_every_registered_type() -> None:
-    """The fixture covers the registry, so the tests below read every type as it was written."""
-    assert {line["type"] for line in previous_log()} == set(ev.EVENT_TYPES)
+def added_log() -> list[dict[str, Any]]:
+    """Lines of the types this version added (``config.changed``, ``recording.requested``)."""
+    text = (FIXTURES / "added.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_the_fixtures_hold_every_registered_type() -> None:
+    """The previous log and the added lines cover the registry, so each type is read as written."""
+    types = {line["type"] for line in previous_log() + added_log()}
+    assert types == set(ev.EVENT_TYPES)
+
+
+def test_the_added_types_read_write_back_and_fold() -> None:
+    """The added lines round-trip exactly; the fold notes the change and the request."""
+    for line in added_log():
+        logged = ev.from_json(line)
+        assert logged.event.extra == {}
+        assert ev.to_json(logged.event, seq=logged.seq, ts=logged.ts) == line
+    state = fold(None, previous_log() + added_log())
+    changed = state["config"]["changed"]
+    assert (changed["role"], changed["who"], changed["saved_to"]) == ("admin", "alice", "directory")
+    assert "diff" not in changed  # the diff stays in the event
+    assert state["channels"]["news"]["requested_until"] == "2026-12-02T00:31:36Z"
 
 
 def test_every_line_of_the_previous_log_reads_into_its_record_and_writes_back_the_same() -> None:
@@ -39,7 +59,7 @@ def test_every_line_of_the_previous_log_reads_into_its_record_and_writes_back_th
 
 def test_every_record_round_trips_through_json() -> None:
     """A record written and read back is equal to itself, for each registered type."""
-    for line in previous_log():
+    for line in previous_log() + added_log():
         record = ev.from_json(line).event
         again = ev.from_json(json.loads(json.dumps(ev.to_json(record, seq=1, ts="t")))).event
         assert again == record
