@@ -165,6 +165,7 @@ class ReadModel:
         web.feed.refresh()
         if web.state is None or web.state_seq != web.feed.last_seq:
             web.state, web.state_seq = self.journal.view(), web.feed.last_seq
+            self._files.note(web.state)  # a /metrics scrape's view too: status stays stepwise
         return web.state
 
     def _state(self) -> dict[str, Any]:

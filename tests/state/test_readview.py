@@ -169,3 +169,32 @@ def test_channel_files_follow_the_views_step_by_step(tmp_path: Path) -> None:
     got = {k: (v.count, v.bytes, v.newest) for k, v in files.of(skipped).items()}
     assert got == _one_pass(skipped.state, 3)
     assert files.rebuilds == 3
+
+
+def test_views_only_noted_keep_the_channel_files_stepwise(tmp_path: Path) -> None:
+    """Views made for another reader (``/metrics``) and only noted do not force a rebuild; an
+    older view than the newest noted one is counted apart, correctly, without a rebuild."""
+    rng = random.Random(11)
+    journal = Journal(tmp_path / "state", fsync="never", compact_after=None)
+    files = ChannelFiles(3)
+    n = 0
+    older: ReadView | None = None
+    for batch in range(30):
+        for _ in range(rng.randrange(1, 5)):
+            n += 1
+            journal.extend([_random_event(rng, n)])
+        view = journal.view()
+        if batch % 3:  # a scrape: the view is only noted
+            files.note(view)
+            older = view
+            continue
+        got = {k: (v.count, v.bytes, v.newest) for k, v in files.of(view).items()}
+        assert got == _one_pass(view.state, 3)
+    assert files.rebuilds == 1
+    assert older is not None
+    n += 1
+    journal.extend([_random_event(rng, n)])
+    files.note(journal.view())
+    got = {k: (v.count, v.bytes, v.newest) for k, v in files.of(older).items()}
+    assert got == _one_pass(older.state, 3)
+    assert files.rebuilds == 1
