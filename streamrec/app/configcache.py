@@ -130,19 +130,23 @@ class Cached:
     _planned: bytes = field(default=b"", repr=False)
     _loaded: LoadedConfig | None = field(default=None, repr=False)
     _pickled: bytes = field(default=b"", repr=False)
+    _reload: Callable[[], Cached] | None = field(default=None, repr=False)
+    """Loads the config afresh: used when a part read back on first use turns out unreadable."""
 
     @property
     def desired(self) -> planning.Desired:
         """The desired side of the plan (read back from the entry on first use)."""
         if self._desired is None:
-            self._desired, self._summary = _planned(self._planned)
+            self._read_planned()
+        assert self._desired is not None
         return self._desired
 
     @property
     def summary(self) -> Summary:
         """Counts, secrets and settings (read back from the entry on first use)."""
         if self._summary is None:
-            self._desired, self._summary = _planned(self._planned)
+            self._read_planned()
+        assert self._summary is not None
         return self._summary
 
     @property
@@ -151,11 +155,29 @@ class Cached:
         if self._loaded is None:
             from streamrec.spec.loading import LoadedConfig
 
-            loaded = pickle.loads(self._pickled)  # noqa: S301 - from a private entry, see _read
-            if not isinstance(loaded, LoadedConfig):  # pragma: no cover - checked when written
-                raise TypeError("the cached config is not a LoadedConfig")
-            self._loaded = loaded
+            try:
+                loaded = pickle.loads(self._pickled)  # noqa: S301 - a private entry, see _read
+                if not isinstance(loaded, LoadedConfig):
+                    raise TypeError("the cached config is not a LoadedConfig")
+            except Exception:
+                self._load_afresh()  # a corrupt part behind a good brief is a miss after all
+            else:
+                self._loaded = loaded
+        assert self._loaded is not None
         return self._loaded
+
+    def _read_planned(self) -> None:
+        try:
+            self._desired, self._summary = _planned(self._planned)
+        except Exception:
+            self._load_afresh()
+
+    def _load_afresh(self) -> None:
+        if self._reload is None:
+            raise TypeError("the cached entry cannot be read back and nothing can load it afresh")
+        fresh = self._reload()
+        self._desired, self._summary, self._loaded = fresh.desired, fresh.summary, fresh.loaded
+        self.hit = False
 
 
 def _planned(data: bytes) -> tuple[planning.Desired, Summary]:
@@ -304,7 +326,19 @@ def load_cached(
     ``brief_only`` a hit reads only the :class:`Brief` (see the module docstring)."""
     key = files_key(directory)
     if key is not None and (found := lookup(directory, environ, key, brief_only)) is not None:
+        found._reload = lambda: _load_fresh(directory, environ, load, desired_of, key)
         return found
+    return _load_fresh(directory, environ, load, desired_of, key)
+
+
+def _load_fresh(
+    directory: Path,
+    environ: Mapping[str, str],
+    load: Callable[[Mapping[str, str]], LoadedConfig],
+    desired_of: Callable[[LoadedConfig], planning.Desired],
+    key: tuple[object, ...] | None,
+) -> Cached:
+    """Load and plan now; cache the result when the files did not change meanwhile."""
     recording = RecordingEnviron(environ)
     loaded = load(recording)
     desired, summary = desired_of(loaded), Summary.of(loaded)

@@ -128,3 +128,27 @@ def test_validate_and_plan_ignore_a_corrupt_entry(write_config, cli_for, env):
     assert cli("plan", env=env) == (0, first, "")
     code, out, _ = cli("validate", env=env)
     assert code == 0 and "1 channels" in out
+
+
+def test_a_corrupt_part_behind_a_good_brief_is_loaded_afresh(
+    write_config, monkeypatch, tmp_path, env
+):
+    """A brief-only hit whose plan or config part cannot be read back loads the files instead of
+    failing when that part is first used (and is no longer reported as a hit)."""
+    import pickle
+
+    directory = write_config(FILES)
+    monkeypatch.chdir(tmp_path)
+
+    def load(recording: Mapping[str, str]) -> LoadedConfig:
+        return load_config(directory, recording)
+
+    first = load_cached(directory, env, load, desired_of)
+    path = entry_path(directory, env)
+    key, environ, brief, _planned, _pickled = pickle.loads(path.read_bytes())
+    path.write_bytes(pickle.dumps((key, environ, brief, b"not a pickle", b"nor this")))
+    again = load_cached(directory, env, load, desired_of, brief_only=True)
+    assert again.hit and again.brief == first.brief
+    assert again.desired == first.desired
+    assert again.loaded == first.loaded
+    assert not again.hit
