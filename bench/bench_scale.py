@@ -125,7 +125,7 @@ def events(state: Path) -> list[dict[str, Any]]:
 
 
 def start_daemon(
-    root: Path, listen: str, token: str, profile: bool = False
+    root: Path, listen: str, token: str, profile: bool = False, trace: int = 0
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -134,7 +134,10 @@ def start_daemon(
         "STREAMREC_API_TOKEN": token,
     }
     profiler = ["-m", "cProfile", "-o", str(root / "daemon.prof")] if profile else []
-    argv = [sys.executable, *profiler, "-m", "streamrec", "-c", str(root / "config"), "run"]
+    module = ["-m", "streamrec"]
+    if trace:  # tracemalloc with ``trace`` frames; SIGUSR2 writes a snapshot (bench/memtrace.py)
+        module = [str(Path(__file__).with_name("memtrace.py")), str(root), str(trace)]
+    argv = [sys.executable, *profiler, *module, "-c", str(root / "config"), "run"]
     return subprocess.Popen(
         argv,
         cwd=root,

@@ -26,12 +26,14 @@ import contextlib
 import random
 import secrets
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import memtrace
 from bench_scale import (
     FFMPEG,
     NGINX,
@@ -70,6 +72,26 @@ def snapshot(pid: int, state: Path) -> dict[str, float]:
     return {"rss": rss, "fds": fds, "threads": threads, "log": log, "cpu": proc_cpu_rss(pid)[0]}
 
 
+def _settled(path: Path) -> bool:
+    size = path.stat().st_size
+    time.sleep(2)
+    return path.stat().st_size == size
+
+
+def stopped_channels(http: httpx.Client, names: list[str]) -> dict[str, str]:
+    """The declared channels not recording, each with its state and reason as status shows."""
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        channels = http.get("/api/status").json().get("channels") or {}
+        if isinstance(channels, list):
+            channels = {c.get("name"): c for c in channels if isinstance(c, dict)}
+        return {
+            name: f"{(channels.get(name) or {}).get('state')}: {(channels.get(name) or {}).get('reason')}"
+            for name in names
+            if (channels.get(name) or {}).get("state") != "recording"
+        }
+    return {"?": "status did not answer"}
+
+
 def recording_now(http: httpx.Client) -> int:
     with contextlib.suppress(httpx.HTTPError, ValueError):
         return recording_count(http.get("/api/status").json())
@@ -96,7 +118,7 @@ def soak(args: argparse.Namespace) -> bool:
         write_config(config, urls, names, segment)
         token = secrets.token_hex(16)
         port = free_port()
-        daemon = start_daemon(root, f"127.0.0.1:{port}", token)
+        daemon = start_daemon(root, f"127.0.0.1:{port}", token, trace=args.trace_memory)
         http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
                             headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         say(
@@ -104,6 +126,8 @@ def soak(args: argparse.Namespace) -> bool:
         )
         time.sleep(args.warm)
         start = snapshot(daemon.pid, root / "state")
+        if args.trace_memory:
+            daemon.send_signal(signal.SIGUSR2)
         start_recording = recording_now(http)
         say(f"start: {start_recording} recording, {fmt(start)}")
         end_at = time.monotonic() + args.minutes * 60
@@ -137,6 +161,17 @@ def soak(args: argparse.Namespace) -> bool:
         time.sleep(args.settle)  # the last outage or edit has settled
         end = snapshot(daemon.pid, root / "state")
         end_recording = recording_now(http)
+        if args.trace_memory:
+            daemon.send_signal(signal.SIGUSR2)
+            last = root / "snapshot-2.pickle"
+            for _ in range(600):  # a snapshot of a traced daemon takes a while to write
+                if last.exists() and last.stat().st_size and _settled(last):
+                    break
+                time.sleep(1)
+            memtrace.compare(root / "snapshot-1.pickle", last)
+        not_recording = stopped_channels(http, names)
+        if not_recording:
+            print(f"  not recording at the end: {not_recording}")
         http.close()
         stop(daemon)
         log = events(root / "state")
@@ -204,6 +239,8 @@ def main() -> None:
     parser.add_argument("--warm", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=45.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--trace-memory", type=int, default=0, metavar="FRAMES",
+                        help="run the daemon under tracemalloc and print what grew")  # fmt: skip
     raise SystemExit(0 if soak(parser.parse_args()) else 1)
 
 
