@@ -5,7 +5,9 @@
 daemon: ``app.statedir``), :meth:`Listeners.write_info` and :meth:`Listeners.rebind_socket` from the
 state keeper when the state directory was recreated, and :meth:`Listeners.stop` at shutdown (which
 removes ``daemon.json``). Both listeners serve ``web.routes.create_app`` over the same two
-collaborators: the control side (``daemon.actions``) and the read model (``daemon.webapi``).
+collaborators: the control side (``daemon.actions``) and the read model (``daemon.webapi``), with
+the same role tokens (``web.access.Tokens``; by default only ``STREAMREC_API_TOKEN``, as an admin
+token) and the same extra routes (``config_routes``: the config API).
 
 A socket that cannot be made private is not served (the daemon runs on without it and says how to
 stop it); a TCP address that cannot be bound is logged and the socket API still runs.
@@ -28,7 +30,8 @@ from streamrec.log import logger
 from streamrec.spec.model import Http, Settings
 from streamrec.state.private import write_private
 from streamrec.version import __version__
-from streamrec.web.routes import Actions, Reads, create_app
+from streamrec.web.access import Tokens
+from streamrec.web.routes import Actions, ConfigRoutes, Reads, create_app
 from streamrec.web.server import ApiServer, SocketError
 
 MAX_SOCKET_PATH = 100
@@ -47,11 +50,14 @@ class Listeners:
         environ: Mapping[str, str],
         config_dir: Path,
         started_at: float,
+        tokens: Tokens | None = None,
+        config_routes: ConfigRoutes | None = None,
     ) -> None:
         self._root = root
         self._actions = actions
         self._reads = reads
-        self._token = environ.get("STREAMREC_API_TOKEN")
+        self._tokens = tokens or Tokens.of_api_token(environ.get("STREAMREC_API_TOKEN"))
+        self._config_routes = config_routes
         self._listen_env = environ.get("STREAMREC_HTTP_LISTEN")
         self._config_dir = config_dir
         self._started_at = started_at
@@ -66,7 +72,11 @@ class Listeners:
             logger.warning("state dir path too long for a Unix socket; control API disabled")
             return
         app = self._socket_app = create_app(
-            self._actions, self._reads, token=self._token, local=True
+            self._actions,
+            self._reads,
+            tokens=self._tokens,
+            local=True,
+            config_routes=self._config_routes,
         )
         server = ApiServer(app, uds=sock)
         try:
@@ -95,10 +105,11 @@ class Listeners:
         tcp_app = create_app(
             self._actions,
             self._reads,
-            token=self._token,
+            tokens=self._tokens,
             local=False,
             listen=where,
             allowed_hosts=allowed,
+            config_routes=self._config_routes,
         )
         tcp = ApiServer(tcp_app, listen=where)
         try:

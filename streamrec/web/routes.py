@@ -4,24 +4,29 @@
 in a 0700 directory) and, when configured, on TCP. The app knows nothing of the daemon's insides: it
 talks to two protocols, :class:`Actions` (``daemon.actions``: what to do, and the live view) and
 :class:`Reads` (``daemon.webapi``: the read side); a test's fake may be both (:class:`Controller`). Who may
-act is decided by ``web.access``: on the socket the daemon's own user and root (the peer's uid, read
-by ``web.server`` from ``SO_PEERCRED``, arrives in the scope under :data:`PEER_UID`); anyone else, on
-the socket or on TCP, needs ``Authorization: Bearer <STREAMREC_API_TOKEN>``, and may only read when no
-token is configured. On TCP every request must carry a ``Host`` naming the listener (421 otherwise).
-Every JSON answer passes through ``Reads.redact`` on its way out, so no secret (URL
-credentials, secret query values, values of secret-looking variables, the API token) leaves in a
-response.
+read and act is decided by ``web.access`` (its docstring has the rules) through one guard
+(:data:`Guard`): each route names the least role it needs (viewer for reads, operator for runs,
+stops and reconcile, admin for shutdown), the guard answers 401/403 or puts the
+:class:`~streamrec.web.access.Actor` in the scope under ``access.ACTOR`` and calls the handler. On
+the socket the daemon's own user and root act as ``local`` (the peer's uid, read by ``web.server``
+from ``SO_PEERCRED``, arrives in the scope under :data:`PEER_UID`). ``config_routes`` (the config
+API) adds its routes through the same guard. On TCP every request must carry a ``Host`` naming the
+listener (421 otherwise). Every JSON answer passes through ``Reads.redact`` on its way out, so no
+secret (URL credentials, secret query values, values of secret-looking variables, the API tokens)
+leaves in a response.
 
-Routes: ``/`` and ``/static/*`` (the dashboard, ``web.dashboard``); ``/healthz``, ``/readyz``,
-``/metrics`` (``web.metrics``); ``GET /api/status`` (every declared object with its state),
+Routes: always open: ``/`` and ``/static/*`` (the dashboard, ``web.dashboard``), ``/healthz``,
+``/readyz``, ``/api/whoami`` (the presented token's role, label and rights); reads: ``/metrics``
+(``web.metrics``), ``GET /api/status`` (every declared object with its state),
 ``/api/live`` (the daemon's own view: recorders, timers), ``/api/events?since=SEQ&limit=N``,
 ``/api/recordings[?channel=NAME]``, ``/api/recordings/download?file=PATH`` (only regular files the
 state log lists, opened without following links, ``web.downloads``; one byte ``Range`` honoured),
 ``/api/recordings/play?file=PATH`` (the same files, remuxed to fragmented MP4 for the browser,
 ``web.playback``), ``/api/channels/{name}/play`` (the file the channel writes now, followed as
 it grows), ``/api/channels/{name}/thumbnail``, ``/api/tasks/{name}/log?stream=stdout|stderr``;
-``POST /api/reconcile``, ``/api/tasks/{name}/run[?with_deps=1]``, ``/api/tasks/{name}/stop``,
-``/api/queues/{name}/start``, ``/api/queues/{name}/stop``, ``/api/shutdown``.
+operator: ``POST /api/reconcile``, ``/api/tasks/{name}/run[?with_deps=1]``,
+``/api/tasks/{name}/stop``, ``/api/queues/{name}/start``, ``/api/queues/{name}/stop``; admin:
+``POST /api/shutdown``; then whatever ``config_routes`` adds.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,7 +45,7 @@ from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamrec.errors import StreamrecError, TaskError
@@ -100,6 +105,21 @@ class Controller(Actions, Reads, Protocol):
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+Guard = Callable[[Handler, access.Role], Handler]
+"""Wraps a handler so that it runs only for a request of at least that role (``web.access.admit``),
+with the :class:`~streamrec.web.access.Actor` under ``request.scope[access.ACTOR]``; a
+``TaskError`` it raises is answered 409, any other ``StreamrecError`` 400. ``Role.VIEWER`` is the
+rule of reads (open while no viewer token is configured)."""
+ConfigRoutes = Callable[[Guard], Sequence[BaseRoute]]
+"""Extra routes of the app (the config API), each handler wrapped by the guard it is given."""
+
+
+def actor_of(request: Request) -> access.Actor:
+    """Who a guarded request acts as (set by the guard before the handler runs)."""
+    found = request.scope.get(access.ACTOR)
+    if not isinstance(found, access.Actor):
+        raise RuntimeError("actor_of is for handlers wrapped by the guard")
+    return found
 
 
 def _int_param(request: Request, name: str, default: int | None) -> int | None:
@@ -133,23 +153,34 @@ def create_app(
     actions: Actions,
     reads: Reads,
     *,
-    token: str | None,
+    token: str | None = None,
+    tokens: access.Tokens | None = None,
     local: bool,
     listen: str | None = None,
     allowed_hosts: tuple[str, ...] = (),
     daemon_uid: int | None = None,
+    config_routes: ConfigRoutes | None = None,
 ) -> Starlette:
     """The API for one listener: the control socket (``local``) or TCP on ``listen``.
 
-    On the socket the peer whose uid is ``daemon_uid`` (default: this process's) or root acts
-    without a token. On TCP, only ``Host`` values naming ``listen`` or in ``allowed_hosts`` are
-    answered (no check when ``listen`` is None, as for an app driven in-process).
+    ``tokens`` are the role tokens (``daemon.tokens``); without them ``token`` alone is taken as
+    the admin token (``STREAMREC_API_TOKEN``). On the socket the peer whose uid is ``daemon_uid``
+    (default: this process's) or root acts without a token. On TCP, only ``Host`` values naming
+    ``listen`` or in ``allowed_hosts`` are answered (no check when ``listen`` is None, as for an app
+    driven in-process). ``config_routes`` adds the routes it returns (before the static ones),
+    handing it the guard.
     """
     owner = os.geteuid() if daemon_uid is None else daemon_uid
+    known = tokens if tokens is not None else access.Tokens.of_api_token(token)
 
-    def peer(request: Request) -> int | None:
+    def presented(request: Request) -> access.Presented:
         uid = request.scope.get(PEER_UID) if local else None
-        return uid if isinstance(uid, int) else None
+        return access.Presented(
+            local=local,
+            peer_uid=uid if isinstance(uid, int) else None,
+            daemon_uid=owner,
+            authorization=request.headers.get("authorization"),
+        )
 
     def reply(data: Any, status_code: int = 200) -> JSONResponse:
         return JSONResponse(reads.redact(data), status_code=status_code)
@@ -172,20 +203,24 @@ def create_app(
 
         return run
 
-    def guarded(handler: Handler) -> Handler:
+    def guarded(handler: Handler, needed: access.Role) -> Handler:
         async def check(request: Request) -> Response:
-            refused = access.may_act(
-                local=local,
-                peer_uid=peer(request),
-                daemon_uid=owner,
-                token=token,
-                authorization=request.headers.get("authorization"),
-            )
-            if refused is not None:
-                return reply({"error": refused.message}, refused.status)
+            decided = access.admit(needed, presented(request), known)
+            if isinstance(decided, access.Refusal):
+                return reply({"error": decided.message}, decided.status)
+            request.scope[access.ACTOR] = decided
             return await handler(request)
 
         return errors(check)
+
+    def reading(handler: Handler) -> Handler:
+        return guarded(handler, access.Role.VIEWER)
+
+    def operating(handler: Handler) -> Handler:
+        return guarded(handler, access.Role.OPERATOR)
+
+    def editing(handler: Handler) -> Handler:
+        return guarded(handler, access.Role.ADMIN)
 
     # --- dashboard and health ----------------------------------------------------------------
 
@@ -215,11 +250,12 @@ def create_app(
     # --- reading -----------------------------------------------------------------------------
 
     async def status(request: Request) -> Response:
-        label = access.actions_label(
-            local=local, peer_uid=peer(request), daemon_uid=owner, token=token
-        )
+        label = access.actions_label(presented(request), known)
         data = {**await reads.full_status(), "api": {"actions": label}}
         return await asyncio.get_running_loop().run_in_executor(READS, reply, data)
+
+    async def whoami(request: Request) -> Response:
+        return reply(access.whoami(presented(request), known))
 
     async def live(_: Request) -> Response:
         return await reply_large(actions.status())
@@ -290,28 +326,30 @@ def create_app(
     middleware = []
     if not local and listen is not None:
         middleware.append(Middleware(_HostCheck, access.allowed_hosts(listen, allowed_hosts)))
-    routes = [
-        Route("/", static),
-        Route("/static/{name}", static),
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics_text),
-        Route("/api/status", status),
-        Route("/api/live", live),
-        Route("/api/events", errors(events)),
-        Route("/api/recordings", recordings),
-        Route("/api/recordings/download", download),
-        Route("/api/recordings/play", play_recording),
-        Route("/api/channels/{name:path}/play", play_channel),
-        Route("/api/channels/{name:path}/thumbnail", thumbnail),
-        Route("/api/tasks/{name:path}/log", errors(task_log)),
-        Route("/api/reconcile", guarded(reconcile), methods=["POST"]),
-        Route("/api/tasks/{name:path}/run", guarded(task_run), methods=["POST"]),
-        Route("/api/tasks/{name:path}/stop", guarded(task_stop), methods=["POST"]),
-        Route("/api/queues/{name:path}/start", guarded(queue_start), methods=["POST"]),
-        Route("/api/queues/{name:path}/stop", guarded(queue_stop), methods=["POST"]),
-        Route("/api/shutdown", guarded(shutdown), methods=["POST"]),
+        Route("/metrics", reading(metrics_text)),
+        Route("/api/whoami", whoami),
+        Route("/api/status", reading(status)),
+        Route("/api/live", reading(live)),
+        Route("/api/events", reading(events)),
+        Route("/api/recordings", reading(recordings)),
+        Route("/api/recordings/download", reading(download)),
+        Route("/api/recordings/play", reading(play_recording)),
+        Route("/api/channels/{name:path}/play", reading(play_channel)),
+        Route("/api/channels/{name:path}/thumbnail", reading(thumbnail)),
+        Route("/api/tasks/{name:path}/log", reading(task_log)),
+        Route("/api/reconcile", operating(reconcile), methods=["POST"]),
+        Route("/api/tasks/{name:path}/run", operating(task_run), methods=["POST"]),
+        Route("/api/tasks/{name:path}/stop", operating(task_stop), methods=["POST"]),
+        Route("/api/queues/{name:path}/start", operating(queue_start), methods=["POST"]),
+        Route("/api/queues/{name:path}/stop", operating(queue_stop), methods=["POST"]),
+        Route("/api/shutdown", editing(shutdown), methods=["POST"]),
     ]
+    if config_routes is not None:
+        routes.extend(config_routes(guarded))
+    routes += [Route("/", static), Route("/static/{name}", static)]
     return Starlette(routes=routes, middleware=middleware)
 
 
