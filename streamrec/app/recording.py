@@ -20,6 +20,7 @@ from typing import Any
 
 from streamrec.core.clock import Clock
 from streamrec.core.events import Emit
+from streamrec.core.redact import args_secrets
 from streamrec.runtime.ffmpeg import find_ffmpeg
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.storage import Storage, files_from_state
@@ -116,7 +117,7 @@ class Recording:
             emit=self._emit,
             storage=self.storage,
             timezone_name=settings.timezone,
-            secrets=loaded.secrets,
+            secrets=loaded.secrets | args_secrets(channel.input_args),
             run_hook=self.run_hook,
             stop_step=self._stop_step,
             clock=self._clock.time,

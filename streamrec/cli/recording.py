@@ -33,6 +33,7 @@ from streamrec.cli.app import (
     globals_,
     load,
     open_journal,
+    redactor_of,
     state_paths,
 )
 from streamrec.cli.completion import channel_names
@@ -249,7 +250,6 @@ def channel_command(
     import shlex
 
     from streamrec.app.recording import recordings_dir_of
-    from streamrec.core.redact import redact_argv, redact_url
     from streamrec.runtime.channelargv import channel_argv, partial_dir_of
     from streamrec.runtime.ffmpeg import find_ffmpeg
 
@@ -262,9 +262,10 @@ def channel_command(
         raise fail(str(exc)) from None
     partial_dir = partial_dir_of(recordings_dir_of(loaded), name)
     argv = channel_argv(channel, partial_dir, channel.url, ffmpeg=ffmpeg)
-    console.print(shlex.join(redact_argv(argv, loaded.secrets)), markup=False)
+    redactor = redactor_of(loaded)
+    console.print(shlex.join(redactor.text(arg) for arg in argv), markup=False)
     if channel.resolver != "direct":
-        url = redact_url(channel.url, loaded.secrets)
+        url = redactor.text(channel.url)
         console.print(f"# -i is the URL resolver {channel.resolver} finds for {url}", markup=False)
     console.print(
         f"# each closed file is renamed to {settings.recordings_dir}/{channel.filename}",

@@ -15,6 +15,9 @@ What is hidden (replaced by ``***``):
   whole user-info when it has no password (``rtmp://KEY@host``: often a stream key);
 - query values whose key looks secret: it contains token, key, sig, auth, pass, secret, session,
   credential, jwt or hmac (``?token=abc`` -> ``?token=***``);
+- credentials in a channel's ffmpeg options: the values of ``Cookie``, ``Authorization``,
+  ``Proxy-Authorization`` and secret-named headers in ``-headers``, and ``-cookies``
+  (:func:`args_secrets`, part of :func:`config_secrets`);
 - any known secret string (values interpolated from secret-looking variables, see
   ``LoadedConfig.secrets``): one of at least :data:`MIN_SUBSTRING_SECRET` (8) characters wherever
   it appears, e.g. an RTMP stream key inside a path; a shorter one only where it stands as a whole
@@ -32,6 +35,7 @@ one walk, sharing every part that holds nothing to hide.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -163,14 +167,40 @@ def url_secrets(url: str) -> set[str]:
     return found
 
 
+CREDENTIAL_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+"""HTTP headers whose value is a credential (and any header with a secret-looking name)."""
+
+
 def config_secrets(config: Config) -> set[str]:
-    """Secrets written in a config itself: URL passwords and secret query values of channels, and
-    the values of secret-named variables in tasks' ``env``."""
-    found: set[str] = set()
+    """Secrets written in a config itself: URL passwords and secret query values of channels,
+    credential header values in the ffmpeg options of channels and ``settings.defaults``, and the
+    values of secret-named variables in tasks' ``env``."""
+    found: set[str] = args_secrets(config.settings.defaults.input_args)
     for channel in config.channels.values():
-        found |= url_secrets(channel.url)
+        found |= url_secrets(channel.url) | args_secrets(channel.input_args)
     for task in config.tasks.values():
         found |= env_secrets(task.env)
+    return found
+
+
+def args_secrets(args: Iterable[str]) -> set[str]:
+    """The credentials in ffmpeg input options: the values of ``Cookie``, ``Authorization``,
+    ``Proxy-Authorization`` and secret-named headers in a ``-headers`` value (lines ending in
+    CRLF, as ``import m3u`` writes them), and a ``-cookies`` value."""
+    found: set[str] = set()
+    for flag, value in itertools.pairwise(args):
+        if flag == "-cookies" and value.strip():
+            found.add(value.strip())
+        elif flag == "-headers":
+            for line in value.splitlines():
+                name, sep, given = line.partition(":")
+                name = name.strip()
+                if (
+                    sep
+                    and given.strip()
+                    and (name.lower() in CREDENTIAL_HEADERS or is_secret_name(name))
+                ):
+                    found.add(given.strip())
     return found
 
 
