@@ -6,8 +6,12 @@
 // page in place: channel cards are kept per name and only their text changes, so a page with a
 // thousand channels stays cheap. Recordings are fetched again when an event says files came or
 // went. format.js formats values (one time format for the page), events.js draws the event list,
-// player.js plays recordings and live channels. Everything from the server is put into the page as
-// text (never as HTML).
+// player.js plays recordings and live channels, admin.js and editor.js are the Admin section.
+// Everything from the server is put into the page as text (never as HTML).
+//
+// The API token is kept in sessionStorage (this tab only, gone when it closes; never a cookie) and
+// sent as `Authorization: Bearer` with every request. /api/whoami says the token's role and what
+// it may do; buttons and forms show only as far as the role allows (the server refuses anyway).
 "use strict";
 
 const STATUS_EVERY = 2000;
@@ -24,7 +28,8 @@ const ui = {
   events: [],
   channelLimit: CHANNELS_PAGE,
   cards: new Map(),
-  view: localStorage.getItem("streamrec-view"),  // "cards", "table" or null (by count)
+  view: sessionStorage.getItem("streamrec-view"),  // "cards", "table" or null (by count)
+  whoami: null,  // {role, who, may: {read, operate, edit}} of the token, from /api/whoami
   shownView: null,
   recordingsStale: true,
   recordingsAt: 0,
@@ -55,15 +60,53 @@ function el(tag, props, ...children) {
 
 // --- talking to the daemon -----------------------------------------------------------------
 
-async function api(path, options = {}) {
+const TOKEN_KEY = "streamrec-token";
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function setToken(value) {
+  if (value) sessionStorage.setItem(TOKEN_KEY, value); else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+// A request with the token; `json` (an object) is sent as the JSON body. The answer's status and
+// its JSON (or null), whatever the status.
+async function request(path, options = {}) {
+  const { json, ...rest } = options;
   const headers = {};
-  const token = localStorage.getItem("streamrec-token");
-  if (token && options.method === "POST") headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(path, { cache: "no-store", ...options, headers });
+  const current = token();
+  if (current) headers.Authorization = `Bearer ${current}`;
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    cache: "no-store", credentials: "omit", ...rest, headers,
+    body: json !== undefined ? JSON.stringify(json) : rest.body,
+  });
   let data = null;
   try { data = await response.json(); } catch (_) { /* not JSON */ }
-  if (!response.ok) throw new Error((data && data.error) || `${response.status} ${response.statusText}`);
+  return { status: response.status, ok: response.ok, data };
+}
+
+// The JSON answer of a request that succeeded; an Error with the server's message otherwise.
+async function api(path, options = {}) {
+  const { status, ok, data } = await request(path, options);
+  if (!ok) throw new Error((data && data.error) || `${status}`);
   return data;
+}
+
+// What the token may do: /api/whoami's `may`, else (a daemon without it) what status.api says.
+function may(right) {
+  const who = ui.whoami;
+  if (who && who.may) return Boolean(who.may[right]);
+  if (right === "read") return true;
+  return ui.access !== "read-only";
+}
+
+async function refreshWhoami() {
+  const { ok, data } = await request("/api/whoami").catch(() => ({ ok: false }));
+  ui.whoami = ok && data ? data : null;
+  if (ui.status) renderHeader(ui.status);
+  if (typeof adminAccessChanged === "function") adminAccessChanged();
 }
 
 function toast(message) {
@@ -116,14 +159,11 @@ function renderHeader(status) {
   parts.push(`revision ${status.config.revision || "none"}`);
   $("daemon").textContent = parts.join(" · ");
   ui.access = (status.api && status.api.actions) || "read-only";
-  const accessText = {
-    "open": "",
-    "token": localStorage.getItem("streamrec-token") ? "actions enabled (token set)" : "actions need a token",
-    "read-only": "read-only (no STREAMREC_API_TOKEN)",
-  }[ui.access];
-  $("access").textContent = accessText;
-  $("token-button").hidden = ui.access !== "token";
-  $("reconcile-button").hidden = ui.access === "read-only";
+  $("access").textContent = accessText();
+  $("access").dataset.role = (ui.whoami && ui.whoami.role) || "";
+  $("token-button").hidden = ui.access === "open" && !token();
+  $("token-button").textContent = token() ? "Change token" : "Set token";
+  $("reconcile-button").hidden = !may("operate");
 
   const rejected = status.config.rejected;
   $("rejected").hidden = !rejected;
@@ -133,6 +173,20 @@ function renderHeader(status) {
     $("rejected-running").textContent = status.config.revision || "none";
     $("rejected-errors").textContent = (rejected.errors || []).join("\n");
   }
+}
+
+function accessText() {
+  const who = ui.whoami;
+  if (who && who.role) {
+    const rights = who.may.edit ? "may change the config" : who.may.operate ? "may run actions" : "may only look";
+    return `${who.role}${who.who ? ` (${who.who})` : ""}: ${rights}`;
+  }
+  if (who) return token() ? "the token is not accepted" : who.may && who.may.operate ? "" : "no token: read-only";
+  return {
+    "open": "",
+    "token": token() ? "actions enabled (token set)" : "actions need a token",
+    "read-only": "read-only (no STREAMREC_API_TOKEN)",
+  }[ui.access];
 }
 
 function renderSummary(status) {
@@ -209,6 +263,39 @@ function channelLinks(name) {
   return links;
 }
 
+// "Record now for N minutes" (operator): POST /api/channels/{name}/record; 0 cancels a request.
+function recordNow(name) {
+  const box = { root: el("form", { class: "record-now", "data-record": name }) };
+  box.minutes = el("input", {
+    type: "number", min: "1", max: "1440", step: "1", value: "30", class: "minutes",
+    "aria-label": `minutes to record ${name}`,
+  });
+  box.button = el("button", { class: "small", type: "submit", title: `record ${name} now, whatever its schedule says` }, "record now");
+  box.cancel = el("button", { class: "small cancel", type: "button", hidden: true }, "cancel request");
+  box.until = el("span", { class: "until muted" });
+  const send = async (minutes) => {
+    try {
+      const result = await api(`/api/channels/${encodeURIComponent(name)}/record`, { method: "POST", json: { minutes } });
+      toast(minutes ? `${name}: records until ${stamp(result.until)}` : `${name}: request cancelled`);
+    } catch (error) {
+      toast(`${name}: ${error.message}`);
+    }
+    setTimeout(pollStatusOnce, 300);
+  };
+  box.root.addEventListener("submit", (event) => { event.preventDefault(); send(Number(box.minutes.value)); });
+  box.cancel.addEventListener("click", () => send(0));
+  box.root.append(box.minutes, el("span", { class: "muted", text: "min" }), box.button, box.cancel, box.until);
+  return box;
+}
+
+function updateRecordNow(box, entry) {
+  box.root.hidden = !may("operate") || entry.enabled === false;
+  const until = when(entry.requested_until);
+  const open = until && until > new Date();
+  box.cancel.hidden = !open;
+  box.until.textContent = open ? `requested until ${stamp(entry.requested_until)}` : "";
+}
+
 function makeCard(name) {
   const card = { name, version: null };
   card.img = el("img", { alt: `last frame of ${name}` });
@@ -227,11 +314,12 @@ function makeCard(name) {
   card.facts = el("dl", { class: "kv" });
   card.reason = el("div", { class: "reason" });
   card.links = channelLinks(name);
+  card.record = recordNow(name);
   card.root = el("article", { class: "card", "data-channel": name },
     el("div", { class: "thumb" }, card.img, card.placeholder, card.pill),
     el("div", { class: "card-body" },
       el("div", { class: "card-title" }, card.title, card.category),
-      card.file, card.facts, card.reason, card.links.root));
+      card.file, card.facts, card.reason, card.links.root, card.record.root));
   return card;
 }
 
@@ -292,6 +380,7 @@ function updateCard(card, entry) {
   card.reason.textContent = why;
   card.reason.hidden = !why;
   card.links.watch.hidden = state !== "recording";
+  updateRecordNow(card.record, entry);
   const version = thumbnailVersion(entry);
   if (version && version !== card.version) {
     card.version = version;
@@ -395,10 +484,10 @@ function renderChannels(channels) {
 // --- tasks and queues ----------------------------------------------------------------------
 
 function actionButton(label, path, enabled = true) {
-  const disabled = ui.access === "read-only" || !enabled;
+  const disabled = !may("operate") || !enabled;
   return el("button", {
     class: "small", type: "button", disabled,
-    title: ui.access === "read-only" ? "read-only: the daemon has no STREAMREC_API_TOKEN" : null,
+    title: may("operate") ? null : "this needs the operator role (set a token)",
     onclick: () => act(label, path),
   }, label.split(" ")[0]);
 }
@@ -500,6 +589,7 @@ function takeEvents(events, initial) {
   if (ui.events.length > EVENTS_KEPT) ui.events.splice(0, ui.events.length - EVENTS_KEPT);
   if (events.some((e) => /^(recording\.(segment|processed)|retention\.)/.test(e.type))) ui.recordingsStale = true;
   renderEvents(initial ? new Set() : new Set(events.map((e) => e.seq)));
+  if (!initial) adminEvents(events);
 }
 
 // --- recordings ----------------------------------------------------------------------------
@@ -601,20 +691,26 @@ function setup() {
   $("event-filter").addEventListener("change", () => renderEvents());
   $("view-button").addEventListener("click", () => {
     ui.view = ui.shownView === "table" ? "cards" : "table";
-    localStorage.setItem("streamrec-view", ui.view);
+    sessionStorage.setItem("streamrec-view", ui.view);
     if (ui.status) renderChannels(ui.status.channels);
   });
   $("token-button").addEventListener("click", () => {
-    const token = prompt("API token (STREAMREC_API_TOKEN of the daemon); empty to forget it:");
-    if (token === null) return;
-    if (token) localStorage.setItem("streamrec-token", token); else localStorage.removeItem("streamrec-token");
-    if (ui.status) renderHeader(ui.status);
+    const given = prompt("API token (kept in this tab only); empty to forget it:");
+    if (given === null) return;
+    setToken(given.trim());
+    refreshWhoami().then(pollStatusOnce);
   });
   $("reconcile-button").addEventListener("click", () => act("reconcile", "/api/reconcile"));
   $("log-stdout").addEventListener("click", () => ui.logTask && openLog(ui.logTask, "stdout"));
   $("log-stderr").addEventListener("click", () => ui.logTask && openLog(ui.logTask, "stderr"));
   $("recordings-all").addEventListener("click", () => { ui.recordingsChannel = null; if (ui.recordingsData) renderRecordings(ui.recordingsData); });
   setupPlayer();
+  // an older page kept the token (and the view) in localStorage: forget them there, once
+  for (const key of [TOKEN_KEY, "streamrec-view"]) {
+    try { localStorage.removeItem(key); } catch (_) { /* storage refused */ }
+  }
+  setupAdmin();
+  refreshWhoami();
   pollStatus();
   pollEvents();
 }

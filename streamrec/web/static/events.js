@@ -4,7 +4,8 @@
 // task.started / task.finished with trigger "hook", recording.processed), and retention adds one
 // per deleted file. groupEvents() folds each uninterrupted run of such events into one line per
 // channel ("12 files finished for news, last …"), which opens to show the events it holds; every
-// other event stays a line of its own. Pure apart from eventItem()/renderEvents(), which build the
+// other event stays a line of its own; a config.changed line shows its diff (as text). Pure
+// apart from eventItem()/renderEvents(), which build the
 // list with el() (text only, never HTML).
 "use strict";
 
@@ -116,6 +117,17 @@ function eventText(event) {
         .map((k) => `${k} ${diff[k].join(", ")}`).join("; ");
       return `revision ${event.revision}${changes ? `: ${changes}` : ""}`;
     }
+    case "config.changed": {
+      const by = `${event.role || "?"}${event.who ? ` (${event.who})` : ""}`;
+      const where = event.saved_to === "git" ? `committed ${String(event.commit || "").slice(0, 12)}`
+        : event.saved_to === "patch" ? "offered as a patch (read-only, nothing written)" : "saved";
+      return `${by}: ${where}, ${(event.files || []).join(", ")}${event.summary ? `: ${event.summary}` : ""}`;
+    }
+    case "recording.requested": {
+      const by = `${event.role || "?"}${event.who ? ` (${event.who})` : ""}`;
+      const until = when(event.until);
+      return until && until > when(event.ts) ? `record now until ${stamp(event.until)}, asked by ${by}` : `request cancelled by ${by}`;
+    }
     case "config.rejected":
       return `${(event.errors || []).length} problem(s): ${(event.errors || [])[0] || ""}`;
     default: {
@@ -132,7 +144,8 @@ function eventItem(event, fresh) {
   return el("li", { class: fresh ? "fresh" : "", "data-seq": String(event.seq) },
     el("span", { class: "time", text: stamp(event.ts), title: ago(event.ts) }),
     el("span", { class: `type ${family}`, text: event.type }),
-    el("span", { class: "what" }, object ? el("strong", { text: `${object} ` }) : null, eventText(event)));
+    el("span", { class: "what" }, object ? el("strong", { text: `${object} ` }) : null, eventText(event)),
+    event.type === "config.changed" && event.diff ? el("pre", { class: "diff", text: event.diff }) : null);
 }
 
 function groupItem(group, fresh) {
