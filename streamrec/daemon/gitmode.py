@@ -4,7 +4,9 @@ The live checkout of ``runtime.gitsync.GitSource`` (a symlink swapped per accept
 daemon's config directory; every ``interval`` the repository is fetched in a worker thread, a new
 commit that validates (in the worker process of ``daemon.configload``, with its deadline) is
 applied with a reconcile, and one that does not is logged as
-``config.rejected`` with its commit while the last good commit keeps running. Relative settings
+``config.rejected`` with its commit while the last good commit keeps running; :meth:`sync_now`
+(after the config API pushed a commit, :meth:`GitConfigSource.push`, through
+``runtime.gitpush``) fetches at once instead of at the next interval. Relative settings
 paths resolve against the daemon's working directory, never inside a checkout, and the state
 directory is ``$STREAMREC_STATE_DIR`` or ``state/`` there. ``cli.daemon`` makes a
 :class:`GitConfigSource` from the ``run --git`` options and hands it to ``daemon.service.Daemon``.
@@ -13,8 +15,7 @@ directory is ``$STREAMREC_STATE_DIR`` or ``state/`` there. ``cli.daemon`` makes 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,10 @@ from streamrec.core.events import ConfigRejected, Emit
 from streamrec.core.redact import redact_text
 from streamrec.daemon.configload import ConfigLoader
 from streamrec.daemon.sources import Reconcile
-from streamrec.errors import StreamrecError
+from streamrec.errors import ConfigError, StreamrecError
 from streamrec.log import logger
-from streamrec.runtime.gitsync import GitSource
+from streamrec.runtime.gitpush import GitPush, PushOutcome
+from streamrec.runtime.gitsync import GitSource, GitSyncError
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,10 @@ class GitConfigSource:
         self._environ = environ
         self._loader = loader
         self._base = Path.cwd().resolve()
-        self._source = GitSource(
-            options.url, options.branch, git_state_root(environ) / "git", subdir=options.subdir
-        )
+        workdir = git_state_root(environ) / "git"
+        self._source = GitSource(options.url, options.branch, workdir, subdir=options.subdir)
+        self._pusher = GitPush(options.url, workdir, subdir=options.subdir)
+        self._wake = asyncio.Event()
         live = self._source.live_link
         self._live = live / options.subdir if options.subdir else live
         self._rejected_at_start: tuple[str, list[str]] | None = None
@@ -108,10 +111,52 @@ class GitConfigSource:
             commit, errors = self._rejected_at_start
             emit(ConfigRejected(errors=errors, commit=commit, reason="git at start"))
         while not stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.options.interval)
+            await self._pause(stop)
+            self._wake.clear()
             if not stop.is_set():
                 await self._sync(reconcile, emit)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        """Until ``stop``, :meth:`sync_now` or the interval, whichever comes first."""
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.options.interval, return_when="FIRST_COMPLETED")
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    def sync_now(self) -> None:
+        """Fetch (and apply a new commit) now, not at the next interval (on the event loop)."""
+        self._wake.set()
+
+    def info(self) -> dict[str, Any]:
+        """The followed branch, the live commit and the URL with its credentials hidden."""
+        branch = self._source.followed or self._source.branch
+        return {
+            "branch": branch,
+            "commit": self._source.live_commit,
+            "url": redact_text(self.options.url),
+        }
+
+    def push(self, files: Mapping[str, str], *, author: str, message: str) -> PushOutcome:
+        """Commit ``files`` (relative to the config directory) on the live commit and push them
+        to the followed branch (blocking: in a worker thread); rebased onto a newer branch only
+        when that still validates."""
+        branch = self._source.followed or self._source.branch
+        if branch is None:
+            raise GitSyncError("the followed branch is not known yet (no fetch succeeded)")
+
+        def recheck(directory: Path) -> Sequence[str]:
+            try:
+                self._loader.load_blocking(directory, self._environ, self._base)
+            except ConfigError as exc:
+                return [str(p) for p in exc.problems]
+            return []
+
+        return self._pusher.push(
+            files, branch=branch, base=self._source.live_commit, author=author,
+            message=message, recheck=recheck,
+        )  # fmt: skip
 
     def status(self) -> dict[str, Any] | None:
         """The repository, branch, live commit and the last rejected one (``/api/live``)."""

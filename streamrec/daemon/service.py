@@ -12,8 +12,10 @@ composes its collaborators and runs the loop:
 2. Compose (:meth:`Daemon._compose`): the task runner (``app.runner``), recording
    (``app.recording``), the schedules (``daemon.schedules``), the channels (``daemon.channels``),
    the reconciler (``daemon.reconciler``), the control side (``daemon.actions``) and the read model
-   (``daemon.webapi``), each handed what it uses; serve the last two on the control socket and TCP
-   (``daemon.serving``).
+   (``daemon.webapi``), each handed what it uses, and the config API (``app.configadmin``: it
+   loads a change's copy in the same loader worker and saves to the directory or, with ``--git``,
+   as a pushed commit); serve them on the control socket and TCP (``daemon.serving``, with
+   ``web.configroutes``).
 3. Reconcile at start (or log the config that did not load as rejected), catch up on runs missed
    while no daemon ran (``daemon.catchup``), then follow the source: every change, SIGHUP and
    ``streamrec apply`` reconcile; a save made during start-up is caught by a fingerprint.
@@ -31,9 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streamrec.app.configadmin import ConfigAdmin
 from streamrec.app.recording import Recording
 from streamrec.app.runner import runner_for
 from streamrec.app.statedir import open_journal, open_paths
+from streamrec.core import planning
 from streamrec.core.clock import Clock
 from streamrec.core.events import DaemonStarted, DaemonStopped, Event
 from streamrec.core.redact import Redactor
@@ -42,6 +46,7 @@ from streamrec.daemon.actions import Control
 from streamrec.daemon.catchup import catch_up
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.configload import ConfigLoader
+from streamrec.daemon.gitmode import GitConfigSource
 from streamrec.daemon.lock import DaemonLock, last_alive
 from streamrec.daemon.reconciler import Current, Reconciler
 from streamrec.daemon.recovery import recover
@@ -61,6 +66,7 @@ from streamrec.state.journal import Journal
 from streamrec.state.location import state_root
 from streamrec.state.paths import StatePaths
 from streamrec.version import __version__
+from streamrec.web.configroutes import config_routes
 
 SHUTDOWN_BUDGET = 8.0
 """Seconds from SIGTERM to exit (container runtimes SIGKILL at 10)."""
@@ -256,11 +262,25 @@ class Daemon:
             channels=channels, keeper=keeper, current=current, recording=recording,
             source=source, shard=self.shard, clock=clock, started_at=self.started_at,
         )  # fmt: skip
+        admin = ConfigAdmin(
+            config_dir=lambda: source.config_dir, environ=self.environ, load=self._load_copy,
+            applied=lambda: current.applied, redact=reads.redact, emit=emit,
+            reconcile=reconciler.reconcile,
+            git=source if isinstance(source, GitConfigSource) else None,
+        )  # fmt: skip
         listeners = Listeners(
             paths.root, actions=control, reads=reads, environ=self.environ,
+            config_routes=lambda guard: config_routes(admin, guard),
             config_dir=source.config_dir, started_at=self.started_at,
         )  # fmt: skip
         return _Parts(journal, keeper, runner, schedules, channels, reconciler, control, listeners)
+
+    async def _load_copy(self, directory: Path) -> tuple[LoadedConfig, planning.Desired]:
+        """Load and plan a changed copy of the config (the config API's check), in the worker;
+        relative settings paths resolve as for the real config directory."""
+        base = self.source.base or self.source.config_dir.resolve().parent
+        planned = await self.loader.load(directory, self.environ, base)
+        return planned.loaded, planned.want
 
     def _restorers(self, lock: DaemonLock) -> list[Restorer]:
         """What the state keeper rewrites when the state dir was recreated (parts made later)."""

@@ -67,6 +67,60 @@ class SyncResult(Generic[T]):
     """Why a new commit was rejected."""
 
 
+def git_env() -> dict[str, str]:
+    """The environment of every git call: never a prompt, SSH in batch mode, C locale."""
+    return {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",  # never wait for a password nobody will type
+        "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+        "LC_ALL": "C",
+    }
+
+
+def run_git(
+    git: Sequence[str],
+    args: Sequence[str],
+    *,
+    timeout: float,
+    what: str,
+    shown: Callable[[str], str] = redact_text,
+    cwd: Path | None = None,
+    check: bool = True,
+    then: str = "the live commit keeps running, trying again at the next interval",
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git`` with the argument list ``args`` (no shell) within ``timeout``.
+
+    A failure (with ``check``), a missing git or a timeout is :class:`GitSyncError` saying ``what``
+    failed, its last line of stderr passed through ``shown`` (which hides the URL's credentials);
+    a timeout says what happens ``then``.
+    """
+    try:
+        done = subprocess.run(
+            [*git, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=git_env(),
+            cwd=cwd,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitSyncError(
+            f"{git[0]} is not installed: following a config repository needs the git CLI"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise GitSyncError(f"{what} did not finish within {timeout:g}s; {then}") from None
+    if check and done.returncode != 0:
+        raise GitSyncError(shown(f"{what} failed: {last_line(done)}"))
+    return done
+
+
+def last_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The last line git wrote to stderr (``fatal:`` taken off), or its exit status."""
+    lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+    return lines[-1].removeprefix("fatal: ") if lines else f"exit status {done.returncode}"
+
+
 class GitSource:
     """A config repository followed by one daemon (see the module docstring)."""
 
@@ -90,6 +144,8 @@ class GitSource:
         self.timeout = timeout
         self.rejected: str | None = None
         """The newest commit rejected by this process (not offered again)."""
+        self.followed: str | None = branch
+        """The branch followed (the remote's default one once fetched, when none was given)."""
 
     @property
     def repo(self) -> Path:
@@ -121,32 +177,10 @@ class GitSource:
         return redact_text(text.replace(self.url, redact_text(self.url)))
 
     def _run(self, *args: str, timeout: float = LOCAL_TIMEOUT, what: str = "") -> str:
-        env = {
-            **os.environ,
-            "GIT_TERMINAL_PROMPT": "0",  # never wait for a password nobody will type
-            "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
-            "LC_ALL": "C",
-        }
-        argv = [*self.git, *args]
         action = what or f"git {args[0] if args[0] not in {'-C', '--git-dir'} else args[2]}"
-        try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=timeout, env=env, check=False
-            )
-        except FileNotFoundError:
-            raise GitSyncError(
-                f"{self.git[0]} is not installed: following a config repository needs the git CLI"
-            ) from None
-        except subprocess.TimeoutExpired:
-            raise GitSyncError(
-                f"{action} did not finish within {timeout:g}s; the live commit keeps running, "
-                "trying again at the next interval"
-            ) from None
-        if done.returncode != 0:
-            lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-            detail = lines[-1] if lines else f"exit status {done.returncode}"
-            raise GitSyncError(self._shown(f"{action} failed: {detail.removeprefix('fatal: ')}"))
-        return done.stdout.strip()
+        return run_git(
+            self.git, args, timeout=timeout, what=action, shown=self._shown
+        ).stdout.strip()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -180,6 +214,7 @@ class GitSource:
         ):
             self._run(*git_dir, "remote", "set-url", "origin", "--", self.url, what="git remote")
         branch = self.branch or self._run(*git_dir, "symbolic-ref", "--short", "HEAD")
+        self.followed = branch
         self._run(
             *git_dir,
             "fetch",
