@@ -110,6 +110,7 @@ class ConfigAdmin:
         reconcile: Callable[[str], Awaitable[dict[str, Any]]],
         git: GitTarget | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        allow_empty: bool = False,
     ) -> None:
         self._config_dir = config_dir
         self._environ = environ
@@ -120,6 +121,8 @@ class ConfigAdmin:
         self._reconcile = reconcile
         self._git = git
         self._limits = limits
+        self._allow_empty = allow_empty
+        """The daemon runs with ``--allow-empty``: a change may remove every channel and task."""
         self._saving = asyncio.Lock()
 
     def mode(self) -> tuple[str, str | None]:
@@ -159,6 +162,7 @@ class ConfigAdmin:
         checked = await check(
             self._config_dir(), request, environ=self._environ, hide=self._redact,
             load=self._load, applied=self._applied(), limits=self._limits,
+            allow_empty=self._allow_empty,
         )  # fmt: skip
         loaded = checked.loaded
         fresh = Redactor.of(loaded.secrets, self._environ, loaded.config) if loaded else Redactor()
@@ -192,7 +196,7 @@ class ConfigAdmin:
             del report["ok"], report["problems"]
             if not checked.changes:
                 return Answer(200, {"saved_to": None, **report, "message": "nothing to save"})
-            title = request.message or summary(checked.actions, checked.changes)
+            title = hide(request.message or summary(checked.actions, checked.changes))
             diff = hide("".join(c.diff() for c in checked.changes))
             event = _Event(role, who, [c.path for c in checked.changes], diff, title)
             mode, why = self.mode()

@@ -45,6 +45,11 @@ MARKER_PROBLEM = (
     f"saved as {MASK}: type it again (or use ${{VARIABLE}}), or leave the line as it was shown"
 )
 
+EMPTY_PROBLEM = (
+    "this change removes every channel and task at once; the daemon refuses such a config "
+    "(unless it runs with --allow-empty), so it is not saved"
+)
+
 
 @dataclass(frozen=True)
 class Change:
@@ -170,7 +175,8 @@ def prepare(
                 if declared is None and isinstance(op, Remove):
                     what = f"{op.section} entry {op.name!r} is not declared"
                     raise EditError(what + edit.suggest(op.section, op.name))
-                edit.add(declared[0] if declared else edit.target(request.file), op)
+                new = Path(_abs(directory / request.file)) if request.file else None
+                edit.add(declared[0] if declared else edit.target(new), op)
             for path in edit.ops:
                 if not _inside(path, directory):
                     raise EditError(
@@ -239,6 +245,7 @@ async def check(
     load: Load,
     applied: planning.Applied,
     limits: Limits = DEFAULT_LIMITS,
+    allow_empty: bool = False,
 ) -> Checked:
     """The changes ``request`` makes to ``directory`` checked as a whole (module docstring)."""
     changes, problems = await asyncio.to_thread(prepare, directory, request, environ, limits, hide)
@@ -252,9 +259,10 @@ async def check(
         except ConfigError as exc:
             problems += [_located(p, copy, directory) for p in exc.problems]
             return Checked(tuple(changes), tuple(dict.fromkeys(problems)))
-    if problems:
-        return Checked(tuple(changes), tuple(problems))
-    return Checked(tuple(changes), (), tuple(planning.plan(want, applied)), loaded)
+    actions = tuple(planning.plan(want, applied))
+    if not allow_empty and planning.removes_everything(want, applied):
+        problems.append(Problem("", 0, 0, EMPTY_PROBLEM))
+    return Checked(tuple(changes), tuple(problems), actions, loaded)
 
 
 def plan_lines(actions: Sequence[planning.Action]) -> list[str]:

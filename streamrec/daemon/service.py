@@ -265,7 +265,7 @@ class Daemon:
         admin = ConfigAdmin(
             config_dir=lambda: source.config_dir, environ=self.environ, load=self._load_copy,
             applied=lambda: current.applied, redact=reads.redact, emit=emit,
-            reconcile=reconciler.reconcile,
+            reconcile=reconciler.reconcile, allow_empty=self.allow_empty,
             git=source if isinstance(source, GitConfigSource) else None,
         )  # fmt: skip
         listeners = Listeners(
