@@ -5,6 +5,8 @@ as the ``web.routes.Actions`` of both API listeners (``daemon.serving``); the si
 :meth:`Control.request_shutdown` too. On-demand runs go through the daemon's one task runner, so a
 run asked for over the socket and a scheduled one never overlap beyond what the task's
 ``concurrency`` allows; a reconcile asked for is the reconciler's (``daemon.reconciler``).
+"Record now" (:meth:`Control.record_now`) logs ``recording.requested`` with who asked, then hands
+the request to the channels (``daemon.channels``: one extra window until then).
 
 Ready means a config is loaded, the daemon is not stopping and the state log can be written
 (``daemon.statekeeper``): a daemon that records but cannot log what it records is not ready.
@@ -15,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from streamrec.app.recording import Recording
 from streamrec.core.clock import Clock
+from streamrec.core.events import RecordingRequested
 from streamrec.core.runs import RunOutcome
 from streamrec.core.sharding import Shard
 from streamrec.core.timestamps import format_ts
@@ -26,11 +30,13 @@ from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.reconciler import Current
 from streamrec.daemon.sources import ConfigSource
 from streamrec.daemon.statekeeper import StateKeeper
+from streamrec.errors import TaskError
 from streamrec.log import logger
 from streamrec.runtime.scheduling import Scheduler
 from streamrec.runtime.tasks.graph import run_queue, run_with_deps
 from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.version import __version__
+from streamrec.web.access import Actor
 
 Reconcile = Callable[[str, bool], Awaitable[dict[str, Any]]]
 
@@ -99,6 +105,40 @@ class Control:
 
     async def queue_stop(self, name: str) -> dict[str, Any]:
         return {"stopped": await self._runner.stop_queue(name, reason="stopped by streamrec")}
+
+    async def record_now(self, channel: str, minutes: float, actor: Actor) -> dict[str, Any] | None:
+        """Record ``channel`` for ``minutes`` from now whatever its windows say (0: cancel the
+        request); None when no such channel is declared. A disabled channel, or one another shard
+        records, is refused (``TaskError``: 409)."""
+        defined = self._channels.channels.get(channel)
+        if defined is None:
+            return None
+        if minutes > 0 and not defined.enabled:
+            raise TaskError(
+                f"channel {channel!r} is disabled (enabled: false in the config); "
+                "enable it to record it"
+            )
+        if minutes > 0 and not self._channels.owns(channel):
+            raise TaskError(
+                f"channel {channel!r} is recorded by another shard's daemon, not this one"
+            )
+        until = self._clock.now() + timedelta(minutes=minutes)
+        stamp = format_ts(until)
+        self._keeper.append(
+            RecordingRequested(channel=channel, until=stamp, role=actor.role, who=actor.who)
+        )
+        logger.bind(channel=channel).info(
+            "channel {!r}: {} by {}", channel,
+            f"recording requested until {stamp}" if minutes > 0 else "recording request cancelled",
+            actor.who or actor.role,
+        )  # fmt: skip
+        outcome = await self._channels.request(channel, until)
+        return {
+            "channel": channel,
+            "until": stamp,
+            "outcome": outcome,
+            "recording": channel in self._channels.running,
+        }
 
     def ready(self) -> bool:
         return self.not_ready() is None

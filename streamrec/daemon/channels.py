@@ -3,10 +3,17 @@
 ``daemon.service`` calls :meth:`ChannelSet.set` for each added or changed channel,
 :meth:`ChannelSet.remove` for each removed one, and :meth:`ChannelSet.evaluate` when a window opens
 or closes (a timer set through ``runtime.scheduling``). Whether a channel should record is decided by
-:func:`should_record` from its definition, the time and the shard: enabled, owned by this daemon,
-and either unscheduled or inside a window (``core.windows``; a daemon started inside a window records
-the rest of it); the window timer is armed at the windows' next change, the same engine's answer
-that ``status`` shows. A recorder whose definition changed is stopped (its file finalized) and started
+:func:`should_record` from its definition, the time, the shard and a "record now" request: enabled,
+owned by this daemon, and either unscheduled, inside a window (``core.windows``; a daemon started
+inside a window records the rest of it) or requested until a later time; the window timer is armed
+at the windows' next change, the same engine's answer that ``status`` shows.
+
+A request (:meth:`ChannelSet.request`, from ``POST /api/channels/{name}/record`` through
+``daemon.actions``) acts as one extra window from now to its end: a channel outside its windows
+starts a recorder that ends at that time, as at a window's end (file finished, the normal
+``recording.stopped``); a channel that records already keeps its recorder (when that one ends before
+the request does, the next one records the rest). A daemon started again reads the requests that
+have not ended back from the state log (:func:`requests_of`). A request for ``now`` cancels one. A recorder whose definition changed is stopped (its file finalized) and started
 again; every other recorder is left alone.
 
 Each running recorder also has a pid file (``state/pids/channel-<name>/ffmpeg.json``, written when
@@ -35,7 +42,7 @@ from streamrec.core.clock import Clock
 from streamrec.core.events import Emit, RecordingSkipped
 from streamrec.core.filenames import safe_component
 from streamrec.core.liveprogress import LiveProgress
-from streamrec.core.timestamps import format_ts
+from streamrec.core.timestamps import format_ts, parse_ts
 from streamrec.core.windows import WindowTiming, active_interval
 from streamrec.log import logger
 from streamrec.runtime.recorder import Recorder
@@ -56,19 +63,40 @@ class Decision:
     why: str = ""
 
 
-def should_record(channel: Channel, zone: ZoneInfo, now: datetime, owned: bool = True) -> Decision:
-    """The decision for one channel at ``now`` (pure)."""
+def should_record(
+    channel: Channel,
+    zone: ZoneInfo,
+    now: datetime,
+    owned: bool = True,
+    requested: datetime | None = None,
+) -> Decision:
+    """The decision for one channel at ``now`` (pure); ``requested``: the end of a "record now"
+    request, one extra window from now until then (ignored once it has passed)."""
     if not channel.enabled:
         return Decision(False, why="disabled")
     if not owned:
         return Decision(False, why="owned by another shard")
     if not channel.schedule:
         return Decision(True, why="always on")
+    asked = requested if requested is not None and requested > now else None
     interval = active_interval(channel.schedule, channel.padding, zone, now)
     change = WindowTiming(tuple(channel.schedule), channel.padding, zone).next_after(now)
     if interval is not None:
-        return Decision(True, until=interval.end, recheck=change, why="inside a window")
+        until = max(interval.end, asked) if asked is not None else interval.end
+        return Decision(True, until=until, recheck=change, why="inside a window")
+    if asked is not None:
+        return Decision(True, until=asked, recheck=change, why="requested (record now)")
     return Decision(False, recheck=change or now + timedelta(days=7), why="outside its windows")
+
+
+def requests_of(state: dict[str, Any], now: datetime) -> dict[str, datetime]:
+    """The "record now" requests of the fold (``requested_until``) that end after ``now``."""
+    found = {}
+    for name, entry in (state.get("channels") or {}).items():
+        until = parse_ts((entry or {}).get("requested_until"))
+        if until is not None and until > now:
+            found[name] = until
+    return found
 
 
 MakeRecorder = Callable[[str, Channel], Recorder]
@@ -97,6 +125,7 @@ class ChannelSet:
         zone: str = "UTC",
         max_concurrent: int = 50,
         owns: Callable[[str], bool] = lambda _name: True,
+        requests: dict[str, datetime] | None = None,
     ) -> None:
         self.make_recorder = make_recorder
         self.set_timer = set_timer
@@ -111,6 +140,8 @@ class ChannelSet:
         self.running: dict[str, _Running] = {}
         self._pid_records: dict[str, dict[str, Any]] = {}
         self.decisions: dict[str, Decision] = {}
+        self.requests: dict[str, datetime] = dict(requests or {})
+        """The end of each channel's "record now" request (module docstring)."""
         self._lock = asyncio.Lock()
 
     def configure(self, zone: str, max_concurrent: int) -> None:
@@ -142,11 +173,22 @@ class ChannelSet:
         async with self._lock:
             self.channels.pop(name, None)
             self.decisions.pop(name, None)
+            self.requests.pop(name, None)
             self.cancel_timer(self.timer_key(name))
             if name in self.running:
                 await self._stop(name, "removed from the config")
                 return "stopped"
             return "unchanged"
+
+    async def request(self, name: str, until: datetime) -> str:
+        """Record ``name`` until ``until`` whatever its windows say (``until`` not after now:
+        the request is cancelled); the outcome as :meth:`set` says it."""
+        async with self._lock:
+            if until > self.clock.now():
+                self.requests[name] = until
+            else:
+                self.requests.pop(name, None)
+            return await self._evaluate(name)
 
     async def evaluate(self, name: str) -> str:
         """Look at one channel again (a window opened or closed, a recorder ended)."""
@@ -164,7 +206,11 @@ class ChannelSet:
         if channel is None:
             return "unchanged"
         now = self.clock.now()
-        decision = should_record(channel, self.zone, now, self.owns(name))
+        requested = self.requests.get(name)
+        if requested is not None and requested <= now:
+            del self.requests[name]
+            requested = None
+        decision = should_record(channel, self.zone, now, self.owns(name), requested)
         self.decisions[name] = decision
         if decision.recheck is not None:
             self.set_timer(self.timer_key(name), decision.recheck)
@@ -295,6 +341,7 @@ class ChannelSet:
                 "recording": name in self.running,
                 "why": decision.why if decision else None,
                 "until": format_ts(decision.until) if decision and decision.until else None,
+                "requested_until": format_ts(asked) if (asked := self.requests.get(name)) else None,
                 "next_change": (
                     format_ts(decision.recheck) if decision and decision.recheck else None
                 ),

@@ -44,7 +44,7 @@ from streamrec.core.redact import Redactor
 from streamrec.core.sharding import SINGLE, Shard
 from streamrec.daemon.actions import Control
 from streamrec.daemon.catchup import catch_up
-from streamrec.daemon.channels import ChannelSet
+from streamrec.daemon.channels import ChannelSet, requests_of
 from streamrec.daemon.configload import ConfigLoader
 from streamrec.daemon.gitmode import GitConfigSource
 from streamrec.daemon.lock import DaemonLock, last_alive
@@ -54,6 +54,7 @@ from streamrec.daemon.schedules import Schedules
 from streamrec.daemon.serving import Listeners
 from streamrec.daemon.sources import ConfigSource, DirectorySource, fingerprint
 from streamrec.daemon.statekeeper import Restorer, StateKeeper
+from streamrec.daemon.tokens import read_tokens
 from streamrec.daemon.webapi import ReadModel
 from streamrec.errors import ConfigError, DaemonError
 from streamrec.log import logger
@@ -66,6 +67,7 @@ from streamrec.state.journal import Journal
 from streamrec.state.location import state_root
 from streamrec.state.paths import StatePaths
 from streamrec.version import __version__
+from streamrec.web.access import Tokens
 from streamrec.web.configroutes import config_routes
 
 SHUTDOWN_BUDGET = 8.0
@@ -125,6 +127,8 @@ class Daemon:
         self.started_at = clock.time()
         self.raise_fds = raise_fds
         """Raises the open-file soft limit at start (``runtime.fdlimit``; a seam for tests)."""
+        self.tokens = Tokens()
+        """The API tokens (``daemon.tokens``), read when :meth:`run` starts."""
         self._parts: _Parts | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -139,6 +143,7 @@ class Daemon:
 
     async def _serve(self) -> int:
         try:
+            self.tokens = read_tokens(self.environ)  # a bad tokens file: no start at all
             await self.source.prepare()
             directory = self.source.config_dir
             try:
@@ -232,8 +237,9 @@ class Daemon:
             start, layout=paths, journal=keeper, clock=clock, environ=self.environ,
             stop_grace=TASK_STOP_GRACE,
         )  # fmt: skip
+        folded = journal.state()
         recording = Recording(
-            start, emit=emit, runner=runner, state=journal.state(), clock=clock, stop_step=STOP_STEP
+            start, emit=emit, runner=runner, state=folded, clock=clock, stop_step=STOP_STEP
         )
         schedules = Schedules(
             zone=settings.timezone, runner=runner, emit=emit, spawn=self._spawn, shard=self.shard,
@@ -243,13 +249,13 @@ class Daemon:
             make_recorder=recording.make_recorder, set_timer=schedules.scheduler.at,
             cancel_timer=schedules.scheduler.remove, pids_dir=paths.pids, emit=emit,
             zone=settings.timezone, max_concurrent=settings.max_concurrent_recordings,
-            owns=self.shard.owns_channel, clock=clock,
+            owns=self.shard.owns_channel, clock=clock, requests=requests_of(folded, clock.now()),
         )  # fmt: skip
         current = Current()
         reads = ReadModel(
             paths=paths, journal=journal, environ=self.environ, current=current, channels=channels,
             recording=recording, live=lambda: self._running().control.status(), source=source,
-            started_at=self.started_at, clock=clock,
+            started_at=self.started_at, clock=clock, tokens=self.tokens.secrets,
         )  # fmt: skip
         reconciler = Reconciler(
             source=source, loader=self.loader, environ=self.environ, paths=paths, log=keeper,
@@ -271,7 +277,7 @@ class Daemon:
         listeners = Listeners(
             paths.root, actions=control, reads=reads, environ=self.environ,
             config_routes=lambda guard: config_routes(admin, guard),
-            config_dir=source.config_dir, started_at=self.started_at,
+            config_dir=source.config_dir, started_at=self.started_at, tokens=self.tokens,
         )  # fmt: skip
         return _Parts(journal, keeper, runner, schedules, channels, reconciler, control, listeners)
 

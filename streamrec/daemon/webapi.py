@@ -97,6 +97,7 @@ class ReadModel:
         source: ConfigSource,
         started_at: float,
         clock: Clock,
+        tokens: tuple[str, ...] = (),
     ) -> None:
         self.paths = paths
         self.journal = journal
@@ -108,6 +109,8 @@ class ReadModel:
         self._source = source
         self._started_at = started_at
         self._clock = clock
+        self._tokens = tokens
+        """Every API token (``daemon.tokens``), hidden by :meth:`redact` like the config's secrets."""
         self._web: _WebState | None = None
         self._secrets: tuple[object, Redactor] | None = None
         self._files = ChannelFiles(THUMB_CANDIDATES)
@@ -148,12 +151,13 @@ class ReadModel:
     # --- what the API reads ------------------------------------------------------------------
 
     def redact(self, value: Any) -> Any:
-        """``value`` with every secret the daemon knows hidden (URLs, secret values, the token):
+        """``value`` with every secret the daemon knows hidden (URLs, secret values, the tokens):
         the same ``core.redact.Redactor`` the CLI prints through."""
         if self._secrets is None or self._secrets[0] is not self.loaded:
             loaded = self.loaded
             secrets, config = (loaded.secrets, loaded.config) if loaded else ((), None)
-            self._secrets = (loaded, Redactor.of(secrets, self.environ, config))
+            known = (*secrets, *self._tokens)
+            self._secrets = (loaded, Redactor.of(known, self.environ, config))
         return self._secrets[1].value(value)
 
     def _view(self) -> ReadView:

@@ -10,7 +10,8 @@ left out, even when the log remembers them; objects the log never mentions get t
 
 Each channel gets, beside its fold entry (state, since, file, bytes, bitrate, last segment, counters,
 gaps): its category, whether it has a schedule, the gaps that ended in the last 24 hours, its next
-three windows, and the daemon's live view of it under ``daemon``. While the daemon's recorder writes
+three windows, the end of a "record now" request that has not ended yet (``requested_until``, else
+None), and the daemon's live view of it under ``daemon``. While the daemon's recorder writes
 a file, ``live`` is that file's reading (``core.liveprogress``: its final name, bytes, bitrate in
 bits per second, media seconds, when read), and ``file`` is its final name rather than ffmpeg's
 temporary one; otherwise ``live`` is None. Times are state-log stamps
@@ -78,6 +79,8 @@ def build_status(
         entry["enabled"] = channel.enabled
         entry["scheduled"] = bool(channel.schedule)
         entry["gaps_24h"] = recent_gaps(entry, now)
+        requested = entry.get("requested_until")
+        entry["requested_until"] = requested if (parse_ts(requested) or now) > now else None
         entry["windows"] = [
             {"start": format_ts(i.start), "end": format_ts(i.end)}
             for i in upcoming(channel.schedule, channel.padding, zone, now)

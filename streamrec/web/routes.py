@@ -25,7 +25,9 @@ state log lists, opened without following links, ``web.downloads``; one byte ``R
 ``web.playback``), ``/api/channels/{name}/play`` (the file the channel writes now, followed as
 it grows), ``/api/channels/{name}/thumbnail``, ``/api/tasks/{name}/log?stream=stdout|stderr``;
 operator: ``POST /api/reconcile``, ``/api/tasks/{name}/run[?with_deps=1]``,
-``/api/tasks/{name}/stop``, ``/api/queues/{name}/start``, ``/api/queues/{name}/stop``; admin:
+``/api/tasks/{name}/stop``, ``/api/queues/{name}/start``, ``/api/queues/{name}/stop``, ``/api/channels/{name}/record``
+(``{"minutes": N}``, 0 < N <= 1440, records the channel from now whatever its windows say;
+``{"minutes": 0}`` cancels); admin:
 ``POST /api/shutdown``; then whatever ``config_routes`` adds.
 """
 
@@ -79,6 +81,9 @@ class Actions(Protocol):
     async def task_stop(self, name: str) -> dict[str, Any]: ...
     async def queue_start(self, name: str) -> dict[str, Any]: ...
     async def queue_stop(self, name: str) -> dict[str, Any]: ...
+    async def record_now(
+        self, channel: str, minutes: float, actor: access.Actor
+    ) -> dict[str, Any] | None: ...
     def status(self) -> dict[str, Any]: ...
     def ready(self) -> bool: ...
     def not_ready(self) -> str | None: ...
@@ -319,6 +324,11 @@ def create_app(
     async def queue_stop(request: Request) -> Response:
         return reply(await actions.queue_stop(request.path_params["name"]))
 
+    async def record_now(request: Request) -> Response:
+        name, minutes = request.path_params["name"], await _minutes(request)
+        done = await actions.record_now(name, minutes, actor_of(request))
+        return not_found("channel") if done is None else reply(done)
+
     async def shutdown(_: Request) -> Response:
         actions.request_shutdown("asked over the API (streamrec stop)")
         return reply({"stopping": True})
@@ -339,6 +349,7 @@ def create_app(
         Route("/api/recordings/play", reading(play_recording)),
         Route("/api/channels/{name:path}/play", reading(play_channel)),
         Route("/api/channels/{name:path}/thumbnail", reading(thumbnail)),
+        Route("/api/channels/{name:path}/record", operating(record_now), methods=["POST"]),
         Route("/api/tasks/{name:path}/log", reading(task_log)),
         Route("/api/reconcile", operating(reconcile), methods=["POST"]),
         Route("/api/tasks/{name:path}/run", operating(task_run), methods=["POST"]),
@@ -351,6 +362,26 @@ def create_app(
         routes.extend(config_routes(guarded))
     routes += [Route("/", static), Route("/static/{name}", static)]
     return Starlette(routes=routes, middleware=middleware)
+
+
+MAX_RECORD_MINUTES = 1440
+"""The longest "record now" request: a day."""
+
+
+async def _minutes(request: Request) -> float:
+    """The ``minutes`` of a record-now body: 0 < N <= 1440, or 0 to cancel a request."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise StreamrecError('the body must be JSON like {"minutes": 30}') from None
+    minutes = body.get("minutes") if isinstance(body, dict) else None
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+        raise StreamrecError('the body must be JSON like {"minutes": 30} (0 cancels a request)')
+    if not 0 <= minutes <= MAX_RECORD_MINUTES:
+        raise StreamrecError(
+            f"minutes must be from 0 (cancel) to {MAX_RECORD_MINUTES}, not {minutes}"
+        )
+    return float(minutes)
 
 
 def _stream(found: Download, range_header: str | None = None) -> Response:
