@@ -186,9 +186,9 @@ class ChannelSet:
         async with self._lock:
             if until > self.clock.now():
                 self.requests[name] = until
-            else:
-                self.requests.pop(name, None)
-            return await self._evaluate(name)
+                return await self._evaluate(name)
+            self.requests.pop(name, None)
+            return await self._evaluate(name, stopping="its record-now request was cancelled")
 
     async def evaluate(self, name: str) -> str:
         """Look at one channel again (a window opened or closed, a recorder ended)."""
@@ -201,7 +201,9 @@ class ChannelSet:
             for name in list(self.channels):
                 await self._evaluate(name)
 
-    async def _evaluate(self, name: str) -> str:
+    async def _evaluate(self, name: str, stopping: str | None = None) -> str:
+        """Start or stop the channel's recorder as :func:`should_record` says now; a recorder
+        stopped is told ``stopping`` (default: the decision's reason)."""
         channel = self.channels.get(name)
         if channel is None:
             return "unchanged"
@@ -229,7 +231,7 @@ class ChannelSet:
             self._start(name, channel, decision)
             return "started"
         if not decision.record and running is not None:
-            await self._stop(name, decision.why)
+            await self._stop(name, stopping or decision.why)
             return "stopped"
         return "unchanged" if running is not None or not decision.record else "waiting"
 
