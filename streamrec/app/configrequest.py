@@ -102,8 +102,6 @@ def _op(index: int, data: Any) -> Op:
     unset = data.get("unset", [])
     if not isinstance(unset, list) or not all(isinstance(f, str) and f for f in unset):
         raise BadRequest(f"{where}.unset must be a list of field names")
-    if not value and not unset:
-        raise BadRequest(f"{where}: an upsert needs a value or fields to unset")
     return Upsert(section, name, value, unset=tuple(unset))
 
 

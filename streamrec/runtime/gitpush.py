@@ -114,6 +114,9 @@ class GitPush:
             self._git("remote", "add", "origin", "--", self.url, what="git remote")
         else:
             self._git("remote", "set-url", "origin", "--", self.url, what="git remote")
+            if any((self.clone / ".git" / d).exists() for d in ("rebase-merge", "rebase-apply")):
+                with contextlib.suppress(GitSyncError):  # left by a push that was killed
+                    self._git("rebase", "--abort", what="git rebase --abort")
         self._fetch(branch)
         return self._git(
             "rev-parse",

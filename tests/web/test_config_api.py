@@ -265,3 +265,15 @@ def test_a_read_only_config_answers_a_patch_and_writes_nothing(read_only: Served
     assert files_of(read_only) == before
     (event,) = events_of(read_only, "config.changed")
     assert event["saved_to"] == "patch" and event["role"] == "admin"
+
+
+def test_the_daemons_own_user_saves_on_the_control_socket_as_local(api: Served) -> None:
+    sock = api.daemon.state / "daemon.sock"
+    transport = httpx.HTTPTransport(uds=str(sock))
+    after = api.daemon.last_seq()
+    with httpx.Client(transport=transport, base_url="http://streamrec", timeout=60) as local:
+        body = {"ops": [{"op": "upsert", "section": "categories", "name": "talk", "value": {}}]}
+        saved = local.post("/api/config/save", json=body)
+    assert saved.status_code == 200, saved.text
+    (event,) = [e for e in events_of(api, "config.changed") if e["seq"] > after]
+    assert event["role"] == "local" and event["summary"] == "category talk added"

@@ -83,7 +83,7 @@ def test_bodies_are_read_strictly() -> None:
         ([], "must be a JSON object"),
         ({"ops": [{"op": "remove", "section": "tasks", "name": "t", "value": {}}]}, "'value'"),
         ({"ops": [{"op": "upsert", "section": "settings", "name": "s", "value": {}}]}, "section"),
-        ({"ops": [{"op": "upsert", "section": "tasks", "name": "t"}]}, "needs a value"),
+        ({"ops": [{"op": "upsert", "section": "tasks", "name": "t", "value": []}]}, "object"),
         ({"ops": [{"op": "upsert", "section": "tasks", "name": "t", "unset": "x"}]}, "unset"),
         ({"files": {"a.yaml": 1}}, "must be a string"),
         ({"files": {"/etc/a.yaml": ""}}, "relative"),
