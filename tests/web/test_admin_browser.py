@@ -8,14 +8,21 @@ for byte before and after, and watches the daemon act on the change.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import datetime
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 import pytest
-from webkit import chromium
+from webkit import TOKEN, Served, chromium, finish, screenshot_dir, serve, serve_run
 
+from streamrec.runtime.testsource import HlsTestSource
 from streamrec.spec.yamlio import read_documents
 from streamrec.web import dashboard
 
@@ -117,3 +124,404 @@ def test_the_yaml_reader_of_the_forms_reads_what_the_loader_reads() -> None:
         assert problems == [] and len(documents) == 1, name
         expected = json.loads(json.dumps(documents[0][0]))
         assert read[name] == expected, name
+
+
+# --- the forms and the editor against real daemons ------------------------------------------
+
+VIEWER = "view-5d1e8a90c4"
+OPERATOR = "oper-7c2b61f0ae"
+TOKEN_KEY = "streamrec-token"
+
+CONFIG = """\
+# the config of the admin tests: every byte outside an edit must stay
+categories:
+  news: {description: "News"}   # kept as written
+channels:
+  later:
+    url: "URL"
+    segment: 2s
+    schedule:
+      - {at: "2030-01-01T00:00", duration: 1m}
+tasks:
+  hello: {command: 'echo hello'}
+"""
+
+
+def config_bytes(served: Served) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(served.daemon.config)): p.read_bytes()
+        for p in sorted(served.daemon.config.rglob("*"))
+        if p.is_file()
+    }
+
+
+def inserted_only(before: bytes, after: bytes) -> list[str]:
+    """The lines ``after`` adds to ``before``; fails when any byte of ``before`` changed."""
+    old, new = before.decode().splitlines(True), after.decode().splitlines(True)
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    added: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        assert tag in ("equal", "insert"), f"{tag} of {old[i1:i2]!r} -> {new[j1:j2]!r}"
+        if tag == "insert":
+            added += new[j1:j2]
+    return added
+
+
+def admin_page(context: Any, served: Served, token: str) -> Any:
+    """A page of the dashboard with ``token`` in its sessionStorage, its Admin lists drawn."""
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.add_init_script(f"sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(token)})")
+    page.goto(served.base + "/")
+    page.wait_for_selector("#admin-panel:not([hidden]) .admin-section", timeout=20_000)
+    return page
+
+
+def check_and_confirm(page: Any, message: str = "") -> dict[str, Any]:
+    """Press the open form's Check, wait for a valid review, confirm it; the review as shown."""
+    page.click("form.admin-form button.check")
+    page.wait_for_selector('#admin-review[data-state="ok"]', timeout=20_000)
+    if message:
+        page.fill("#review-message", message)
+    shown = {
+        "diff": page.locator("#review-changes pre.diff").all_inner_texts(),
+        "plan": page.locator("#review-plan li").all_inner_texts(),
+    }
+    page.click("#review-confirm")
+    page.wait_for_selector("#admin-outcome:not([hidden])", timeout=30_000)
+    shown["saved_to"] = page.get_attribute("#admin-outcome", "data-saved-to")
+    shown["outcome"] = page.inner_text("#outcome-text")
+    return shown
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, module_hls: HlsTestSource) -> Iterator[Served]:
+    """A daemon with admin, operator and viewer tokens over a directory config."""
+    root = tmp_path_factory.mktemp("admin")
+    served = serve(
+        root / "d",
+        CONFIG.replace("URL", module_hls.url),
+        token=TOKEN,
+        STREAMREC_VIEWER_TOKEN=VIEWER,
+        STREAMREC_OPERATOR_TOKEN=OPERATOR,
+    )
+    served.http.headers["Authorization"] = f"Bearer {TOKEN}"
+    yield served
+    finish(served)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium((1280, 900)) as context:
+        yield context
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_a_channel_added_in_the_form_is_one_new_entry_and_records(
+    browser: Any, shared: Served, module_hls: HlsTestSource, tmp_path: Path
+) -> None:
+    """The form's channel lands as exactly its lines in the file, and the daemon records it."""
+    before = config_bytes(shared)
+    page = admin_page(browser, shared, TOKEN)
+    assert page.get_attribute("#access", "data-role") == "admin"
+    page.click("#admin-body button.add")
+    form = page.locator("form.admin-form")
+    form.locator('[data-field="name"] input').fill("gamma")
+    form.locator('[data-field="url"] input').fill(module_hls.url)
+    form.locator('[data-field="category"] select').select_option("news")
+    shown = check_and_confirm(page)
+    assert any("+  gamma:" in d for d in shown["diff"]), shown
+    assert any("channel/gamma" in line for line in shown["plan"]), shown
+    assert shown["saved_to"] == "directory", shown
+    after = config_bytes(shared)
+    assert after.keys() == before.keys()
+    added = inserted_only(before["config.yaml"], after["config.yaml"])
+    assert [line.strip() for line in added] == [
+        "gamma:",
+        f'url: "{module_hls.url}"',
+        "category: news",
+    ] or [line.split(":")[0].strip() for line in added] == ["gamma", "url", "category"], added
+    shared.daemon.wait_for(
+        lambda e: e["type"] == "recording.started" and e["channel"] == "gamma", timeout=30
+    )
+    page.wait_for_selector('[data-channel="gamma"] .pill.recording', timeout=20_000)
+    changed = shared.daemon.wait_for(lambda e: e["type"] == "config.changed")
+    assert changed["role"] == "admin" and changed["saved_to"] == "directory"
+    page.select_option("#event-filter", "config.")
+    item = page.locator(f'#events li[data-seq="{changed["seq"]}"]')
+    item.wait_for(timeout=10_000)
+    assert "+  gamma:" in item.locator("pre.diff").inner_text()
+    assert item.locator("pre.diff b, pre.diff span").count() == 0  # the diff is text only
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-added.png"), full_page=True)
+    assert page.errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_a_one_off_window_from_the_form_records_on_time_and_stops(
+    browser: Any, shared: Served
+) -> None:
+    """A one-off 10 s window a few seconds ahead: the channel records in it, then stops."""
+    page = admin_page(browser, shared, TOKEN)
+    page.click('#admin-body tr[data-entry="later"] button.edit')
+    form = page.locator('form.admin-form[data-name="later"]')
+    assert form.locator(".windows li[data-window]").count() == 1
+    start = page.evaluate(
+        """() => { const d = new Date(Date.now() + 12000); const p = (n) => String(n).padStart(2, "0");
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`; }"""
+    )
+    form.locator("input.at").fill(start)
+    form.locator("input.duration").fill("10s")
+    form.locator("button.add-at").click()
+    assert form.locator(".windows li[data-window]").count() == 2
+    asked_at = time.time()
+    shown = check_and_confirm(page)
+    assert shown["saved_to"] == "directory", shown
+    diff = "".join(shown["diff"])
+    changed = [line for line in diff.splitlines()[2:] if line[:1] in "+-"]
+    assert [line[:1] for line in changed] == ["-", "-", "+"], diff  # the schedule, nothing else
+    assert "2030-01-01T00:00" in changed[-1] and "10s" in changed[-1], diff
+    assert any("channel/later" in line for line in shown["plan"]), shown
+    started = shared.daemon.wait_for(
+        lambda e: e["type"] == "recording.started" and e["channel"] == "later", timeout=40
+    )
+    stopped = shared.daemon.wait_for(
+        lambda e: e["type"] == "recording.stopped" and e["channel"] == "later",
+        after=started["seq"],
+        timeout=40,
+    )
+    began = datetime.fromisoformat(started["ts"].replace("Z", "+00:00")).timestamp()
+    ended = datetime.fromisoformat(stopped["ts"].replace("Z", "+00:00")).timestamp()
+    assert began >= asked_at + 12 - 3 - 1, "the recording started before its window"
+    assert 6 <= ended - began <= 20, (started, stopped)
+    files = [
+        e
+        for e in shared.daemon.events()
+        if e["type"] == "recording.segment" and e["channel"] == "later"
+    ]
+    assert files and all(Path(e["file"]).is_file() for e in files)
+    assert page.errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_bad_edit_in_the_yaml_editor_is_refused_where_it_is(browser: Any, shared: Served) -> None:
+    """A bad value typed in the editor: its file:line shows in the gutter and the list; no write."""
+    before = config_bytes(shared)
+    page = admin_page(browser, shared, TOKEN)
+    page.click('#admin-tabs [data-tab="files"]')
+    page.wait_for_selector('#editor-host[data-editor="codemirror"] .CodeMirror', timeout=20_000)
+    page.select_option("#editor-file", "config.yaml")
+    text = before["config.yaml"].decode()
+    bad = text.replace("segment: 2s", "segment: 2 parsecs", 1)
+    line = bad.splitlines().index("    segment: 2 parsecs") + 1
+    page.evaluate("(t) => document.querySelector('.CodeMirror').CodeMirror.setValue(t)", bad)
+    page.click("#editor-check")
+    problem = page.locator(
+        f'#review-problems li.problem[data-file="config.yaml"][data-line="{line}"]'
+    )
+    problem.wait_for(timeout=20_000)
+    assert problem.inner_text().startswith(f"config.yaml:{line}:")
+    assert "segment" in problem.inner_text()
+    assert page.get_attribute("#admin-review", "data-state") == "refused"
+    assert page.locator("#review-confirm").is_hidden()
+    marked = page.evaluate(
+        """() => { const cm = document.querySelector('.CodeMirror').CodeMirror; const out = [];
+        cm.eachLine((h) => { if (h.gutterMarkers && h.gutterMarkers.problems) out.push(cm.getLineNumber(h) + 1); });
+        return out; }"""
+    )
+    assert marked == [line]
+    assert page.locator(".CodeMirror .problem-line").count() >= 1
+    # a save forced from the page with the same text is refused as well, and writes nothing
+    status = page.evaluate(
+        """async ([t, token]) => (await fetch('/api/config/save', { method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ files: { 'config.yaml': t } }) })).status""",
+        [bad, TOKEN],
+    )
+    assert status == 422
+    # the keys the schema allows are completed where the cursor is
+    page.evaluate(
+        """() => { const cm = document.querySelector('.CodeMirror').CodeMirror;
+        const at = cm.getValue().split('\\n').findIndex((l) => l.startsWith('    segment:'));
+        cm.replaceRange('    stall_t\\n', { line: at, ch: 0 }); cm.setCursor({ line: at, ch: 11 }); cm.focus(); }"""
+    )
+    page.keyboard.press("Control+Space")
+    page.wait_for_selector(".CodeMirror-hints li", timeout=5_000)
+    assert "stall_timeout" in page.locator(".CodeMirror-hints").inner_text()
+    page.keyboard.press("Escape")
+    assert config_bytes(shared) == before
+    assert page.errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_viewer_sees_no_forms_and_is_refused_a_forced_change(
+    browser: Any, shared: Served
+) -> None:
+    """With a viewer token the page offers no change, and a POST made from it anyway is 403."""
+    before = config_bytes(shared)
+    page = admin_page(browser, shared, VIEWER)
+    assert page.get_attribute("#access", "data-role") == "viewer"
+    page.wait_for_selector('[data-channel="later"]', timeout=20_000)
+    assert page.locator("#admin-body tr[data-entry]").count() >= 1
+    for selector in (
+        "#admin-body button.edit",
+        "#admin-body button.add",
+        "#admin-body button.remove",
+    ):
+        assert page.locator(selector).count() == 0, selector
+    assert "viewer" in page.inner_text("#admin-note")
+    assert page.locator('[data-channel="later"] form.record-now').is_hidden()
+    assert page.locator("#reconcile-button").is_hidden()
+    page.click('#admin-tabs [data-tab="files"]')
+    page.wait_for_selector('#editor-host[data-editor="codemirror"] .CodeMirror', timeout=20_000)
+    assert page.locator("#editor-check").count() == 0
+    assert page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getOption('readOnly')")
+    forced = page.evaluate(
+        """async (token) => {
+        const post = async (path, body) => (await fetch(path, { method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body) })).status;
+        const ops = [{ op: 'remove', section: 'channels', name: 'later' }];
+        return [await post('/api/config/save', { ops }), await post('/api/config/check', { ops }),
+                await post('/api/channels/later/record', { minutes: 5 })]; }""",
+        VIEWER,
+    )
+    assert forced == [403, 403, 403]
+    assert config_bytes(shared) == before
+    assert page.errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_a_change_in_git_mode_is_a_commit_on_the_bare_repository_and_applied(
+    browser: Any, tmp_path: Path
+) -> None:
+    """``run --git``: the form's task becomes a commit on the tracked branch, which the daemon runs."""
+    bare, work = tmp_path / "config.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True, capture_output=True)
+    (work / "tasks.yaml").write_text(
+        "# tasks, kept as written\ntasks:\n  hello: {command: 'true'}\n"
+    )
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "checkout", "-q", "-b", "main"], cwd=work, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=work, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=work, check=True)
+    subprocess.run([*git, "push", "-q", "origin", "HEAD:main"], cwd=work, check=True)
+    first = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=bare, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    served = serve_run(
+        tmp_path / "d",
+        None,
+        "--git",
+        f"file://{bare}",
+        "--branch",
+        "main",
+        "--interval",
+        "1s",
+        token=TOKEN,
+    )
+    try:
+        served.daemon.wait_for(lambda e: e["type"] == "config.applied", timeout=30)
+        page = admin_page(browser, served, TOKEN)
+        assert page.get_attribute("#admin-mode", "data-mode") == "git"
+        page.click('#admin-tabs [data-tab="tasks"]')
+        page.click("#admin-body button.add")
+        form = page.locator("form.admin-form")
+        form.locator('[data-field="name"] input').fill("greet")
+        form.locator('[data-field="command"] input').fill("echo greetings")
+        form.locator('[data-field="depends_on"] input').fill("hello")
+        shown = check_and_confirm(page, "a greeting task")
+        assert shown["saved_to"] == "git", shown
+        head = subprocess.run(
+            ["git", "rev-parse", "main"], cwd=bare, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert head != first and head[:12] in shown["outcome"]
+        show = subprocess.run(
+            ["git", "show", "--format=%P%n%an%n%B", head], cwd=bare, capture_output=True, text=True
+        ).stdout
+        parent, author = show.splitlines()[:2]
+        assert parent == first and "admin" in author and "a greeting task" in show, show
+        assert "+  greet:" in show, show
+        tasks = subprocess.run(
+            ["git", "show", f"{head}:tasks.yaml"], cwd=bare, capture_output=True, text=True
+        ).stdout
+        assert tasks.startswith("# tasks, kept as written\ntasks:\n  hello: {command: 'true'}\n")
+        applied = served.daemon.wait_for(
+            lambda e: e["type"] == "config.applied" and (e.get("git") or {}).get("commit") == head,
+            timeout=30,
+        )
+        assert "task/greet" in applied["diff"]["added"]
+        changed = served.daemon.wait_for(lambda e: e["type"] == "config.changed")
+        assert changed["saved_to"] == "git" and changed["commit"] == head
+        assert page.errors == []
+    finally:
+        finish(served)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_read_only_config_offers_a_patch_and_writes_nothing(
+    browser: Any, tmp_path: Path, module_hls: HlsTestSource
+) -> None:
+    """With STREAMREC_CONFIG_READ_ONLY=1 a confirmed change shows its patch to copy; no write."""
+    served = serve(
+        tmp_path / "d",
+        CONFIG.replace("URL", module_hls.url),
+        token=TOKEN,
+        STREAMREC_CONFIG_READ_ONLY="1",
+    )
+    try:
+        before = config_bytes(served)
+        page = admin_page(browser, served, TOKEN)
+        assert page.get_attribute("#admin-mode", "data-mode") == "read-only"
+        assert "patch" in page.inner_text("#admin-mode")
+        page.click('#admin-body tr[data-entry="later"] button.toggle-enabled')
+        page.wait_for_selector('#admin-review[data-state="ok"]', timeout=20_000)
+        page.click("#review-confirm")
+        page.wait_for_selector('#admin-outcome[data-saved-to="patch"]', timeout=20_000)
+        assert "Nothing was written" in page.inner_text("#outcome-text")
+        patch = page.input_value("#outcome-patch")
+        assert "+    enabled: false" in patch and patch.startswith("---")
+        assert page.get_attribute("#outcome-patch", "readonly") is not None
+        assert page.locator("#outcome-copy").is_visible()
+        page.click("#outcome-copy")
+        page.wait_for_selector("#toast:not([hidden])")
+        assert config_bytes(served) == before
+        offered = served.daemon.wait_for(lambda e: e["type"] == "config.changed")
+        assert offered["saved_to"] == "patch"
+        assert page.errors == []
+    finally:
+        finish(served)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_the_admin_fits_a_phone_screen(browser: Any, shared: Served, tmp_path: Path) -> None:
+    """At 390 px an open form and the YAML editor make the page no wider than the screen."""
+    page = admin_page(browser, shared, TOKEN)
+    page.set_viewport_size({"width": 390, "height": 844})
+    width = page.evaluate("innerWidth")
+    assert width == 390
+    page.click('#admin-body tr[data-entry="later"] button.edit')
+    page.wait_for_selector('form.admin-form[data-name="later"] input.at')
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    page.locator("form.admin-form").screenshot(
+        path=str(screenshot_dir(tmp_path) / "phone-admin-form.png")
+    )
+    page.click('#admin-tabs [data-tab="files"]')
+    page.wait_for_selector('#editor-host[data-editor="codemirror"] .CodeMirror')
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    outside = page.evaluate(
+        """(width) => Array.from(document.querySelectorAll('#admin-panel button, #admin-panel input'))
+        .filter((b) => b.offsetParent !== null).map((b) => b.getBoundingClientRect())
+        .filter((r) => r.left < 0 || r.right > width + 0.5).length""",
+        width,
+    )
+    assert outside == 0
+    assert page.errors == []

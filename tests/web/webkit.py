@@ -42,6 +42,7 @@ __all__ = [
     "free_port",
     "screenshot_dir",
     "serve",
+    "serve_run",
 ]
 
 TOKEN = "tok-3b9f1c2e7d"
@@ -164,3 +165,31 @@ def screenshot_dir(tmp_path: Path) -> Path:
     folder = Path(chosen) if chosen else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def serve_run(root: Path, config: str | None, *args: str, token: str | None, **env: str) -> Served:
+    """As :func:`serve`, with ``args`` for ``streamrec run`` (``--git URL``); ``config`` None
+    writes no config file (the config comes from ``args``)."""
+    port = free_port()
+    extra = {"STREAMREC_HTTP_LISTEN": f"127.0.0.1:{port}", **env}
+    if token:
+        extra["STREAMREC_API_TOKEN"] = token
+    daemon = DaemonProcess(root, extra)
+    if not token:
+        daemon.env.pop("STREAMREC_API_TOKEN", None)
+    if config is not None:
+        daemon.write("config.yaml", config)
+    daemon.start(*args)
+    base = f"http://127.0.0.1:{port}"
+    http = httpx.Client(base_url=base, timeout=20)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if http.get("/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no HTTP on {base}:\n{daemon.tail()}")
+        time.sleep(0.05)
+    return Served(daemon, base, http)

@@ -210,7 +210,7 @@ function renderList(section) {
     el("thead", {}, el("tr", {}, ...HEADS[section].map((h) => el("th", { text: h })))),
     el("tbody", {}, ...rows));
   const add = editing ? el("button", { class: "small add", type: "button", onclick: () => openForm(section, null) }, `add ${section.replace(/ies$/, "y").replace(/s$/, "")}`) : null;
-  return el("div", {}, rows.length ? table : el("p", { class: "muted", text: `No ${section} declared.` }), add);
+  return el("div", { class: "admin-section", "data-section": section }, rows.length ? table : el("p", { class: "muted", text: `No ${section} declared.` }), add);
 }
 
 function sectionFile(section) {
@@ -308,6 +308,8 @@ function showFormProblems(form, problems) {
 function clearReview() {
   admin.pending = null;
   $("admin-review").hidden = true;
+  $("admin-review").dataset.state = "";
+  $("review-confirm").hidden = true;
   $("admin-outcome").hidden = true;
   if (typeof editorProblems === "function") editorProblems([]);
 }
@@ -318,11 +320,13 @@ async function review(body, form) {
   clearReview();
   const box = $("admin-review");
   $("review-status").textContent = "checking…";
+  box.dataset.state = "checking";
   box.hidden = false;
   const { ok, status, data } = await request("/api/config/check", { method: "POST", json: body });
   if (!ok || !data) {
     $("review-status").textContent = `the check failed: ${(data && data.error) || status}`;
     drawReview({ problems: [], changes: [], plan: [] }, false);
+    box.dataset.state = "failed";
     return;
   }
   const problems = data.problems || [];
@@ -334,6 +338,7 @@ async function review(body, form) {
     : `refused: ${problems.length} problem(s), nothing was written`;
   drawReview(data, data.ok && changed);
   admin.pending = data.ok && changed ? body : null;
+  box.dataset.state = !data.ok ? "refused" : changed ? "ok" : "unchanged";
 }
 
 function problemText(p) {
@@ -366,6 +371,7 @@ async function confirmSave() {
   admin.pending = null;
   if (status === 422 && answer.problems) {
     $("admin-review").hidden = false;
+    $("admin-review").dataset.state = "refused";
     $("review-status").textContent = `refused: ${answer.problems.length} problem(s), nothing was written`;
     drawReview(answer, false);
     if (admin.form) showFormProblems(admin.form, answer.problems);
