@@ -3,6 +3,7 @@ bad and missing tokens, the tokens file's mode, and no token in any answer."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -83,7 +84,7 @@ def test_a_viewer_token_reads_and_cannot_post_anything(api: Served) -> None:
     """Every POST with the viewer token is 403 naming the roles, and nothing happens."""
     mark = api.daemon.last_seq()
     for token in (VIEWER, ENV_VIEWER):
-        for path in READS:
+        for path in (*READS, "/api/config"):
             answer = api.http.get(path, headers=bearer(token))
             assert answer.status_code == 200, path
             assert_no_secret(answer)
@@ -163,7 +164,18 @@ def test_no_token_is_in_the_log_or_the_state(api: Served) -> None:
 def test_zz_the_admin_token_stops_the_daemon(api: Served) -> None:
     """The admin may do what the operator may not: the config API answers it, and
     /api/shutdown stops the daemon cleanly."""
-    assert post(api, "/api/config/check", ADMIN).status_code not in {401, 403}
+    mark = api.daemon.last_seq()
+    changed = CONFIG.replace("queues:", "  bye: {command: 'echo bye'}\nqueues:")
+    saved = api.http.post(
+        "/api/config/save", json={"files": {"config.yaml": changed}}, headers=bearer(ADMIN)
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["saved_to"] == "directory"
+    assert_no_secret(saved)
+    made = api.daemon.wait_for(lambda e: e["type"] == "config.changed", after=mark)
+    assert made["role"] == "admin" and "bye" in made["diff"]
+    assert not [secret for secret in SECRETS if secret in json.dumps(made)]
+    assert "bye" in (api.daemon.config / "config.yaml").read_text("utf-8")
     answer = post(api, "/api/shutdown", ADMIN)
     assert answer.status_code == 200 and answer.json() == {"stopping": True}
     assert api.daemon.proc is not None and api.daemon.proc.wait(20) == 0
