@@ -7,8 +7,9 @@ for a change, with the secrets of the new config too, so no secret of either lea
 
 Where a save goes (:meth:`ConfigAdmin.mode`):
 
-- ``directory``: each changed file replaced atomically (temporary file beside it, fsync, rename;
-  never through a link that leads out of the config directory), then the daemon reconciles at once;
+- ``directory``: the changed files replaced atomically (``app.configwrite``: temporary files
+  beside them, fsync, rename; never through a link that leads out of the config directory), then
+  the daemon reconciles at once;
 - ``git`` (``streamrec run --git``): a commit pushed to the followed branch
   (``runtime.gitpush``, through ``daemon.gitmode``), which the daemon then fetches at once; a change
   someone else's push conflicts with is answered 409 with the paths and a patch, nothing pushed;
@@ -25,20 +26,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from streamrec.app.configchecks import Change, Checked, Load, check, plan_lines, summary
+from streamrec.app.configchecks import Checked, Load, check, plan_lines, summary
 from streamrec.app.configrequest import ConfigRequest
+from streamrec.app.configwrite import write_changes
 from streamrec.core import planning
 from streamrec.core.events import ConfigChanged, Event
 from streamrec.core.redact import Redactor
 from streamrec.errors import Problem, StreamrecError
 from streamrec.runtime.gitpush import PushOutcome
-from streamrec.spec.editing import EditError
 from streamrec.spec.limits import DEFAULT_LIMITS, Limits
 from streamrec.spec.sources import config_files, read_bounded
 
@@ -277,51 +277,3 @@ class _Event:
             role=self.role, files=self.files, diff=diff, saved_to=saved_to, who=self.who,
             commit=commit, summary=self.summary,
         )  # fmt: skip
-
-
-def write_changes(directory: Path, changes: Sequence[Change]) -> None:
-    """Replace each changed file atomically; :class:`EditError` for a path leading out."""
-    root = os.path.realpath(directory).rstrip(os.sep) + os.sep
-    for change in changes:
-        real = Path(os.path.realpath(change.real))
-        if not str(real).startswith(root):
-            raise EditError(f"{change.path} leads out of the config directory; nothing written")
-    for change in changes:
-        _replace(Path(os.path.realpath(change.real)), change.after)
-
-
-def _umask() -> int:
-    """The process's umask, read without setting it (``os.umask`` would race other threads)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
-
-
-def _replace(real: Path, text: str) -> None:
-    """``real`` replaced by ``text``: a temporary file beside it, fsync, rename (mode kept)."""
-    tmp = None
-    try:
-        real.parent.mkdir(parents=True, exist_ok=True)
-        mode = real.stat().st_mode & 0o7777 if real.exists() else None
-        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
-        with os.fdopen(fd, "wb") as out:
-            out.write(text.encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-        if mode is None:
-            mode = 0o666 & ~_umask()
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(real)
-        parent = os.open(real.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(parent)
-        finally:
-            os.close(parent)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise EditError(f"cannot write {real}: {exc.strerror or exc}") from None

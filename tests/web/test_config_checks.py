@@ -176,3 +176,25 @@ def test_read_only_is_found_from_the_variable_the_mount_and_the_permissions(
     assert answer.status == 409 and answer.body["saved_to"] == "patch"
     assert "music" in answer.body["files"]["channels.yaml"]
     assert (config / "channels.yaml").read_bytes() == CHANNELS.encode()
+
+
+def test_a_file_that_cannot_be_written_leaves_every_file_as_it_was(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamrec.app import configwrite
+
+    real = configwrite._prepared
+    calls: list[Path] = []
+
+    def failing(path: Path, text: str) -> Path:
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(path))
+        return real(path, text)
+
+    monkeypatch.setattr(configwrite, "_prepared", failing)
+    files = {"channels.yaml": CHANNELS + "categories: {music: {}}\n", "more.yaml": "tasks: {}\n"}
+    with pytest.raises(Exception, match="No space left on device; nothing written"):
+        Admin(config).save(ConfigRequest(files=files))
+    assert (config / "channels.yaml").read_bytes() == CHANNELS.encode()
+    assert sorted(p.name for p in config.iterdir()) == ["channels.yaml"]  # no temporary file left
