@@ -11,9 +11,10 @@ format for the whole page), ``events.js`` draws the event list with the per-file
 enough to fill the forms). The token is kept in the tab's ``sessionStorage`` and sent as a bearer
 header; never a cookie.
 
-The editor is CodeMirror 5, vendored unchanged from its npm package (MIT, ``cm-LICENSE.txt``)
-under flat ``cm-`` names: :data:`VENDORED` maps each to its path in the package. The page loads
-them only when the editor is first opened.
+The editor is CodeMirror 5, vendored from its npm package (MIT, ``cm-LICENSE.txt``) under flat
+``cm-`` names: :data:`VENDORED` maps each to its path in the package. The files are as released
+but for six comments, which named the numbers of CodeMirror's issue tracker and are cut. The page
+loads them only when the editor is first opened.
 
 Only the names in :data:`ASSETS` are served, read once and kept in memory, so a request can never
 name another file.

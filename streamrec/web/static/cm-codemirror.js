@@ -1790,7 +1790,7 @@
       }
     }
 
-    // See issue #2901
+    
     if (webkit) {
       var last = builder.content.lastChild;
       if (/\bcm-tab\b/.test(last.className) || (last.querySelector && last.querySelector(".cm-tab")))
@@ -1879,7 +1879,7 @@
   }
 
   // Change some spaces to NBSP to prevent the browser from collapsing
-  // trailing spaces at the end of a line when rendering text (issue #1362).
+  // trailing spaces at the end of a line when rendering text.
   function splitSpaces(text, trailingBefore) {
     if (text.length > 1 && !/  /.test(text)) { return text }
     var spaceBefore = trailingBefore, result = "";
@@ -3352,7 +3352,7 @@
       // select-all detection hack)
       if (!cm.curOp && cm.display.selForContextMenu != cm.doc.sel) {
         cm.display.input.reset();
-        if (webkit) { setTimeout(function () { return cm.display.input.reset(true); }, 20); } // Issue #1730
+        if (webkit) { setTimeout(function () { return cm.display.input.reset(true); }, 20); }
       }
       cm.display.input.receivedFocus();
     }
@@ -4581,7 +4581,7 @@
       // Only prevent default scrolling if vertical scrolling is
       // actually possible. Otherwise, it causes vertical scroll
       // jitter on OSX trackpads when deltaX is small and deltaY
-      // is large (issue #3579)
+      // is large
       if (!dy || (dy && canScrollY))
         { e_preventDefault(e); }
       display.wheelStartX = null; // Abort measurement, if in progress
@@ -8283,7 +8283,7 @@
     // very slow. So make the area wide instead.
     if (webkit) { te.style.width = "1000px"; }
     else { te.setAttribute("wrap", "off"); }
-    // If border: 0; -- iOS fails to open keyboard (issue #1287)
+    // If border: 0; -- iOS fails to open keyboard
     if (ios) { te.style.border = "1px solid black"; }
     return div
   }
