@@ -198,7 +198,12 @@ def prepare(
 
 
 def _located(problem: Problem, *roots: Path) -> Problem:
-    """``problem`` with its file relative to the first of ``roots`` holding it ("" for a root)."""
+    """``problem`` with its file relative to the first of ``roots`` holding it ("" for a root);
+    the first root's path is taken out of the message too (the copy's, in "declared at ...")."""
+    message = problem.message
+    first = _abs(roots[0])
+    for shown in {first, os.path.relpath(first)} - {"."}:
+        message = message.replace(shown + os.sep, "")
     path = Path(problem.path)
     path = path if path.is_absolute() else Path.cwd() / path
     for root in roots:
@@ -207,8 +212,8 @@ def _located(problem: Problem, *roots: Path) -> Problem:
         except ValueError:
             continue
         name = "" if str(relative) == "." else str(relative)
-        return Problem(name, problem.line, problem.col, problem.message)
-    return problem
+        return Problem(name, problem.line, problem.col, message)
+    return Problem(problem.path, problem.line, problem.col, message)
 
 
 def _copy(directory: Path, changes: Sequence[Change], copy: Path, limits: Limits) -> list[Problem]:

@@ -198,3 +198,11 @@ def test_a_file_that_cannot_be_written_leaves_every_file_as_it_was(
         Admin(config).save(ConfigRequest(files=files))
     assert (config / "channels.yaml").read_bytes() == CHANNELS.encode()
     assert sorted(p.name for p in config.iterdir()) == ["channels.yaml"]  # no temporary file left
+
+
+def test_a_problem_names_the_other_file_relative_to_the_config_dir_too(config: Path) -> None:
+    twice = {"b.yaml": "channels:\n  news: {url: 'http://127.0.0.1:9/b.m3u8'}\n"}
+    answer = Admin(config).check(ConfigRequest(files=twice))
+    (problem,) = answer.body["problems"]
+    assert problem["file"] == "channels.yaml"
+    assert problem["message"].endswith("declared twice: here and at b.yaml:2:3")
