@@ -85,7 +85,7 @@ def should_record(
         until = max(interval.end, asked) if asked is not None else interval.end
         return Decision(True, until=until, recheck=change, why="inside a window")
     if asked is not None:
-        return Decision(True, until=asked, recheck=change, why="requested (record now)")
+        return Decision(True, until=asked, recheck=change, why="record now requested")
     return Decision(False, recheck=change or now + timedelta(days=7), why="outside its windows")
 
 
