@@ -184,7 +184,7 @@ def prepare(
                     )
             pairs += [(c.path, c.before, c.after) for c in edit.changes()]
         except ConfigError as exc:
-            problems += [_located(p, directory, directory) for p in exc.problems]
+            problems += [located(p, directory, directory) for p in exc.problems]
         except EditError as exc:
             problems.append(Problem("", 0, 0, str(exc)))
     changes = []
@@ -197,7 +197,7 @@ def prepare(
     return changes, problems
 
 
-def _located(problem: Problem, *roots: Path) -> Problem:
+def located(problem: Problem, *roots: Path) -> Problem:
     """``problem`` with its file relative to the first of ``roots`` holding it ("" for a root);
     the first root's path is taken out of the message too (the copy's, in "declared at ...")."""
     message = problem.message
@@ -233,7 +233,7 @@ def _copy(directory: Path, changes: Sequence[Change], copy: Path, limits: Limits
         _put(copy / ".env", values)
     for change in changes:
         _put(copy / change.path, change.after.encode("utf-8"))
-    return [_located(p, directory) for p in reading.problems]
+    return [located(p, directory) for p in reading.problems]
 
 
 def _put(path: Path, data: bytes) -> None:
@@ -262,7 +262,7 @@ async def check(
         try:
             loaded, want = await load(copy)
         except ConfigError as exc:
-            problems += [_located(p, copy, directory) for p in exc.problems]
+            problems += [located(p, copy, directory) for p in exc.problems]
             return Checked(tuple(changes), tuple(dict.fromkeys(problems)))
     actions = tuple(planning.plan(want, applied))
     if not allow_empty and planning.removes_everything(want, applied):

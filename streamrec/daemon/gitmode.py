@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streamrec.app.configchecks import located
 from streamrec.core.events import ConfigRejected, Emit
 from streamrec.core.redact import redact_text
 from streamrec.daemon.configload import ConfigLoader
@@ -149,8 +150,8 @@ class GitConfigSource:
         def recheck(directory: Path) -> Sequence[str]:
             try:
                 self._loader.load_blocking(directory, self._environ, self._base)
-            except ConfigError as exc:
-                return [str(p) for p in exc.problems]
+            except ConfigError as exc:  # named relative to the config dir, as a check names them
+                return [str(located(p, directory)) for p in exc.problems]
             return []
 
         return self._pusher.push(

@@ -155,3 +155,19 @@ def test_a_push_by_someone_else_to_the_same_lines_is_a_409_conflict(api, repo):
     assert answer["conflict"] == ["channels.yaml"] and answer["saved_to"] == "patch"
     assert "news-sd.m3u8" in answer["patch"] and PASSWORD not in saved.text
     assert head(bare) == theirs
+
+
+def test_a_change_that_would_not_validate_on_top_of_someone_elses_is_not_pushed(api, repo):
+    bare, work, _ = repo
+    theirs = push(work, {"talk.yaml": "categories:\n  talk: {description: Talk}\n"}, "talk")
+    body = {
+        "ops": [{"op": "upsert", "section": "categories", "name": "talk", "value": {}}],
+        "file": "mine.yaml",
+    }
+    saved = save(api, body)
+    assert saved.status_code == 409, saved.text
+    answer = saved.json()
+    assert answer["conflict"] == [] and answer["saved_to"] == "patch"
+    (problem,) = answer["problems"]
+    assert "declared twice" in problem and problem.startswith(("mine.yaml", "talk.yaml"))
+    assert head(bare) == theirs
