@@ -142,6 +142,10 @@ channels:
     segment: 2s
     schedule:
       - {at: "2030-01-01T00:00", duration: 1m}
+  standby:
+    url: "URL"
+    segment: 2s
+    schedule: [{days: [mon], start: "03:00", end: "03:01"}]
 tasks:
   hello: {command: 'echo hello'}
 """
@@ -172,6 +176,10 @@ def admin_page(context: Any, served: Served, token: str) -> Any:
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on(  # the strict Content-Security-Policy holds for the editor too
+        "console",
+        lambda m: page.errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.add_init_script(f"sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(token)})")
     page.goto(served.base + "/")
     page.wait_for_selector("#admin-panel:not([hidden]) .admin-section", timeout=20_000)
@@ -524,4 +532,119 @@ def test_the_admin_fits_a_phone_screen(browser: Any, shared: Served, tmp_path: P
         width,
     )
     assert outside == 0
+    assert page.errors == []
+
+
+def sent(page: Any, press: str) -> dict[str, Any]:
+    """The body of the check that clicking ``press`` sends, once its review is drawn."""
+    with page.expect_request("**/api/config/check") as request:
+        page.click(press)
+    page.wait_for_selector('#admin-review[data-state="ok"]', timeout=20_000)
+    body: dict[str, Any] = request.value.post_data_json
+    page.click("#review-cancel")
+    return body
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_the_forms_send_only_what_changed(browser: Any, shared: Served) -> None:
+    """An edit sends the changed fields (a cleared one as unset); a new entry all it was given."""
+    before = config_bytes(shared)
+    page = admin_page(browser, shared, TOKEN)
+    page.click('#admin-tabs [data-tab="categories"]')
+    page.click('#admin-body tr[data-entry="news"] button.edit')
+    page.fill('form.admin-form [data-field="description"] input', "")
+    body = sent(page, "form.admin-form button.check")
+    assert body == {
+        "ops": [
+            {
+                "op": "upsert",
+                "section": "categories",
+                "name": "news",
+                "value": {},
+                "unset": ["description"],
+            }
+        ]
+    }
+    page.click('#admin-tabs [data-tab="channels"]')
+    page.click('#admin-body tr[data-entry="standby"] button.edit')
+    form = page.locator('form.admin-form[data-name="standby"]')
+    for day in ("mon", "wed"):
+        form.locator(f'label.day input[value="{day}"]').check()
+    form.locator("input.start").fill("18:00")
+    form.locator("input.end").fill("20:30")
+    form.locator("button.add-weekly").click()
+    form.locator('[data-field="description"] input').fill("the evening news")
+    body = sent(page, "form.admin-form button.check")
+    assert body["ops"] == [
+        {
+            "op": "upsert",
+            "section": "channels",
+            "name": "standby",
+            "value": {
+                "description": "the evening news",
+                "schedule": [
+                    {"days": ["mon"], "start": "03:00", "end": "03:01"},
+                    {"days": ["mon", "wed"], "start": "18:00", "end": "20:30"},
+                ],
+            },
+        }
+    ]
+    page.click("form.admin-form button.close")
+    page.click('#admin-tabs [data-tab="queues"]')
+    page.click("#admin-body button.add")
+    form = page.locator("form.admin-form")
+    form.locator('[data-field="name"] input').fill("nightly")
+    form.locator('[data-field="tasks"] input').fill("hello")
+    form.locator('[data-field="schedule"] input').fill("every 6h")
+    body = sent(page, "form.admin-form button.check")
+    assert body == {
+        "ops": [
+            {
+                "op": "upsert",
+                "section": "queues",
+                "name": "nightly",
+                "value": {"tasks": ["hello"], "schedule": {"every": "6h"}},
+            }
+        ],
+        "file": "config.yaml",
+    }
+    assert config_bytes(shared) == before
+    assert page.errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_an_operator_records_a_channel_now_from_its_card(browser: Any, shared: Served) -> None:
+    """An operator's card has "record now": the channel records outside its window, then stops."""
+    page = admin_page(browser, shared, OPERATOR)
+    assert page.get_attribute("#access", "data-role") == "operator"
+    assert page.locator("#admin-body button.edit").count() == 0
+    record = page.locator('[data-channel="standby"] form.record-now')
+    record.wait_for(timeout=20_000)
+    after = shared.daemon.last_seq()
+    record.locator("input.minutes").fill("2")
+    record.locator("button[type=submit]").click()
+    asked = shared.daemon.wait_for(
+        lambda e: e["type"] == "recording.requested" and e["channel"] == "standby", after=after
+    )
+    assert asked["role"] == "operator"
+    shared.daemon.wait_for(
+        lambda e: e["type"] == "recording.started" and e["channel"] == "standby",
+        after=after,
+        timeout=30,
+    )
+    page.wait_for_selector('[data-channel="standby"] .pill.recording', timeout=20_000)
+    page.wait_for_selector('[data-channel="standby"] form.record-now button.cancel:not([hidden])')
+    assert "requested until" in record.locator(".until").inner_text()
+    record.locator("button.cancel").click()
+    shared.daemon.wait_for(
+        lambda e: e["type"] == "recording.stopped" and e["channel"] == "standby",
+        after=after,
+        timeout=30,
+    )
+    page.select_option("#event-filter", "recording.")
+    item = page.locator(f'#events li[data-seq="{asked["seq"]}"]')
+    item.wait_for(timeout=10_000)
+    assert "asked by operator" in item.inner_text()
     assert page.errors == []

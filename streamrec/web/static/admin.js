@@ -213,9 +213,12 @@ function renderList(section) {
   return el("div", { class: "admin-section", "data-section": section }, rows.length ? table : el("p", { class: "muted", text: `No ${section} declared.` }), add);
 }
 
+// Where a new entry goes by default: beside the section's others, else the only file, else
+// where the server puts it.
 function sectionFile(section) {
   const first = Object.values(admin.entries[section])[0];
-  return first ? first.file : "";
+  const files = admin.config ? admin.config.files : [];
+  return first ? first.file : files.length === 1 ? files[0].path : "";
 }
 
 function openForm(section, name) {
