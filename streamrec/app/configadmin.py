@@ -195,7 +195,8 @@ class ConfigAdmin:
                 return Answer(422, self._redact(report))
             del report["ok"], report["problems"]
             if not checked.changes:
-                return Answer(200, {"saved_to": None, **report, "message": "nothing to save"})
+                nothing = {"saved_to": None, **report, "message": "nothing to save"}
+                return Answer(200, self._redact(nothing))
             title = hide(request.message or summary(checked.actions, checked.changes))
             diff = hide("".join(c.diff() for c in checked.changes))
             event = _Event(role, who, [c.path for c in checked.changes], diff, title)
