@@ -12,12 +12,13 @@ arguments; ``daemon.tokens`` reads the tokens from the environment and ``STREAMR
 - **The socket**: the daemon's own user and root (the peer's uid comes from ``SO_PEERCRED``, read
   by ``web.server``) act as ``Actor("local")`` with every right and no token. Any other peer is
   treated like a TCP client.
-- **Open routes**: ``/``, ``/static/*``, ``/healthz`` and ``/readyz`` are always answered.
+- **Open routes**: ``/``, ``/static/*``, ``/healthz``, ``/readyz`` and ``/api/whoami``
+  (:func:`whoami`: what the presented token may do) are always answered.
 - **Reads** (``GET /api/*``, ``/metrics``): open, as ``Actor("viewer")`` unless a valid token says
   more, while no viewer token is configured; once one is, a token of at least the viewer role is
   needed (401 without one).
-- **Actions** (the ``POST`` routes): each needs a minimum role (:func:`admit`). With no token of
-  any role configured, the API is read-only (403). A missing or unknown token is 401; a valid token
+- **Actions** (the ``POST`` routes): each needs a minimum role (:func:`admit`). With no operator
+  or admin token configured, the API is read-only (403). A missing or unknown token is 401; a valid token
   of a lower role is 403 naming both roles.
 - **Host**: a TCP listener answers only a ``Host`` naming it (its listen address; ``localhost`` and
   ``127.0.0.1`` with its port when it listens on loopback or every address) or one of
