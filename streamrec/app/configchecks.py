@@ -28,6 +28,7 @@ from pathlib import Path
 
 from streamrec.app.configrequest import ConfigRequest
 from streamrec.core import planning
+from streamrec.core.planlines import action_lines
 from streamrec.core.printable import printable
 from streamrec.core.redact import MASK
 from streamrec.errors import ConfigError, Problem
@@ -271,27 +272,8 @@ async def check(
 
 
 def plan_lines(actions: Sequence[planning.Action]) -> list[str]:
-    """The actions as ``streamrec plan`` prints them: one per object, changed fields below."""
-    marks = {"add": "+", "change": "~", "remove": "-"}
-    lines = []
-    for action in actions:
-        lines.append(f"{marks[action.op]} {printable(action.key)}")
-        for change in action.changes:
-            if change.path == planning.SECRET_CHANGED:
-                lines.append(f"    {change.path}")
-            else:
-                lines.append(
-                    printable(f"    {change.path}: {_show(change.old)} -> {_show(change.new)}")
-                )
-    return lines
-
-
-def _show(value: object) -> str:
-    import json
-
-    if value is None:
-        return "(none)"
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """The actions as ``streamrec plan`` prints them (``core.planlines``), without colour."""
+    return action_lines(actions)
 
 
 def summary(actions: Sequence[planning.Action], changes: Sequence[Change]) -> str:

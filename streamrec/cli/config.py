@@ -115,36 +115,18 @@ def schema(
     typer.echo(json.dumps(config_schema(), indent=indent or None, ensure_ascii=False))
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
 def action_lines(actions: list[planning.Action], colour: bool = False) -> list[str]:
-    """The lines of a plan's actions: one per object, its changed fields indented below it.
+    """The lines of a plan's actions (``core.planlines``), two spaces in.
 
     With ``colour`` on a console that shows colours, each object's line is green (add), yellow
     (change) or red (remove).
     """
-    from streamrec.core.planning import SECRET_CHANGED
+    from streamrec.core import planlines
 
-    marks = {"add": "+", "change": "~", "remove": "-"}
     styles = {"add": "green", "change": "yellow", "remove": "red"}
-    lines: list[str] = []
-    colour = colour and shows_colour(console)
-    for action in actions:
-        head = f"{marks[action.op]} {printable(action.key)}"
-        lines.append("  " + (style(head, styles[action.op]) if colour else head))
-        for change in action.changes:
-            if change.path == SECRET_CHANGED:
-                lines.append(f"      {change.path}")
-            else:
-                line = f"      {change.path}: {_show(change.old)} -> {_show(change.new)}"
-                lines.append(printable(line))
-    return lines
+    if colour and shows_colour(console):
+        return planlines.action_lines(actions, "  ", lambda line, op: style(line, styles[op]))
+    return planlines.action_lines(actions, "  ")
 
 
 def print_actions(actions: list[planning.Action]) -> None:
