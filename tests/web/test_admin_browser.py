@@ -548,7 +548,8 @@ def sent(page: Any, press: str) -> dict[str, Any]:
 @pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_the_forms_send_only_what_changed(browser: Any, shared: Served) -> None:
-    """An edit sends the changed fields (a cleared one as unset); a new entry all it was given."""
+    """An edit sends the changed fields (a cleared one as unset), a new entry all it was given;
+    a problem shows beside its field."""
     before = config_bytes(shared)
     page = admin_page(browser, shared, TOKEN)
     page.click('#admin-tabs [data-tab="categories"]')
@@ -609,6 +610,17 @@ def test_the_forms_send_only_what_changed(browser: Any, shared: Served) -> None:
         ],
         "file": "config.yaml",
     }
+    # a problem the check finds is shown beside the field it names, and nothing is confirmable
+    page.click('#admin-tabs [data-tab="tasks"]')
+    page.click('#admin-body tr[data-entry="hello"] button.edit')
+    page.fill('form.admin-form [data-field="timeout"] input', "soon")
+    page.click("form.admin-form button.check")
+    page.wait_for_selector('#admin-review[data-state="refused"]', timeout=20_000)
+    beside = page.locator('form.admin-form [data-field="timeout"] .field-problem')
+    assert beside.is_visible() and "tasks.hello.timeout" in beside.inner_text()
+    assert page.locator("#review-confirm").is_hidden()
+    listed = page.locator("#review-problems li.problem").first.inner_text()
+    assert listed.startswith("config.yaml:") and "timeout" in listed
     assert config_bytes(shared) == before
     assert page.errors == []
 
@@ -648,3 +660,36 @@ def test_an_operator_records_a_channel_now_from_its_card(browser: Any, shared: S
     item.wait_for(timeout=10_000)
     assert "asked by operator" in item.inner_text()
     assert page.errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_the_token_lives_in_the_tab_and_goes_as_a_bearer_header(
+    browser: Any, shared: Served
+) -> None:
+    """Reads that need a token say so; the token given is kept in sessionStorage only, sent as
+    Authorization with every request (no cookie), and an old localStorage token is cleared."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(shared.base + "/")
+    page.wait_for_function(
+        "() => document.getElementById('access').textContent === 'reading needs a token'",
+        timeout=20_000,
+    )
+    page.evaluate("localStorage.setItem('streamrec-token', 'left by an older page')")
+    page.reload()
+    page.wait_for_selector("#token-button:not([hidden])", timeout=20_000)
+    assert page.evaluate("localStorage.getItem('streamrec-token')") is None
+    page.once("dialog", lambda dialog: dialog.accept(TOKEN))
+    with page.expect_request("**/api/status") as polled:
+        page.click("#token-button")
+    assert polled.value.headers.get("authorization") == f"Bearer {TOKEN}"
+    page.wait_for_selector('#access[data-role="admin"]', timeout=20_000)
+    assert page.evaluate("sessionStorage.getItem('streamrec-token')") == TOKEN
+    assert page.evaluate("localStorage.length") == 0
+    assert page.evaluate("document.cookie") == ""
+    assert browser.cookies() == []
+    page.wait_for_selector("#admin-panel:not([hidden]) #admin-body button.add", timeout=20_000)
+    assert errors == []
+    page.close()

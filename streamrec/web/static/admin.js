@@ -340,6 +340,7 @@ async function review(body, form) {
     ? changed ? "the change is valid: review the diff and the plan, then confirm" : "valid, but nothing would change"
     : `refused: ${problems.length} problem(s), nothing was written`;
   drawReview(data, data.ok && changed);
+  box.scrollIntoView({ block: "nearest" });
   admin.pending = data.ok && changed ? body : null;
   box.dataset.state = !data.ok ? "refused" : changed ? "ok" : "unchanged";
 }

@@ -90,7 +90,7 @@ async function request(path, options = {}) {
 // The JSON answer of a request that succeeded; an Error with the server's message otherwise.
 async function api(path, options = {}) {
   const { status, ok, data } = await request(path, options);
-  if (!ok) throw new Error((data && data.error) || `${status}`);
+  if (!ok) throw Object.assign(new Error((data && data.error) || `${status}`), { status });
   return data;
 }
 
@@ -663,6 +663,10 @@ async function pollStatusOnce() {
     await refreshRecordings();
   } catch (error) {
     setLink(false);
+    if (error.status === 401 || error.status === 403) {  // reading needs a (better) token
+      $("access").textContent = token() ? `the token is refused: ${error.message}` : "reading needs a token";
+      $("token-button").hidden = false;
+    }
   }
 }
 
