@@ -6,10 +6,10 @@ there is no build step. The page polls ``/api/status`` and ``/api/events?since=`
 place (see ``static/app.js`` for what it shows and how); ``format.js`` formats values (one time
 format for the whole page), ``events.js`` draws the event list with the per-file events grouped, and
 ``player.js`` plays recordings and live channels in a ``<video>`` element. The Admin section is
-``admin.js`` (the forms, and the check / review / save of a change through ``/api/config/*``),
-``editor.js`` (a YAML editor per config file) and ``yamlread.js`` (reads the config files far
-enough to fill the forms). The token is kept in the tab's ``sessionStorage`` and sent as a bearer
-header; never a cookie.
+``admin.js`` (the lists, and the check / review / save of a change through ``/api/config/*``),
+``adminforms.js`` (the forms, and the ops each builds), ``editor.js`` (a YAML editor per config
+file) and ``yamlread.js`` (reads the config files far enough to fill the forms). The token is
+kept in the tab's ``sessionStorage`` and sent as a bearer header; never a cookie.
 
 The editor is CodeMirror 5, vendored from its npm package (MIT, ``cm-LICENSE.txt``) under flat
 ``cm-`` names: :data:`VENDORED` maps each to its path in the package. The files are as released
@@ -36,6 +36,7 @@ ASSETS = {
     "style.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
     "yamlread.js": "text/javascript; charset=utf-8",
+    "adminforms.js": "text/javascript; charset=utf-8",
     "admin.js": "text/javascript; charset=utf-8",
     "editor.js": "text/javascript; charset=utf-8",
     "cm-codemirror.js": "text/javascript; charset=utf-8",
