@@ -46,6 +46,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, module_hls: HlsTestSource) -> 
         token=None,
         STREAMREC_OPERATOR_TOKEN=OPERATOR,
     )
+    served.daemon.wait_for(lambda e: e["type"] == "config.applied")  # before any test's mark
     yield served
     finish(served)
 

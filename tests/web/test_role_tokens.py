@@ -62,6 +62,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     served = serve(
         root, CONFIG, token=None, STREAMREC_TOKENS_FILE=str(file), STREAMREC_VIEWER_TOKEN=ENV_VIEWER
     )
+    served.daemon.wait_for(lambda e: e["type"] == "config.applied")  # before any test's mark
     yield served
     finish(served)
 
