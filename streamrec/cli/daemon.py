@@ -44,6 +44,15 @@ def run(
             "name ($STREAMREC_SHARD).",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Share the channels with the daemons of an etcd cluster: "
+            "etcd://host:port/prefix?ttl=10 ($STREAMREC_CLUSTER, settings.cluster); "
+            "not with --shard.",
+        ),
+    ] = None,
     git: Annotated[
         str | None,
         typer.Option(
@@ -79,6 +88,7 @@ def run(
     import asyncio
     import socket
 
+    from streamrec.core.membership import parse_cluster
     from streamrec.core.sharding import resolve_shard
     from streamrec.daemon.configload import ConfigLoader
     from streamrec.daemon.gitmode import GitConfigSource, GitOptions
@@ -93,6 +103,8 @@ def run(
     source: ConfigSource = DirectorySource(globals_.config_dir, poll=poll)
     try:
         shard_of = resolve_shard(shard, env, socket.gethostname())
+        if cluster:
+            parse_cluster(cluster)  # a bad URL is a usage error before anything starts
         if git:
             options = GitOptions(git, branch, parse_duration(interval), git_subdir)
             source = GitConfigSource(options, environ=env, loader=loader)
@@ -104,6 +116,7 @@ def run(
         environ=env,
         allow_empty=allow_empty,
         shard=shard_of,
+        cluster=cluster,
         loader=loader,
         clock=SYSTEM_CLOCK,
         on_secrets=set_log_redactor,

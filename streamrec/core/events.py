@@ -219,6 +219,75 @@ class StateWritable(Event):
     dropped: int | None = None
 
 
+# --- the etcd cluster (daemon.cluster) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterJoined(Event):
+    """This daemon registered as ``member`` of an etcd cluster under a new lease (at start, and
+    again after it fenced itself); ``members``: the live members it saw then."""
+
+    type: ClassVar[str] = "cluster.joined"
+    member: str
+    cluster: str
+    members: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterMembers(Event):
+    """The set of live members changed (one joined, left or lost its lease)."""
+
+    type: ClassVar[str] = "cluster.members"
+    members: list[str] = field(default_factory=list)
+    joined: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterFenced(Event):
+    """This member could not renew its lease in time and stopped its recorders itself, before
+    another member could take their channels; it registers again with a new lease."""
+
+    type: ClassVar[str] = "cluster.fenced"
+    member: str
+    reason: str
+    stopped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterLeader(Event):
+    """This member became the cluster's leader (``leader`` true: it runs the scheduled tasks and
+    queues) or stopped being it."""
+
+    type: ClassVar[str] = "cluster.leader"
+    member: str
+    leader: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelOwned(Event):
+    """This member took the ownership key of ``channel``: it alone may record it now;
+    ``previous``: the member that held it before, when one did."""
+
+    type: ClassVar[str] = "channel.owned"
+    channel: str
+    member: str
+    reason: str
+    previous: str | None = optional()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelReleased(Event):
+    """This member stopped recording ``channel`` and gave its ownership key back (``to``: the
+    member it hashes to now, when there is one)."""
+
+    type: ClassVar[str] = "channel.released"
+    channel: str
+    member: str
+    reason: str
+    to: str | None = optional()
+
+
 # --- tasks and queues -------------------------------------------------------------------------
 
 
@@ -426,6 +495,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ConfigApplied, ConfigRejected, ConfigChanged, RecordingRequested,
         DaemonStarted, DaemonStopped, DaemonRecovered,
         StateRecreated, StateWritable,
+        ClusterJoined, ClusterMembers, ClusterFenced, ClusterLeader, ChannelOwned, ChannelReleased,
         TaskStarted, TaskFinished, TaskSkipped, QueueStarted, QueueFinished, QueueSkipped,
         RecordingStarted, RecordingSegment, RecordingProcessed, RecordingStalled,
         RecordingReconnecting, RecordingGap, RecordingStopped, RecordingSkipped,

@@ -13,6 +13,11 @@ is BLAKE2b, never Python's ``hash()`` (salted per process, so two daemons would 
 
 Scheduled tasks and queues run on shard 0 unless pinned to another shard, so a nightly queue runs
 once per installation, not once per daemon.
+
+This is the static setup: N is fixed and nothing takes over a shard whose daemon died. With etcd
+(``core.membership``, ``daemon.cluster``) the live members share the channels by the same
+:func:`weight` over their ids, and the elected leader runs the schedules; both satisfy
+:class:`Ownership`, and a daemon takes one or the other, never both.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from streamrec.errors import StreamrecError
 
@@ -32,11 +38,13 @@ _ORDINAL = re.compile(r"-(\d+)\Z")
 
 
 class ShardError(StreamrecError):
-    """A shard specification cannot be understood, or names a shard outside 0..N-1."""
+    """A shard specification cannot be understood, or names a shard outside 0..N-1 (also a cluster
+    URL or member id that ``core.membership`` cannot read, or a shard given with a cluster)."""
 
 
-def weight(name: str, shard: int) -> int:
-    """The rendezvous weight of ``name`` on ``shard``: 64 stable bits of BLAKE2b."""
+def weight(name: str, shard: int | str) -> int:
+    """The rendezvous weight of ``name`` on ``shard`` (a shard number, or a cluster member's id in
+    ``core.membership``): 64 stable bits of BLAKE2b."""
     digest = hashlib.blake2b(
         f"{shard}\x00{name}".encode(), digest_size=8, person=b"streamrec-shard"
     ).digest()
@@ -56,6 +64,14 @@ def owner(name: str, shards: int) -> int:
 def assignment(names: Iterable[str], shards: int) -> dict[str, int]:
     """Every name with the shard that owns it."""
     return {name: owner(name, shards) for name in names}
+
+
+class Ownership(Protocol):
+    """Who decides what this daemon records and schedules: a static :class:`Shard`, or a member
+    of an etcd cluster (``daemon.cluster.ClusterMember``)."""
+
+    def owns_channel(self, name: str) -> bool: ...
+    def owns_task(self, pinned: int | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)

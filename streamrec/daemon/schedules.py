@@ -8,7 +8,9 @@ when the settings changed, and :meth:`Schedules.run_once_tasks` after each apply
 background task and returns at once; a fire later than the grace is logged as ``schedule.missed``.
 
 Which daemon schedules what is decided by the shard (``core.sharding``): a task or queue pinned to
-a shard that does not exist is not scheduled anywhere, with a warning.
+a shard that does not exist is not scheduled anywhere, with a warning. In an etcd cluster
+(``daemon.cluster``) the leader schedules everything, and the service calls :meth:`Schedules.configure`
+again when leadership changes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from streamrec.core.clock import Clock
 from streamrec.core.events import Emit, ScheduleMissed
-from streamrec.core.sharding import Shard
+from streamrec.core.sharding import Ownership, Shard
 from streamrec.core.timestamps import format_ts
 from streamrec.errors import StreamrecError, TaskError
 from streamrec.log import logger
@@ -45,7 +47,7 @@ class Schedules:
         windows: Windows,
         emit: Emit,
         spawn: Spawn,
-        shard: Shard,
+        shard: Ownership,
         clock: Clock,
         grace: float = 60.0,
     ) -> None:
@@ -82,7 +84,7 @@ class Schedules:
         if obj.schedule is None or obj.schedule == "once":
             return False
         pinned = obj.shard
-        if pinned is not None and pinned >= self._shard.count:
+        if pinned is not None and isinstance(self._shard, Shard) and pinned >= self._shard.count:
             logger.warning(
                 "pinned to shard {} but there are {} shards: not scheduled",
                 pinned,
@@ -98,8 +100,9 @@ class Schedules:
         return obj is not None and self.owns(obj)
 
     def run_once_tasks(self) -> None:
-        """Run the ``schedule: once`` tasks due after an apply (they belong to shard 0)."""
-        if self._shard.index == 0:
+        """Run the ``schedule: once`` tasks due after an apply (they belong to shard 0, or to the
+        cluster's leader)."""
+        if self._shard.owns_task(None):
             self._spawn(self._once(), "once tasks")
 
     async def _once(self) -> None:

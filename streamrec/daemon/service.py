@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +41,13 @@ from streamrec.app.statedir import open_journal, open_paths
 from streamrec.core import planning
 from streamrec.core.clock import Clock
 from streamrec.core.events import DaemonStarted, DaemonStopped, Event
+from streamrec.core.membership import ClusterSpec, member_id, resolve_cluster
 from streamrec.core.redact import Redactor
-from streamrec.core.sharding import SINGLE, Shard
+from streamrec.core.sharding import SINGLE, Ownership, Shard, ShardError
 from streamrec.daemon.actions import Control
 from streamrec.daemon.catchup import catch_up
 from streamrec.daemon.channels import ChannelSet, requests_of
+from streamrec.daemon.cluster import ClusterMember
 from streamrec.daemon.configload import ConfigLoader
 from streamrec.daemon.gitmode import GitConfigSource
 from streamrec.daemon.lock import DaemonLock, last_alive
@@ -59,6 +62,7 @@ from streamrec.daemon.webapi import ReadModel
 from streamrec.errors import ConfigError, DaemonError
 from streamrec.log import logger
 from streamrec.runtime.childwatch import pidfd_watching
+from streamrec.runtime.etcd import Etcd
 from streamrec.runtime.fdlimit import FdLimit, raise_fd_limit
 from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.loading import LoadedConfig
@@ -92,6 +96,7 @@ class _Parts:
     reconciler: Reconciler
     control: Control
     listeners: Listeners
+    cluster: ClusterMember | None = None
 
 
 class Daemon:
@@ -107,6 +112,7 @@ class Daemon:
         allow_empty: bool = False,
         misfire_grace: float = 60.0,
         shard: Shard = SINGLE,
+        cluster: str | None = None,
         loader: ConfigLoader | None = None,
         clock: Clock,
         on_secrets: Callable[[Redactor], None] | None = None,
@@ -119,6 +125,9 @@ class Daemon:
         self.allow_empty = allow_empty
         self.misfire_grace = misfire_grace
         self.shard = shard
+        self.cluster = cluster
+        """``run --cluster``; else ``STREAMREC_CLUSTER``, else ``settings.cluster`` (``daemon.cluster``)."""
+        self.cluster_spec: ClusterSpec | None = None
         self.loader = loader or ConfigLoader()
         """Loads and plans the config in a worker process with a deadline (never on the loop)."""
         self.clock = clock
@@ -151,6 +160,13 @@ class Daemon:
                 initial, error = planned.loaded, None
             except ConfigError as exc:
                 initial, error = None, exc
+            setting = initial.config.settings.cluster if initial else None
+            self.cluster_spec = resolve_cluster(self.cluster, self.environ, setting)
+            if self.cluster_spec is not None and self.shard != SINGLE:
+                raise ShardError(
+                    f"--shard {self.shard} and the cluster {self.cluster_spec} cannot be combined: "
+                    "the cluster decides who records what; drop --shard (and STREAMREC_SHARD)"
+                )
             root = self.source.state_root(self.environ)
             paths = open_paths(root or state_root(directory, initial, self.environ))
             lock = DaemonLock(paths)
@@ -193,6 +209,8 @@ class Daemon:
         await parts.listeners.start(initial.config.settings if initial else None)
         self._spawn(parts.keeper.run(control.stop_event), "state keeper")
         schedules.scheduler.start()
+        if parts.cluster is not None:
+            parts.cluster.start(control.stop_event)
         if error is not None:
             reconciler.seen = fingerprint(self.source.config_dir)
             reconciler.reject([str(p) for p in error.problems], "at start")
@@ -241,15 +259,17 @@ class Daemon:
         recording = Recording(
             start, emit=emit, runner=runner, state=folded, clock=clock, stop_step=STOP_STEP
         )
+        member = self._member(keeper) if self.cluster_spec is not None else None
+        owner: Ownership = member if member is not None else self.shard
         schedules = Schedules(
-            zone=settings.timezone, runner=runner, emit=emit, spawn=self._spawn, shard=self.shard,
+            zone=settings.timezone, runner=runner, emit=emit, spawn=self._spawn, shard=owner,
             clock=clock, grace=self.misfire_grace, windows=lambda name: self._running().channels.evaluate(name),
         )  # fmt: skip
         channels = ChannelSet(
             make_recorder=recording.make_recorder, set_timer=schedules.scheduler.at,
             cancel_timer=schedules.scheduler.remove, pids_dir=paths.pids, emit=emit,
             zone=settings.timezone, max_concurrent=settings.max_concurrent_recordings,
-            owns=self.shard.owns_channel, clock=clock, requests=requests_of(folded, clock.now()),
+            owns=owner.owns_channel, clock=clock, requests=requests_of(folded, clock.now()),
         )  # fmt: skip
         current = Current()
         reads = ReadModel(
@@ -279,7 +299,32 @@ class Daemon:
             config_routes=lambda guard: config_routes(admin, guard),
             config_dir=source.config_dir, started_at=self.started_at, tokens=self.tokens,
         )  # fmt: skip
-        return _Parts(journal, keeper, runner, schedules, channels, reconciler, control, listeners)
+        return _Parts(
+            journal, keeper, runner, schedules, channels, reconciler, control, listeners, member
+        )
+
+    def _member(self, keeper: StateKeeper) -> ClusterMember:
+        """This daemon's membership of the cluster (``daemon.cluster``); parts made later are
+        reached through :meth:`_running`."""
+        spec = self.cluster_spec
+        assert spec is not None
+        me = member_id(self.environ, socket.gethostname(), os.getpid())
+
+        def names() -> list[str]:
+            return [n for n, c in self._running().channels.channels.items() if c.enabled]
+
+        def leader_changed() -> None:
+            parts = self._running()
+            loaded = parts.reconciler.current.loaded
+            if loaded is not None:
+                parts.schedules.configure(loaded.config)
+
+        return ClusterMember(
+            spec, me, store=Etcd(spec.host, spec.port, timeout=min(2.0, spec.ttl / 4)),
+            names=names, evaluate=lambda name: self._running().channels.evaluate(name),
+            running=lambda name: name in self._running().channels.running,
+            healthy=keeper.problem, emit=self._emit, clock=self.clock, on_leader=leader_changed,
+        )  # fmt: skip
 
     async def _load_copy(self, directory: Path) -> tuple[LoadedConfig, planning.Desired]:
         """Load and plan a changed copy of the config (the config API's check), in the worker;
@@ -301,6 +346,8 @@ class Daemon:
     async def _shutdown(self, parts: _Parts, started: float) -> None:
         loop = asyncio.get_running_loop()
         reason = parts.control.stop_reason
+        if parts.cluster is not None:
+            await parts.cluster.halt()  # no key taken or given back from here on
         parts.schedules.scheduler.shutdown()
         budget = SHUTDOWN_BUDGET - 1.5
         stops = [
@@ -311,6 +358,8 @@ class Daemon:
             await asyncio.wait_for(asyncio.gather(*stops, return_exceptions=True), budget)
         except asyncio.TimeoutError:
             logger.error("shutdown: recorders or tasks did not stop within {:.0f}s", budget)
+        if parts.cluster is not None:
+            await parts.cluster.leave()  # the recorders stopped: the others may take over now
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

@@ -382,6 +382,9 @@ class Settings(Strict):
     on_low_space: LowSpacePolicy = "stop"
     state_fsync: FsyncPolicy = "always"
     http: Http = Http()
+    cluster: str | None = None
+    """``etcd://host:port/prefix?ttl=10``: share the channels with the other daemons registered in
+    that etcd (``daemon.cluster``); ``STREAMREC_CLUSTER`` and ``run --cluster`` win over it."""
     defaults: ChannelOptions = ChannelOptions()
 
 

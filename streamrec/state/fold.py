@@ -169,6 +169,57 @@ def _state_dir_event(
     """The state dir's own events change no object: the log keeps them, ``history`` shows them."""
 
 
+# --- the etcd cluster -------------------------------------------------------------------------
+
+MAX_HANDOVERS = 50
+"""How many ownership changes ``cluster.handovers`` keeps (the latest ones)."""
+
+
+def _cluster(state: State) -> dict[str, Any]:
+    cluster: dict[str, Any] = state.setdefault("cluster", {})
+    for key, value in (("member", None), ("members", []), ("leader", False), ("handovers", [])):
+        cluster.setdefault(key, value)
+    return cluster
+
+
+def _cluster_joined(state: State, e: ev.ClusterJoined, ts: str, seq: int) -> None:
+    _cluster(state).update(
+        member=e.member, cluster=e.cluster, members=list(e.members), joined_at=ts, leader=False
+    )
+
+
+def _cluster_members(state: State, e: ev.ClusterMembers, ts: str, seq: int) -> None:
+    _cluster(state).update(members=list(e.members), members_since=ts)
+
+
+def _cluster_fenced(state: State, e: ev.ClusterFenced, ts: str, seq: int) -> None:
+    _cluster(state).update(fenced_at=ts, fenced_reason=e.reason, leader=False)
+    for name in e.stopped:
+        _channel(state, name)["owner"] = None
+
+
+def _cluster_leader(state: State, e: ev.ClusterLeader, ts: str, seq: int) -> None:
+    _cluster(state).update(leader=e.leader, leader_since=ts)
+
+
+def _handover(state: State, item: dict[str, Any]) -> None:
+    handovers: list[Any] = _cluster(state)["handovers"]
+    handovers.append(item)
+    del handovers[:-MAX_HANDOVERS]
+
+
+def _channel_owned(state: State, e: ev.ChannelOwned, ts: str, seq: int) -> None:
+    _channel(state, e.channel).update(owner=e.member, owner_since=ts)
+    _handover(state, {"ts": ts, "channel": e.channel, "from": e.previous, "to": e.member,
+                      "reason": e.reason})  # fmt: skip
+
+
+def _channel_released(state: State, e: ev.ChannelReleased, ts: str, seq: int) -> None:
+    _channel(state, e.channel).update(owner=None, owner_since=ts)
+    _handover(state, {"ts": ts, "channel": e.channel, "from": e.member, "to": e.to,
+                      "reason": e.reason})  # fmt: skip
+
+
 # --- tasks and queues ------------------------------------------------------------------------
 
 
@@ -324,6 +375,12 @@ REDUCERS: dict[type[ev.Event], Reducer] = {
     ev.DaemonRecovered: _daemon_recovered,
     ev.StateRecreated: _state_dir_event,
     ev.StateWritable: _state_dir_event,
+    ev.ClusterJoined: _cluster_joined,
+    ev.ClusterMembers: _cluster_members,
+    ev.ClusterFenced: _cluster_fenced,
+    ev.ClusterLeader: _cluster_leader,
+    ev.ChannelOwned: _channel_owned,
+    ev.ChannelReleased: _channel_released,
     ev.TaskStarted: _task_started,
     ev.TaskFinished: _task_finished,
     ev.TaskSkipped: _task_skipped,

@@ -1,0 +1,85 @@
+"""Helpers for the cluster tests: a shared config of HLS channels, daemons joined to one etcd, who
+owns what from their state logs, and a sampler of the ffmpeg processes of every channel."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from daemonkit import DaemonProcess, ffmpeg_processes
+
+TTL = 3
+
+
+def shared_config(root: Path, url: str, names: list[str]) -> Path:
+    config = root / "shared" / "config"
+    config.mkdir(parents=True)
+    lines = ["settings: {recordings_dir: recordings}", "channels:"]
+    for name in names:
+        lines += [f"  {name}:", f'    url: "{url}"', "    segment: 2s"]
+    (config / "channels.yaml").write_text("\n".join(lines) + "\n")
+    return config
+
+
+def cluster_url(port: int) -> str:
+    return f"etcd://127.0.0.1:{port}/test?ttl={TTL}"
+
+
+def owned(d: DaemonProcess) -> set[str]:
+    """The channels daemon ``d`` holds now, from its state log."""
+    held: set[str] = set()
+    for event in d.events():
+        if event["type"] == "channel.owned":
+            held.add(event["channel"])
+        elif event["type"] == "channel.released":
+            held.discard(event["channel"])
+        elif event["type"] in {"cluster.fenced", "daemon.stopped"}:
+            held.clear()
+    return held
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
+    """Seconds until ``check()`` held; AssertionError after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def recording(d: DaemonProcess, name: str, after: int = 0) -> bool:
+    return any(
+        e["seq"] > after and e["type"] == "recording.segment" and e["channel"] == name
+        for e in d.events()
+    )
+
+
+class FfmpegSampler:
+    """Counts each channel's ffmpeg processes every 0.1 s in a thread: the most seen at once."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.most: dict[str, int] = dict.fromkeys(names, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> FfmpegSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for name in self.names:
+                count = len(ffmpeg_processes(f"/.partial/{name}/"))
+                self.most[name] = max(self.most[name], count)
+            self._stop.wait(0.1)
+
+    def duplicates(self) -> dict[str, int]:
+        return {name: most for name, most in self.most.items() if most > 1}

@@ -1,0 +1,62 @@
+"""Three real daemons share six channels through a local etcd; faults move channels, never double
+them (every channel's ffmpeg processes are counted through the whole run)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from clusterkit import TTL, FfmpegSampler, cluster_url, owned, recording, shared_config, wait_until
+
+from streamrec.core.membership import owner_of
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+NAMES = [f"ch{i}" for i in range(6)]
+
+
+def start_cluster(daemon, etcd, hls, tmp_path, count=3):
+    config = shared_config(tmp_path, hls.url, NAMES)
+    url = cluster_url(etcd.port)
+
+    def member(i: int):
+        d = daemon(f"m{i}", STREAMREC_MEMBER=f"m{i}", STREAMREC_CLUSTER=url)
+        d.config.rmdir()
+        d.config = config
+        return d.start()
+
+    members = [member(i) for i in range(count)]
+    ids = [f"m{i}" for i in range(count)]
+    for name in NAMES:
+        d = members[ids.index(owner_of(name, ids) or "")]
+        wait_until(lambda d=d, n=name: recording(d, n), 60, f"{name} recorded by its owner")
+    return members, member
+
+
+def test_kill_9_moves_the_dead_members_channels_within_the_ttl(daemon, etcd, hls, tmp_path):
+    members, _ = start_cluster(daemon, etcd, hls, tmp_path)
+    with FfmpegSampler(NAMES) as sampler:
+        victim = max(members, key=lambda d: len(owned(d)))
+        lost = owned(victim)
+        assert lost
+        survivors = [d for d in members if d is not victim]
+        marks = [d.last_seq() for d in survivors]
+        victim.kill()
+        killed = time.monotonic()
+        for name in sorted(lost):
+            wait_until(
+                lambda n=name: any(
+                    recording(d, n, m) for d, m in zip(survivors, marks, strict=True)
+                ),
+                TTL + 5 + 5,
+                f"{name} recorded again after the kill",
+            )
+            took = time.monotonic() - killed
+        assert took <= TTL + 5 + 2  # the first segment is written about 2 s after the take
+        for name in NAMES:
+            holders = [d for d in survivors if name in owned(d)]
+            assert len(holders) == 1, name
+        gaps = [e for d in survivors for e in d.events() if e["type"] == "recording.gap"]
+        assert {g["channel"] for g in gaps} >= lost
+        assert all("failover" in g["cause"] for g in gaps if g["channel"] in lost)
+    assert sampler.duplicates() == {}
