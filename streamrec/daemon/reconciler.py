@@ -82,11 +82,14 @@ class Reconciler:
         current: Current,
         allow_empty: bool = False,
         on_secrets: Callable[[Redactor], None] | None = None,
+        secrets: frozenset[str] = frozenset(),
     ) -> None:
         self.current = current
+        self._secrets = secrets
+        """Secrets no config holds (the API tokens): hidden in task output and logs too."""
         self.seen: tuple[tuple[str, int, int], ...] | None = None
         """The config files' fingerprint when the last reconcile began to read them."""
-        current.redactor = Redactor.of(environ=environ)
+        current.redactor = Redactor.of(secrets, environ=environ)
         self._on_secrets = on_secrets
         """Told the redactor of each config carried out (the CLI's log sink redacts with it)."""
         self._source = source
@@ -172,7 +175,8 @@ class Reconciler:
         settings_changed = "settings/settings" in changed
         outcomes: dict[str, str] = {key: "unchanged" for key in self.current.applied.hashes}
         self.current.loaded = loaded
-        redactor = self.current.redactor = Redactor.of(loaded.secrets, self._environ, config)
+        known = loaded.secrets | self._secrets
+        redactor = self.current.redactor = Redactor.of(known, self._environ, config)
         if self._on_secrets is not None:
             self._on_secrets(redactor)
         self._recording.configure(loaded)

@@ -281,7 +281,7 @@ class Daemon:
             source=source, loader=self.loader, environ=self.environ, paths=paths, log=keeper,
             recording=recording, runner=runner, schedules=schedules, channels=channels,
             counts=reads, current=current, allow_empty=self.allow_empty,
-            on_secrets=self.on_secrets,
+            on_secrets=self.on_secrets, secrets=frozenset(self.tokens.secrets),
         )  # fmt: skip
         control = Control(
             reconcile=reconciler.reconcile, runner=runner, scheduler=schedules.scheduler,
