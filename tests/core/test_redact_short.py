@@ -124,3 +124,12 @@ def test_validate_warns_of_a_short_secret_on_one_line(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0 and "warning:" not in done.stderr, done.stderr
+
+
+def test_a_variable_naming_where_a_secret_is_kept_is_not_a_secret() -> None:
+    """``*_FILE`` and ``*_PATH`` hold a path (shown in messages); the secret names stay secret."""
+    assert is_secret_variable("STREAMREC_API_TOKEN") and is_secret_variable("CAM_PASSWORD")
+    assert is_secret_variable("API_KEY_FILENAME")  # not a ``_FILE`` suffix
+    assert not is_secret_variable("STREAMREC_TOKENS_FILE")
+    assert not is_secret_variable("ssh_key_path")
+    assert not is_secret_variable("TIMEZONE")
