@@ -403,73 +403,113 @@ def test_a_viewer_sees_no_forms_and_is_refused_a_forced_change(
     assert page.errors == []
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(90)
-def test_a_change_in_git_mode_is_a_commit_on_the_bare_repository_and_applied(
-    browser: Any, tmp_path: Path
-) -> None:
-    """``run --git``: the form's task becomes a commit on the tracked branch, which the daemon runs."""
-    bare, work = tmp_path / "config.git", tmp_path / "work"
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def git_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Path, Path]]:
+    """A ``run --git`` daemon on a local bare repository, and a clone of it to push from."""
+    root = tmp_path_factory.mktemp("git")
+    bare, work = root / "config.git", root / "work"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
     subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True, capture_output=True)
     (work / "tasks.yaml").write_text(
         "# tasks, kept as written\ntasks:\n  hello: {command: 'true'}\n"
     )
-    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
-    subprocess.run([*git, "checkout", "-q", "-b", "main"], cwd=work, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=work, check=True)
-    subprocess.run([*git, "commit", "-qm", "first"], cwd=work, check=True)
-    subprocess.run([*git, "push", "-q", "origin", "HEAD:main"], cwd=work, check=True)
-    first = subprocess.run(
-        ["git", "rev-parse", "main"], cwd=bare, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    git(work, "checkout", "-q", "-b", "main")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "first")
+    git(work, "push", "-q", "origin", "HEAD:main")
     served = serve_run(
-        tmp_path / "d",
+        root / "d",
         None,
         "--git",
         f"file://{bare}",
         "--branch",
         "main",
         "--interval",
-        "1s",
+        "1h",  # the daemon fetches at start and after its own pushes only
         token=TOKEN,
     )
-    try:
-        served.daemon.wait_for(lambda e: e["type"] == "config.applied", timeout=30)
-        page = admin_page(browser, served, TOKEN)
-        assert page.get_attribute("#admin-mode", "data-mode") == "git"
-        page.click('#admin-tabs [data-tab="tasks"]')
-        page.click("#admin-body button.add")
-        form = page.locator("form.admin-form")
-        form.locator('[data-field="name"] input').fill("greet")
-        form.locator('[data-field="command"] input').fill("echo greetings")
-        form.locator('[data-field="depends_on"] input').fill("hello")
-        shown = check_and_confirm(page, "a greeting task")
-        assert shown["saved_to"] == "git", shown
-        head = subprocess.run(
-            ["git", "rev-parse", "main"], cwd=bare, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        assert head != first and head[:12] in shown["outcome"]
-        show = subprocess.run(
-            ["git", "show", "--format=%P%n%an%n%B", head], cwd=bare, capture_output=True, text=True
-        ).stdout
-        parent, author = show.splitlines()[:2]
-        assert parent == first and "admin" in author and "a greeting task" in show, show
-        assert "+  greet:" in show, show
-        tasks = subprocess.run(
-            ["git", "show", f"{head}:tasks.yaml"], cwd=bare, capture_output=True, text=True
-        ).stdout
-        assert tasks.startswith("# tasks, kept as written\ntasks:\n  hello: {command: 'true'}\n")
-        applied = served.daemon.wait_for(
-            lambda e: e["type"] == "config.applied" and (e.get("git") or {}).get("commit") == head,
-            timeout=30,
-        )
-        assert "task/greet" in applied["diff"]["added"]
-        changed = served.daemon.wait_for(lambda e: e["type"] == "config.changed")
-        assert changed["saved_to"] == "git" and changed["commit"] == head
-        assert page.errors == []
-    finally:
-        finish(served)
+    served.daemon.wait_for(lambda e: e["type"] == "config.applied", timeout=30)
+    yield served, bare, work
+    finish(served)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_a_change_in_git_mode_is_a_commit_on_the_bare_repository_and_applied(
+    browser: Any, git_served: tuple[Served, Path, Path]
+) -> None:
+    """``run --git``: the form's task becomes a commit on the tracked branch, which the daemon runs."""
+    served, bare, _ = git_served
+    first = git(bare, "rev-parse", "main")
+    page = admin_page(browser, served, TOKEN)
+    assert page.get_attribute("#admin-mode", "data-mode") == "git"
+    page.click('#admin-tabs [data-tab="tasks"]')
+    page.click("#admin-body button.add")
+    form = page.locator("form.admin-form")
+    form.locator('[data-field="name"] input').fill("greet")
+    form.locator('[data-field="command"] input').fill("echo greetings")
+    form.locator('[data-field="depends_on"] input').fill("hello")
+    shown = check_and_confirm(page, "a greeting task")
+    assert shown["saved_to"] == "git", shown
+    head = git(bare, "rev-parse", "main")
+    assert head != first and head[:12] in shown["outcome"]
+    show = git(bare, "show", "--format=%P%n%an%n%B", head)
+    parent, author = show.splitlines()[:2]
+    assert parent == first and "admin" in author and "a greeting task" in show, show
+    assert "+  greet:" in show, show
+    tasks = git(bare, "show", f"{head}:tasks.yaml")
+    assert tasks.startswith("# tasks, kept as written\ntasks:\n  hello: {command: 'true'}\n")
+    applied = served.daemon.wait_for(
+        lambda e: e["type"] == "config.applied" and (e.get("git") or {}).get("commit") == head,
+        timeout=30,
+    )
+    assert "task/greet" in applied["diff"]["added"]
+    changed = served.daemon.wait_for(lambda e: e["type"] == "config.changed")
+    assert changed["saved_to"] == "git" and changed["commit"] == head
+    assert page.errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_a_git_push_in_the_way_keeps_the_change_as_a_patch(
+    browser: Any, git_served: tuple[Served, Path, Path]
+) -> None:
+    """Someone pushes to the same line between the check and the confirm: nothing is pushed,
+    the page says where the conflict is and shows the change's patch."""
+    served, bare, work = git_served
+    page = admin_page(browser, served, TOKEN)
+    page.click('#admin-tabs [data-tab="tasks"]')
+    page.click('#admin-body tr[data-entry="hello"] button.edit')
+    page.fill('form.admin-form [data-field="command"] input', "echo mine")
+    page.click("form.admin-form button.check")
+    page.wait_for_selector('#admin-review[data-state="ok"]', timeout=20_000)
+    git(work, "pull", "-q", "--rebase", "origin", "main")
+    text = (
+        (work / "tasks.yaml").read_text().replace("{command: 'true'}", "{command: 'echo theirs'}")
+    )
+    (work / "tasks.yaml").write_text(text)
+    git(work, "commit", "-qam", "theirs")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    theirs = git(work, "rev-parse", "HEAD")
+    page.click("#review-confirm")
+    page.wait_for_selector('#admin-outcome[data-saved-to="conflict"]', timeout=30_000)
+    outcome = page.inner_text("#outcome-text")
+    assert "Nothing was pushed" in outcome and "tasks.yaml" in outcome, outcome
+    assert "echo mine" in page.input_value("#outcome-patch")
+    assert page.locator("#outcome-copy").is_visible()
+    assert git(bare, "rev-parse", "main") == theirs
+    assert page.errors == []
 
 
 @pytest.mark.slow

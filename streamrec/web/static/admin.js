@@ -119,6 +119,7 @@ async function review(body, form) {
 }
 
 function problemText(p) {
+  if (typeof p === "string") return p;
   return p.file ? `${p.file}:${p.line}:${p.col}: ${p.message}` : String(p.message);
 }
 
@@ -174,16 +175,18 @@ function showOutcome(status, answer) {
     text = `Committed ${String(answer.commit || "").slice(0, 12)} (${files || "no files"}) and pushed; the daemon applies it now.`;
   } else if (status < 300) {
     text = `Saved to the config directory (${files || "no files"}); the daemon reconciles now.`;
+  } else if (answer.conflict) {  // git: someone else's push is in the way
+    const where = names(answer.conflict).length ? ` (conflict in ${names(answer.conflict).join(", ")})` : "";
+    const why = (answer.problems || []).map(problemText).join("; ");
+    text = `Nothing was pushed: ${answer.error || "the branch moved on"}${where}${why ? `: ${why}` : ""}. Nothing is lost: here is the patch of your change.`;
+    patch = answer.patch || "";
   } else if (answer.saved_to === "patch") {
     text = `Nothing was written: ${answer.error || "the config is read-only"}. Apply this patch where the config is kept:`;
-    patch = answer.patch || "";
-  } else if (answer.conflict) {
-    text = `Nothing was lost, but the change was not pushed: ${answer.error} (conflict in ${names(answer.conflict).join(", ")}). The patch:`;
     patch = answer.patch || "";
   } else {
     text = `The save failed: ${answer.error || status}. Nothing was written.`;
   }
-  box.dataset.savedTo = status < 300 ? answer.saved_to || "" : answer.saved_to || "error";
+  box.dataset.savedTo = status < 300 ? answer.saved_to || "" : answer.conflict ? "conflict" : answer.saved_to || "error";
   $("outcome-text").textContent = text;
   $("outcome-patch").value = patch || "";
   $("outcome-patch").hidden = patch === null;

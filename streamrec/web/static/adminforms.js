@@ -229,7 +229,7 @@ function showFormProblems(form, problems) {
   const name = form.isNew ? form.nameInput.value.trim() : form.name;
   const prefix = `${form.section}.${name}`;
   for (const p of problems) {
-    const message = String(p.message || "");
+    const message = typeof p === "string" ? p : String(p.message || "");
     let field = null;
     if (message.startsWith(`${prefix}.`)) {
       const key = /^[A-Za-z_]+/.exec(message.slice(prefix.length + 1));
