@@ -9,7 +9,9 @@ for byte before and after, and watches the daemon act on the change.
 from __future__ import annotations
 
 import difflib
+import io
 import json
+import random
 import re
 import subprocess
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 from webkit import TOKEN, Served, chromium, finish, screenshot_dir, serve, serve_run
 
 from streamrec.runtime.testsource import HlsTestSource
@@ -81,7 +84,8 @@ CONFIGS = sorted(
 @pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_the_yaml_reader_of_the_forms_reads_what_the_loader_reads() -> None:
-    """yamlread.js gives the same values as the loader for the shipped configs and odd spellings."""
+    """yamlread.js gives the same values as the loader for the shipped configs and odd spellings,
+    and for 600 drawn documents either the loader's values or a refusal (YamlUnread)."""
     odd = (
         "# a comment\n"
         "channels:\n"
@@ -104,6 +108,7 @@ def test_the_yaml_reader_of_the_forms_reads_what_the_loader_reads() -> None:
     )
     texts = {str(p.relative_to(REPO)): p.read_text() for p in CONFIGS}
     texts["odd.yaml"] = odd
+    drawn = drawn_documents(600, seed=5)
     with chromium((800, 600)) as context:
         page = context.new_page()
         page.set_content("<html><body></body></html>")
@@ -117,12 +122,71 @@ def test_the_yaml_reader_of_the_forms_reads_what_the_loader_reads() -> None:
             "() => { try { readYaml('a: &x {b: 1}\\nc: *x\\n'); return false; }"
             " catch (e) { return e instanceof YamlUnread; } }"
         )
+        got = page.evaluate(
+            "(texts) => Object.fromEntries(Object.entries(texts).map(([k, t]) => {"
+            " try { return [k, { value: readYaml(t) }]; } catch (e) {"
+            " if (!(e instanceof YamlUnread)) throw e; return [k, { unread: e.message }]; } }))",
+            drawn,
+        )
     assert refused, "an anchor must be refused, not misread"
     for name, text in texts.items():
         documents, problems = read_documents(name, text)
         assert problems == [] and len(documents) == 1, name
         expected = json.loads(json.dumps(documents[0][0]))
         assert read[name] == expected, name
+    # whatever ruamel writes is read as the loader reads it, or refused: never misread
+    compared = 0
+    for name, text in drawn.items():
+        documents, problems = read_documents(name, text)
+        if problems or len(documents) != 1:
+            continue
+        compared += 1
+        if "value" in got[name]:
+            assert got[name]["value"] == json.loads(json.dumps(documents[0][0])), text
+    read_back = sum("value" in g for g in got.values())
+    assert compared > 450 and read_back > 0.8 * compared, (compared, read_back)
+
+
+ALPHABET = [*"abcXYZ019 _-.:#'\"{}[],&*!|>%@`?~=\\/\té", "\n", "  ", ": ", " #", "- "]
+LOOKALIKES = ["10:00", "2026-12-02T15:00:00", "1h30m", "*/5 * * * *", "null", "yes", "0x1F", "1e3"]
+
+
+def drawn_value(rnd: random.Random, depth: int = 0) -> Any:
+    """A nested value of odd texts, numbers, booleans, nulls, mappings and lists."""
+    pick = rnd.random()
+    if depth > 3 or pick < 0.5:
+        kind = rnd.random()
+        if kind < 0.6:
+            return "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 12)))
+        if kind < 0.7:
+            return rnd.randint(-1000, 100_000)
+        if kind < 0.8:
+            return rnd.choice([True, False, None])
+        if kind < 0.9:
+            return rnd.choice(LOOKALIKES)
+        return round(rnd.uniform(-100, 100), 3)
+    if pick < 0.75:
+        keys = ["url", "at", "days", "x y", "a:b", "#c", "'q'", "- d"]
+        return {
+            f"{rnd.choice(keys)}{i}": drawn_value(rnd, depth + 1) for i in range(rnd.randint(0, 4))
+        }
+    return [drawn_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
+
+
+def drawn_documents(count: int, seed: int) -> dict[str, str]:
+    """``count`` YAML documents as ruamel writes them, in block, flow and mixed styles."""
+    rnd = random.Random(seed)
+    documents = {}
+    for i in range(count):
+        yaml = YAML()
+        yaml.width = 4096  # long texts on one line (a folded plain scalar is not read, by design)
+        yaml.default_flow_style = rnd.choice([False, None, True])
+        if rnd.random() < 0.5:
+            yaml.indent(mapping=2, sequence=4, offset=2)
+        out = io.StringIO()
+        yaml.dump({"channels": drawn_value(rnd), "tasks": drawn_value(rnd)}, out)
+        documents[f"drawn{i}"] = out.getvalue()
+    return documents
 
 
 # --- the forms and the editor against real daemons ------------------------------------------

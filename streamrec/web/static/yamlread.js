@@ -36,6 +36,7 @@ function plainScalar(text) {
   if (/^[-+]?[0-9]+$/.test(value)) return Number(value);
   if (/^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/.test(value)) return Number(value);
   if (/^[&*!]/.test(value)) throw new YamlUnread(`anchors, aliases and tags are not read here: ${value}`);
+  if (/^\?/.test(value)) throw new YamlUnread(`a scalar starting with ? (a complex key?) is not read here: ${value}`);
   return value;
 }
 
@@ -83,6 +84,7 @@ function flowValue(text, pos, inFlow) {
       if (text[pos] === close) return [result, pos + 1];
       if (pos >= text.length) throw new YamlUnread("a flow collection is not closed");
       if (c === "{") {
+        if (/^\?/.test(text.slice(pos))) throw new YamlUnread("a key starting with ? is not read here");
         let key;
         if (text[pos] === '"' || text[pos] === "'") [key, pos] = quoted(text, pos);
         else {
@@ -98,6 +100,8 @@ function flowValue(text, pos, inFlow) {
       } else {
         let item;
         [item, pos] = flowValue(text, pos, true);
+        while (text[pos] === " ") pos += 1;
+        if (text[pos] === ":") throw new YamlUnread("a key: value pair in a flow sequence is not read here");
         result.push(item);
       }
       while (/\s/.test(text[pos] || "")) pos += 1;
@@ -106,12 +110,13 @@ function flowValue(text, pos, inFlow) {
     }
   }
   if (c === '"' || c === "'") return quoted(text, pos);
-  const m = inFlow ? /^[^,{}[\]]*/.exec(text.slice(pos)) : { 0: text.slice(pos) };
+  const m = inFlow ? /^(?:[^,{}[\]:]|:(?![\s,\]}]|$))*/.exec(text.slice(pos)) : { 0: text.slice(pos) };
   return [plainScalar(m[0]), pos + m[0].length];
 }
 
 // Where `key: ` ends in a block line (outside quotes), or -1 when the line is no mapping entry.
 function keyEnd(text) {
+  if (/^\?/.test(text)) throw new YamlUnread("a key starting with ? is not read here");
   if (text[0] === '"' || text[0] === "'") {
     const [, after] = quoted(text, 0);
     return /^\s*:(\s|$)/.test(text.slice(after)) ? text.indexOf(":", after) : -1;
@@ -216,7 +221,10 @@ class YamlReader {
       const rest = line.text.slice(1).trimStart();
       if (!rest) { this.i += 1; result.push(this.block(indent + 1)); continue; }
       const offset = line.indent + (line.text.length - rest.length);
-      if (keyEnd(rest) >= 0 && !/^[{["']/.test(rest)) {
+      if (rest === "-" || rest.startsWith("- ")) {  // "- - a": a sequence in a sequence
+        this.lines[this.i] = { ...line, indent: offset, text: rest };
+        result.push(this.sequence(offset));
+      } else if (keyEnd(rest) >= 0) {
         this.lines[this.i] = { ...line, indent: offset, text: rest };
         result.push(this.mapping(offset));
       } else {
