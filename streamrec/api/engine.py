@@ -67,6 +67,10 @@ class MemoryJournal:
         """The fold of the events so far."""
         return self._state
 
+    def shared_state(self) -> dict[str, Any]:
+        """The fold itself (the runner only reads it)."""
+        return self._state
+
 
 class Engine:
     """One runner per state directory (or per process, in memory), on the shared loop."""

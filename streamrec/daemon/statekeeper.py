@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -100,9 +101,19 @@ class StateKeeper:
         return written
 
     def state(self) -> dict[str, Any]:
-        """The journal's current state; the last one read while the log cannot be read."""
+        """The journal's current state, a copy of its own; the last one read while the log
+        cannot be read."""
         try:
-            self._state = self.journal.state()
+            return self.journal.state()
+        except StateError as exc:
+            logger.error("state log: cannot read the state ({}); using the last one read", exc)
+        return copy.deepcopy(self._state)
+
+    def shared_state(self) -> dict[str, Any]:
+        """The journal's current state without a copy (``Journal.view``): never modify it; the
+        last one read while the log cannot be read. The task runner reads it at each start."""
+        try:
+            self._state = self.journal.shared_state()
         except StateError as exc:
             logger.error("state log: cannot read the state ({}); using the last one read", exc)
         return self._state

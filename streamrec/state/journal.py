@@ -359,6 +359,10 @@ class Journal:
         copy: dict[str, Any] = pickle.loads(data)  # noqa: S301  # our own bytes, made just above
         return copy
 
+    def shared_state(self) -> dict[str, Any]:
+        """The state of :meth:`view`: shared, never modify it (what the task runner reads)."""
+        return self.view().state
+
     def view(self) -> ReadView:
         """The current state as :meth:`state`, shared: never modify it (``state.readview``).
 

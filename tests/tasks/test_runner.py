@@ -141,3 +141,19 @@ async def test_a_background_child_left_behind_is_stopped(
     assert "left processes behind" in (result.reason or "")
     assert not os.path.exists(f"/proc/{int((workdir / 'bg.pid').read_text())}")
     assert group_gone(events(journal, "task.started")[0]["pid"])
+
+
+async def test_a_start_reads_the_shared_state_and_copies_no_history(
+    make_runner: MakeRunner, journal: Journal
+) -> None:
+    """What a run checks its dependencies against is the journal's shared read view: a start
+    costs what the last events changed, not a copy of every recording the log lists."""
+    for n in range(200):
+        journal.append("recording.segment", channel="tv", file=f"/rec/{n}.ts", bytes=1)
+    runner = make_runner(a={"command": "true"}, b={"command": "true", "depends_on": ["a"]})
+    await runner.run("a")
+    view = journal.view()
+    assert runner.seen() is view.state["tasks"]
+    assert (await runner.run("b")).status == "completed"
+    assert journal.view().state["recordings"] is not None
+    assert journal.view().state["recordings"]["/rec/0.ts"] is view.state["recordings"]["/rec/0.ts"]

@@ -222,7 +222,7 @@ async def run_sequence(
         logger.warning("queue {!r} is already running; this start is skipped", queue)
         return QueueResult(queue=queue, status="skipped", order=order, reason="already_running")
     try:
-        seen = runner.journal.state().get("queues", {})
+        seen = runner.journal.shared_state().get("queues", {})
         run = lock.next_run(files, lambda: int((seen.get(queue) or {}).get("run") or 0))
         handle = QueueHandle(queue, run)
         runner.queue_runs.setdefault(queue, []).append(handle)

@@ -137,7 +137,7 @@ class TaskRunner:
 
     def seen(self) -> dict[str, Any]:
         """The fold's ``tasks`` table: what the state log knows of each task."""
-        tasks: dict[str, Any] = self.journal.state().get("tasks", {})
+        tasks: dict[str, Any] = self.journal.shared_state().get("tasks", {})
         return tasks
 
     def _last_run(self, name: str) -> int:

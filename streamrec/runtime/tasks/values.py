@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +26,9 @@ class EventLog(Protocol):
 
     def append(self, event: Event | str, /, **fields: Any) -> dict[str, Any]: ...
     def state(self) -> dict[str, Any]: ...
+    def shared_state(self) -> Mapping[str, Any]:
+        """The current state without a copy: read it, never modify it (runs read it per start)."""
+        ...
 
 
 Observer = Callable[[dict[str, Any]], None]
