@@ -50,6 +50,25 @@ def test_feed_starts_near_the_end_and_follows_compaction(tmp_path: Path) -> None
     assert feed.latest(1)[0]["seq"] == 201
 
 
+def test_feed_answers_the_events_as_logged_and_holds_them_as_text(tmp_path: Path) -> None:
+    """Each answer equals the log's own events (every field, unicode and numbers as written);
+    what the feed holds is one compact text per event, far smaller than the parsed events."""
+    journal = Journal(tmp_path, fsync="never")
+    for i in range(300):
+        journal.append(
+            "recording.segment", channel="ch\u00e9", file=f"/rec/ch/{i}.ts", start="s", end="e",
+            duration=2.002, bytes=i * 1000, hooks=["x"],
+        )  # fmt: skip
+    feed = EventFeed(journal.paths, keep=100)
+    feed.refresh()
+    logged = list(journal.read())
+    assert feed.latest(100) == logged[-100:]
+    assert feed.after(250, 10) == logged[250:260]
+    assert len(feed) == 100
+    held = sum(len(text) for _, text in feed._kept)
+    assert held < 300 * 100
+
+
 def test_status_lists_declared_objects_with_initial_states() -> None:
     """Undeclared objects are left out; never-seen ones get idle/disabled/created; live is merged."""
     config = Config.model_validate(
