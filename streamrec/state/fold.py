@@ -349,8 +349,8 @@ def _recording_skipped(state: State, e: ev.RecordingSkipped, ts: str, seq: int) 
 
 def _recording_processed(state: State, e: ev.RecordingProcessed, ts: str, seq: int) -> None:
     recording = state["recordings"].get(e.file)
-    if recording is not None:
-        recording["hooks"] = e.status
+    if recording is not None:  # a new entry, never a change in place: read views share entries
+        state["recordings"][e.file] = {**recording, "hooks": e.status}
 
 
 def _retention_deleted(state: State, e: ev.RetentionDeleted, ts: str, seq: int) -> None:

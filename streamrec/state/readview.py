@@ -13,12 +13,18 @@ shares no object with any view.
 
 A reducer that reaches a table some other way than by key (iterating it, say) marks the whole
 table, which is then copied whole: slower, never wrong.
+
+The entries of ``recordings`` (:data:`SHARED`) are not copied at all: the fold never changes one in
+place (``recording.processed`` replaces its entry with a new dict), so the view holds the very
+entry the fold made. That halves what the history of finished files costs in memory (a view
+would otherwise hold a second copy of every recording it was published after).
 """
 
 from __future__ import annotations
 
 import itertools
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +32,8 @@ State = dict[str, Any]
 
 TABLES = frozenset({"channels", "tasks", "queues", "recordings"})
 """The top-level values whose entries are tracked one by one (the others are copied whole)."""
+SHARED = frozenset({"recordings"})
+"""Tables whose entries the fold replaces and never changes in place: shared, not copied."""
 
 
 @dataclass
@@ -141,11 +149,14 @@ def publish(view: State | None, live: State, changes: Changes) -> State:
     """The next read view: ``view`` with what ``changes`` names copied afresh from ``live``.
 
     Untouched tables and entries are the same objects as in ``view``; nothing returned is shared
-    with ``live``. With no ``view`` (or ``changes.everything``) all of ``live`` is copied.
+    with ``live`` but the entries of :data:`SHARED` tables. With no ``view`` (or
+    ``changes.everything``) all of ``live`` is copied (those entries again shared).
     """
     if view is None or changes.everything:
-        fresh: State = _copy(live)
-        return fresh
+        fresh: State = _copy({name: v for name, v in live.items() if name not in SHARED})
+        for name in SHARED & live.keys():
+            fresh[name] = dict(live[name])  # a table of its own, the entries shared
+        return {name: fresh[name] for name in live}
     new = dict(view)
     whole = [name for name in changes.whole if name in live]
     new.update(_copy({name: live[name] for name in whole}))
@@ -154,15 +165,28 @@ def publish(view: State | None, live: State, changes: Changes) -> State:
     for table, keys in changes.keys.items():
         if keys and table not in changes.whole and isinstance(live.get(table), dict):
             new[table] = _renewed(
-                new.get(table) or {}, live[table], keys, changes.removed.get(table, set())
+                new.get(table) or {},
+                live[table],
+                keys,
+                changes.removed.get(table, set()),
+                _same if table in SHARED else _copy,
             )
     if list(new) != list(live):
         new = {name: new[name] for name in live}  # the fold's order (a few top-level names)
     return new
 
 
+def _same(value: Any) -> Any:
+    """``value`` itself: the entries of a :data:`SHARED` table, which no one changes."""
+    return value
+
+
 def _renewed(
-    entries: dict[str, Any], source: dict[str, Any], keys: set[str], removed: set[str]
+    entries: dict[str, Any],
+    source: dict[str, Any],
+    keys: set[str],
+    removed: set[str],
+    copy: Callable[[Any], Any] = _copy,
 ) -> dict[str, Any]:
     """The table ``entries`` with ``keys`` copied again from ``source``, in ``source``'s order.
 
@@ -174,9 +198,9 @@ def _renewed(
     for key in keys:
         if key not in source or key in moved:
             renewed.pop(key, None)
-    renewed.update(_copy({key: source[key] for key in keys if key in renewed}))
+    renewed.update(copy({key: source[key] for key in keys if key in renewed}))
     last = list(itertools.islice(reversed(source), len(moved)))[::-1]
-    renewed.update(_copy({key: source[key] for key in last}))
+    renewed.update(copy({key: source[key] for key in last}))
     if set(last) != set(moved) or len(renewed) != len(source):  # never expected: to be sure
-        return {key: renewed.get(key) or _copy(source[key]) for key in source}
+        return {key: renewed.get(key) or copy(source[key]) for key in source}
     return renewed
