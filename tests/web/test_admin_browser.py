@@ -85,7 +85,7 @@ CONFIGS = sorted(
 @pytest.mark.timeout(60)
 def test_the_yaml_reader_of_the_forms_reads_what_the_loader_reads() -> None:
     """yamlread.js gives the same values as the loader for the shipped configs and odd spellings,
-    and for 600 drawn documents either the loader's values or a refusal (YamlUnread)."""
+    and for 600 drawn documents (with comments put in) the loader's values or a refusal."""
     odd = (
         "# a comment\n"
         "channels:\n"
@@ -173,8 +173,22 @@ def drawn_value(rnd: random.Random, depth: int = 0) -> Any:
     return [drawn_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
 
 
+def commented(rnd: random.Random, text: str) -> str:
+    """``text`` with comment and blank lines put in, a trailing comment, and maybe CRLF."""
+    lines = text.split("\n")
+    for _ in range(rnd.randint(1, 4)):
+        filler = rnd.choice(["# a comment", "#", "", "   "])
+        lines.insert(rnd.randint(0, len(lines)), " " * rnd.randint(0, 6) + filler)
+    if rnd.random() < 0.5:
+        at = rnd.randint(0, len(lines) - 1)
+        lines[at] += rnd.choice([" # trailing", "  #x", " #: y"])
+    joined = "\n".join(lines)
+    return joined.replace("\n", "\r\n") if rnd.random() < 0.2 else joined
+
+
 def drawn_documents(count: int, seed: int) -> dict[str, str]:
-    """``count`` YAML documents as ruamel writes them, in block, flow and mixed styles."""
+    """``count`` YAML documents as ruamel writes them, in block, flow and mixed styles, half of
+    them with comments and blank lines put in."""
     rnd = random.Random(seed)
     documents = {}
     for i in range(count):
@@ -185,7 +199,8 @@ def drawn_documents(count: int, seed: int) -> dict[str, str]:
             yaml.indent(mapping=2, sequence=4, offset=2)
         out = io.StringIO()
         yaml.dump({"channels": drawn_value(rnd), "tasks": drawn_value(rnd)}, out)
-        documents[f"drawn{i}"] = out.getvalue()
+        text = out.getvalue()
+        documents[f"drawn{i}"] = commented(rnd, text) if i % 2 else text
     return documents
 
 

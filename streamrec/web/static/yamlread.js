@@ -11,21 +11,34 @@
 
 class YamlUnread extends Error {}
 
-// The text of a line without its comment (a # at the start or after a blank, outside quotes).
-function stripComment(text) {
+// A line without its comment (a # at the start or after a blank, outside quotes) and the depth of
+// flow collections open at its end, given the depth open at its start. A quote opens a quoted
+// scalar only where a scalar starts (after the indentation, "- ", ": ", and "[", "{" or "," of a
+// flow collection); inside a plain scalar it is a character like any other.
+function stripComment(text, open = 0) {
   let quote = null;
+  let start = true;  // where a scalar may start
+  let flow = open;
   for (let i = 0; i < text.length; i += 1) {
     const c = text[i];
+    const next = text[i + 1];
     if (quote) {
       if (c === "\\" && quote === '"') i += 1;
-      else if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") {
-      if (i === 0 || /[\s,[{:-]/.test(text[i - 1])) quote = c;
-    } else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]))) {
-      return text.slice(0, i).trimEnd();
+      else if (c === quote && quote === "'" && next === "'") i += 1;
+      else if (c === quote) { quote = null; start = false; }
+      continue;
     }
+    if (c === "#" && (i === 0 || /\s/.test(text[i - 1]))) return [text.slice(0, i).trimEnd(), flow];
+    if (/\s/.test(c)) continue;
+    if (start && (c === '"' || c === "'")) { quote = c; continue; }
+    if (start && (c === "-" || c === "?") && (next === undefined || /\s/.test(next))) continue;
+    if (c === ":" && (next === undefined || /\s/.test(next) || (flow && /[,\]}]/.test(next)))) { start = true; continue; }
+    if ((start || flow) && (c === "[" || c === "{")) { flow += 1; start = true; continue; }
+    if (flow && c === ",") { start = true; continue; }
+    if (flow && (c === "]" || c === "}")) { flow -= 1; start = false; continue; }
+    start = false;
   }
-  return text.trimEnd();
+  return [text.trimEnd(), flow];
 }
 
 function plainScalar(text) {
@@ -128,10 +141,12 @@ function keyEnd(text) {
 
 function lexLines(text) {
   const lines = [];
+  let flow = 0;
   text.split(/\r?\n/).forEach((raw, index) => {
     if (/^(---|\.\.\.)(\s|$)/.test(raw)) return;
     if (/^%/.test(raw)) return;
-    const body = stripComment(raw);
+    let body;
+    [body, flow] = stripComment(raw, flow);
     if (!body.trim()) { lines.push({ blank: true, raw, index }); return; }
     const indent = body.length - body.trimStart().length;
     if (body.slice(0, indent).includes("\t")) throw new YamlUnread("tabs in indentation");
