@@ -19,6 +19,7 @@ passed as environment variables (``STREAMREC_CHANNEL``, ``_CATEGORY``, ``_FILE``
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
@@ -40,6 +41,8 @@ PARTIAL = re.compile(r"^(\d+)_(\d{6})\.(\w+)$")
 """The name ffmpeg gives a partial file: ``<run id>_<number>.<ext>``."""
 BACKFILL = re.compile(r"^backfill_(\d+)\.(\w+)$")
 """Segments a run skipped at its start, fetched on the side: ``backfill_<run id>.<ext>``."""
+KEEP_FILES = 1000
+"""How many of its newest finished files a recorder keeps in memory (``Recorder.files``)."""
 
 
 class Finisher:
@@ -69,8 +72,11 @@ class Finisher:
         self.storage = storage
         self._emit = emit
         self._run_hook = run_hook
-        self.files: list[dict[str, Any]] = []
-        """The finished files of this recorder, as their ``recording.segment`` fields."""
+        self.files: collections.deque[dict[str, Any]] = collections.deque(maxlen=KEEP_FILES)
+        """The newest finished files of this recorder (at most :data:`KEEP_FILES`), as their
+        ``recording.segment`` fields: a recorder that runs for months keeps no more."""
+        self._first_start: Any = None
+        self._total_duration = 0.0
         self.last_end: float | None = None
         """Wall-clock end of the last finished file."""
         self._index = 0
@@ -129,6 +135,9 @@ class Finisher:
         )  # fmt: skip
         record = segment.fields_json()
         self.files.append(record)
+        if self._first_start is None:
+            self._first_start = record["start"]
+        self._total_duration += float(record["duration"] or 0)
         logger.info("{}: finished {} ({:.1f}s, {})", self.label, final, duration, format_size(size))
         self._emit(segment)
         self.storage.add(file)
@@ -210,9 +219,10 @@ class Finisher:
 
     async def _segment_hooks(self, record: Mapping[str, Any]) -> None:
         status = await self._run_hooks(self.channel.on_segment, self._context(record))
-        for entry in self.files:
+        for entry in reversed(self.files):  # the newest first: it is nearly always the last one
             if entry["file"] == record["file"]:
                 entry["hooks"] = status
+                break
         self._emit(RecordingProcessed(channel=self.name, file=str(record["file"]), status=status))
         self.storage.set_processed(str(record["file"]))
 
@@ -222,6 +232,7 @@ class Finisher:
             await asyncio.gather(*self._hook_tasks)
         if not self.channel.on_recording_end or not self.files:
             return
-        total = sum(float(f["duration"]) for f in self.files)
-        summary = {**self.files[-1], "start": self.files[0]["start"], "duration": total}
+        summary = {
+            **self.files[-1], "start": self._first_start, "duration": self._total_duration,
+        }  # fmt: skip
         await self._run_hooks(self.channel.on_recording_end, self._context(summary))

@@ -157,8 +157,9 @@ class Recorder:
 
     @property
     def files(self) -> list[dict[str, Any]]:
-        """The files finished so far, as their ``recording.segment`` fields."""
-        return self.finisher.files
+        """The files finished so far (the newest ``runtime.finishing.KEEP_FILES`` of them), as
+        their ``recording.segment`` fields."""
+        return list(self.finisher.files)
 
     @property
     def label(self) -> str:
