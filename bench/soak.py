@@ -12,6 +12,10 @@ Two local live HLS sources (``runtime.testsource``), served as static files by n
 - a config edit: every channel's segment length changes (the channels are restarted), or one
   channel is added or removed.
 
+With ``--retention AGE`` every channel keeps its files for ``AGE`` only, so the files on disk (and
+what the daemon holds about them) reach a steady state; without it the history grows all along,
+and the daemon's memory with it (about 1-2 kB per finished file, see the README).
+
 At start (after a minute of warm-up) and at the end: the daemon's RSS, open fds and threads, and
 the size of its state log. The verdict: RSS, fds and threads grew by less than 5 % (a small
 absolute slack for fds and threads, whose counts are small), every channel records at the end, and
@@ -56,10 +60,14 @@ SLACK = 4
 """fds and threads a moment may differ by without counting as growth (a run restarting)."""
 
 
-def write_config(config: Path, urls: list[str], names: list[str], segment: int) -> None:
+def write_config(
+    config: Path, urls: list[str], names: list[str], segment: int, retention: str = ""
+) -> None:
     lines = ["settings:", f"  max_concurrent_recordings: {len(names) + 5}", "channels:"]
     for i, name in enumerate(names):
         lines += [f"  {name}:", f'    url: "{urls[i % len(urls)]}"', f"    segment: {segment}s"]
+        if retention:
+            lines += [f"    retention: {{max_age: {retention}}}"]
     (config / ".channels.tmp").write_text("\n".join(lines) + "\n")
     (config / ".channels.tmp").replace(config / "channels.yaml")
 
@@ -115,7 +123,7 @@ def soak(args: argparse.Namespace) -> bool:
         config = root / "config"
         config.mkdir()
         segment = 20
-        write_config(config, urls, names, segment)
+        write_config(config, urls, names, segment, args.retention)
         token = secrets.token_hex(16)
         port = free_port()
         daemon = start_daemon(root, f"127.0.0.1:{port}", token, trace=args.trace_memory)
@@ -155,7 +163,7 @@ def soak(args: argparse.Namespace) -> bool:
                 else:
                     names.pop(rng.randrange(len(names)))
                 say(f"edit: {kind} ({len(names)} channels, segment {segment} s)")
-                write_config(config, urls, names, segment)
+                write_config(config, urls, names, segment, args.retention)
                 edits += 1
             turn += 1
         time.sleep(args.settle)  # the last outage or edit has settled
@@ -239,6 +247,8 @@ def main() -> None:
     parser.add_argument("--warm", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=45.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--retention", default="", metavar="AGE",
+                        help="each channel keeps its files this long (e.g. 10m): a steady state")  # fmt: skip
     parser.add_argument("--trace-memory", type=int, default=0, metavar="FRAMES",
                         help="run the daemon under tracemalloc and print what grew")  # fmt: skip
     raise SystemExit(0 if soak(parser.parse_args()) else 1)
