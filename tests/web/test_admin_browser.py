@@ -394,7 +394,8 @@ def test_a_one_off_window_from_the_form_records_on_time_and_stops(
 @pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_bad_edit_in_the_yaml_editor_is_refused_where_it_is(browser: Any, shared: Served) -> None:
-    """A bad value typed in the editor: its file:line shows in the gutter and the list; no write."""
+    """A bad value typed in the editor: its file:line shows in the gutter and the list, and
+    nothing is written; made valid, the file is saved exactly as the editor holds it."""
     before = config_bytes(shared)
     page = admin_page(browser, shared, TOKEN)
     page.click('#admin-tabs [data-tab="files"]')
@@ -439,6 +440,16 @@ def test_a_bad_edit_in_the_yaml_editor_is_refused_where_it_is(browser: Any, shar
     assert "stall_timeout" in page.locator(".CodeMirror-hints").inner_text()
     page.keyboard.press("Escape")
     assert config_bytes(shared) == before
+    # the same file made valid (and a comment added) is saved as it is in the editor
+    good = text.replace("segment: 2s", "segment: 4s  # longer files", 1)
+    page.evaluate("(t) => document.querySelector('.CodeMirror').CodeMirror.setValue(t)", good)
+    page.click("#editor-check")
+    page.wait_for_selector('#admin-review[data-state="ok"]', timeout=20_000)
+    assert page.locator(".CodeMirror .problem-marker, .CodeMirror .problem-line").count() == 0
+    assert "+    segment: 4s  # longer files" in page.inner_text("#review-changes")
+    page.click("#review-confirm")
+    page.wait_for_selector('#admin-outcome[data-saved-to="directory"]', timeout=20_000)
+    assert (shared.daemon.config / "config.yaml").read_text() == good
     assert page.errors == []
 
 
@@ -728,6 +739,14 @@ def test_the_forms_send_only_what_changed(browser: Any, shared: Served) -> None:
         ],
         "file": "config.yaml",
     }
+    # a remove is reviewed like any change
+    page.click('#admin-tabs [data-tab="channels"]')
+    page.click('#admin-body tr[data-entry="standby"] button.remove')
+    page.wait_for_selector('#admin-review[data-state="ok"]', timeout=20_000)
+    assert "- channel/standby" in page.locator("#review-plan").inner_text()
+    assert "-  standby:" in page.inner_text("#review-changes")
+    page.click("#review-cancel")
+    assert page.locator("#admin-review").is_hidden()
     # a problem the check finds is shown beside the field it names, and nothing is confirmable
     page.click('#admin-tabs [data-tab="tasks"]')
     page.click('#admin-body tr[data-entry="hello"] button.edit')
