@@ -3,13 +3,16 @@
 ``daemon.service`` makes one :class:`ClusterMember` when a cluster is configured (``run
 --cluster``, ``STREAMREC_CLUSTER`` or ``settings.cluster``; ``core.membership``) and hands it to
 the channels (``owns=member.owns_channel``) and the schedules (``member.owns_task``) in place of
-the static ``core.sharding.Shard``. :meth:`ClusterMember.run` polls etcd about once a second:
+the static ``core.sharding.Shard``. Two loops run: :meth:`ClusterMember.keep_lease` (every
+0.25 s, on a connection of its own, so a slow look never delays a renewal) does 1 and 2, and
+:meth:`ClusterMember.run` looks at etcd about once a second for 3 to 5:
 
-1. **Fence first.** When the last good renewal is half a TTL old (``core.membership.must_fence``;
+1. **Fence.** When the last good renewal is half a TTL old (``core.membership.must_fence``;
    the loop was blocked, the process stopped, etcd unreachable or the state log not writable), every
    recorder is stopped (files finished) and the ownership keys are forgotten before the lease could
    expire and let another member start the same channels; ``cluster.fenced`` is logged and the
-   member registers again with a new lease.
+   member registers again with a new lease. While the daemon cannot run at all (SIGSTOP, a
+   frozen loop), ``runtime.fencewatch``'s watchdog process stops its ffmpeg at the same deadline.
 2. **Lease.** Registered: the member key ``<prefix>/members/<id>`` under a lease of the TTL,
    renewed every third of it while the daemon is healthy (the state log can be written).
 3. **Look.** One range read of the prefix: the live members (``cluster.members`` when they
@@ -49,13 +52,23 @@ from streamrec.core.events import (
     Emit,
     RecordingGap,
 )
-from streamrec.core.membership import ClusterSpec, must_fence, owner_of, plan, renew_due
+from streamrec.core.membership import (
+    ClusterSpec,
+    fence_deadline,
+    must_fence,
+    owner_of,
+    plan,
+    renew_due,
+)
 from streamrec.core.timestamps import format_ts
 from streamrec.log import logger
 from streamrec.runtime.etcd import Etcd, EtcdUnavailable, KeyValue
+from streamrec.runtime.fencewatch import FenceWatch
 
 POLL = 1.0
 """Seconds between two looks at the cluster."""
+KEEPALIVE_EVERY = 0.25
+"""Seconds between two looks of the lease loop (renewal due? fence due?)."""
 
 Evaluate = Callable[[str], Coroutine[Any, Any, Any]]
 """Look at one channel again (start or stop its recorder as its ownership now says)."""
@@ -78,6 +91,7 @@ class ClusterMember:
         member: str,
         *,
         store: Etcd,
+        lease_store: Etcd | None = None,
         names: Callable[[], list[str]],
         evaluate: Evaluate,
         running: Callable[[str], bool],
@@ -86,11 +100,24 @@ class ClusterMember:
         clock: Clock,
         on_leader: Callable[[], None] = lambda: None,
         monotonic: Callable[[], float] = time.monotonic,
+        watch: FenceWatch | None = None,
+        halt: Callable[[list[str], str], None] = lambda _names, _reason: None,
     ) -> None:
         self.spec, self.member, self.store = spec, member, store
+        self.lease_store = lease_store or store
+        """The lease's own connection: renewals never wait behind a look at the cluster."""
+        self._lock = asyncio.Lock()
+        """Held by a look's actions and by fencing: they never interleave."""
+        self._keeper: asyncio.Task[None] | None = None
+        self._fencing = False
+        """While a fence stops the recorders, no new lease is taken."""
         self._names, self._evaluate, self._running = names, evaluate, running
         self._healthy, self._emit, self._clock = healthy, emit, clock
         self._on_leader, self._monotonic = on_leader, monotonic
+        self._watch = watch
+        self._halt = halt
+        """Tell these channels' recorders to stop, at once and without waiting (fencing)."""
+        """The watchdog that stops this daemon's ffmpeg when the daemon cannot (``runtime.fencewatch``)."""
         self.lease: int | None = None
         self.last_renewal = 0.0
         self.members: tuple[str, ...] = ()
@@ -108,6 +135,15 @@ class ClusterMember:
     def owns_channel(self, name: str) -> bool:
         """Whether this member may record ``name`` now: it holds the channel's key."""
         return name in self.held
+
+    def hold(self, name: str) -> str | None:
+        """Why a recorder of ``name`` may not record on now, or None (its recorder asks before
+        each start of ffmpeg: a daemon resumed past its fence stops before starting again)."""
+        if self.lease is None or must_fence(self._monotonic(), self.last_renewal, self.spec.ttl):
+            return "fenced: the lease was not renewed in time"
+        if name not in self.held:
+            return "its ownership key is not held"
+        return None
 
     def owns_task(self, pinned: int | None = None) -> bool:
         """Whether this member runs scheduled tasks and queues: it is the leader (a shard pin
@@ -145,8 +181,35 @@ class ClusterMember:
     # --- the loop ---------------------------------------------------------------------------
 
     def start(self, stop: asyncio.Event) -> None:
-        """Run :meth:`run` in the background until ``stop`` or :meth:`halt`."""
+        """Run :meth:`run` and the lease loop in the background until ``stop`` or :meth:`halt`."""
         self._task = asyncio.create_task(self.run(stop), name="cluster member")
+        self._keeper = asyncio.create_task(self.keep_lease(stop), name="cluster lease")
+
+    async def keep_lease(self, stop: asyncio.Event) -> None:
+        """Renew the lease when due and fence when it was not renewed in time, on its own
+        connection and loop, so a slow look (recorders stopping) never delays a renewal."""
+        while not stop.is_set():
+            try:
+                await self._lease_step()
+            except asyncio.CancelledError:
+                raise
+            except EtcdUnavailable as exc:
+                logger.warning("cluster: {} (fencing in {:.1f}s unless it answers)", exc,
+                               self._fence_in())  # fmt: skip
+            except Exception:
+                logger.exception("cluster: the lease loop failed once")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), KEEPALIVE_EVERY)
+
+    async def _lease_step(self) -> None:
+        if self.lease is None:
+            return
+        if must_fence(self._monotonic(), self.last_renewal, self.spec.ttl):
+            # not behind the lock: a look stuck on etcd must not delay the fence
+            age = self._monotonic() - self.last_renewal
+            await self.fence(f"lease not renewed for {age:.1f}s (TTL {self.spec.ttl}s)")
+        elif renew_due(self._monotonic(), self.last_renewal, self.spec.ttl):
+            await self._renew()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set (module docstring)."""
@@ -161,7 +224,8 @@ class ClusterMember:
                 await asyncio.wait_for(stop.wait(), POLL)
 
     async def halt(self) -> None:
-        """Stop polling (shutdown): no key is taken or given back after this."""
+        """Stop looking (shutdown): no key is taken or given back after this; the lease is still
+        renewed until :meth:`leave`."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -170,6 +234,11 @@ class ClusterMember:
 
     async def leave(self) -> None:
         """After the recorders stopped: revoke the lease, so every key goes at once."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._keeper
+            self._keeper = None
         self.held.clear()
         lease, self.lease = self.lease, None
         if lease is not None:
@@ -180,31 +249,26 @@ class ClusterMember:
                     "cluster: could not revoke the lease ({}); it expires by itself", exc
                 )
         self.store.close()
+        self.lease_store.close()
+        if self._watch is not None:
+            self._watch.close()
 
     async def step(self) -> None:
-        """One poll: fence, lease, look, leader, ownership (module docstring)."""
-        if self.lease is not None and must_fence(
-            self._monotonic(), self.last_renewal, self.spec.ttl
-        ):
-            age = self._monotonic() - self.last_renewal
-            await self.fence(f"lease not renewed for {age:.1f}s (TTL {self.spec.ttl}s)")
-        try:
-            if self.lease is None:
-                await self._register()
-            elif renew_due(self._monotonic(), self.last_renewal, self.spec.ttl):
-                await self._renew()
-            if self.lease is None:
+        """One look: register when not, read the prefix, then leader and ownership (module
+        docstring); fencing and renewals are the lease loop's (:meth:`keep_lease`)."""
+        async with self._lock:
+            try:
+                if self.lease is None and not self._fencing:
+                    await self._register()
+                if self.lease is None:
+                    return
+                keys = await self.store.scan(self.spec.prefix + "/")
+            except EtcdUnavailable as exc:
+                logger.warning("cluster: {}", exc)
                 return
-            keys = await self.store.scan(self.spec.prefix + "/")
-        except EtcdUnavailable as exc:
-            logger.warning("cluster: {} (fencing in {:.1f}s unless it answers)", exc,
-                           self._fence_in())  # fmt: skip
-            return
-        if self.lease is not None and must_fence(
-            self._monotonic(), self.last_renewal, self.spec.ttl
-        ):
-            return  # the look took too long to act on: fence at the next step
-        await self._act(keys)
+            if must_fence(self._monotonic(), self.last_renewal, self.spec.ttl):
+                return  # the lease loop fences next
+            await self._act(keys)
 
     def _fence_in(self) -> float:
         if self.lease is None:
@@ -220,6 +284,8 @@ class ClusterMember:
         lease = await self.store.grant(self.spec.ttl)
         await self.store.put(self.spec.key("members", self.member), self.member, lease)
         self.lease, self.last_renewal = lease, sent
+        if self._watch is not None:
+            self._watch.start(fence_deadline(sent, self.spec.ttl))
         keys = await self.store.scan(self.spec.key("members") + "/")
         self.members = tuple(sorted(kv.value for kv in keys))
         self._emit(ClusterJoined(member=self.member, cluster=str(self.spec),
@@ -235,11 +301,13 @@ class ClusterMember:
         self._unhealthy_said = False
         sent = self._monotonic()
         assert self.lease is not None
-        left = await self.store.keepalive(self.lease)
+        left = await self.lease_store.keepalive(self.lease)
         if left <= 0:
             await self.fence("the lease expired in etcd")
             return
         self.last_renewal = sent
+        if self._watch is not None:
+            self._watch.move(fence_deadline(sent, self.spec.ttl))
 
     def _say_unhealthy(self, problem: str) -> None:
         if not self._unhealthy_said:
@@ -247,22 +315,32 @@ class ClusterMember:
             self._unhealthy_said = True
 
     async def fence(self, reason: str) -> None:
-        """Stop every recorder now (files finished), forget the keys and the lease."""
+        """Stop every recorder now (files finished), forget the keys and the lease (first, before
+        any await: a look in flight sees the lease gone and takes nothing)."""
         stopped = sorted(self.held)
         was_leader = self.leader
+        lease, self.lease = self.lease, None
+        if lease is None:
+            return
+        self._fencing = True
+        try:
+            await self._fence(lease, stopped, was_leader, reason)
+        finally:
+            self._fencing = False
+
+    async def _fence(self, lease: int, stopped: list[str], was_leader: bool, reason: str) -> None:
         self.held.clear()
         self.leader = False
+        self._halt(stopped, reason)  # before any await: no recorder may start ffmpeg again
         for name in stopped:
             await self._evaluate(name)
-        lease, self.lease = self.lease, None
         self._emit(ClusterFenced(member=self.member, reason=reason, stopped=stopped))
         logger.warning("cluster: fenced ({}): stopped {} recorder(s); joining again", reason,
                        len(stopped))  # fmt: skip
         if was_leader:
             self._on_leader()
-        if lease is not None:
-            with contextlib.suppress(EtcdUnavailable):
-                await self.store.revoke(lease)  # its keys go now rather than at its expiry
+        with contextlib.suppress(EtcdUnavailable):
+            await self.lease_store.revoke(lease)  # its keys go now rather than at its expiry
 
     async def _act(self, keys: list[KeyValue]) -> None:
         members_prefix = self.spec.key("members") + "/"
@@ -312,9 +390,12 @@ class ClusterMember:
 
     async def _lead(self, value: str | None) -> None:
         was = self.leader
+        lease = self.lease
+        if lease is None:
+            return
         if value is None:
-            assert self.lease is not None
-            self.leader = await self.store.create(self.spec.key("leader"), self.token, self.lease)
+            won = await self.store.create(self.spec.key("leader"), self.token, lease)
+            self.leader = won and self.lease == lease
         else:
             self.leader = value == self.token
         if self.leader != was:
@@ -335,9 +416,13 @@ class ClusterMember:
                                    to=to if rebalanced else None))  # fmt: skip
 
     async def _claim(self, name: str, now: Any) -> None:
-        assert self.lease is not None
-        if not await self.store.create(self.spec.key("owners", name), self.token, self.lease):
+        lease = self.lease
+        if lease is None:
+            return  # fenced meanwhile
+        if not await self.store.create(self.spec.key("owners", name), self.token, lease):
             return  # someone was faster: the next look says who
+        if self.lease != lease:
+            return  # fenced while asking: the key goes with the old lease
         self.held.add(name)
         seen = self._seen.pop(name, None)
         previous = seen.holder.split(" ", 1)[0] if seen else None

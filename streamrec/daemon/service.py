@@ -46,7 +46,7 @@ from streamrec.core.redact import Redactor
 from streamrec.core.sharding import SINGLE, Ownership, Shard, ShardError
 from streamrec.daemon.actions import Control
 from streamrec.daemon.catchup import catch_up
-from streamrec.daemon.channels import ChannelSet, requests_of
+from streamrec.daemon.channels import ChannelSet, MakeRecorder, requests_of
 from streamrec.daemon.cluster import ClusterMember
 from streamrec.daemon.configload import ConfigLoader
 from streamrec.daemon.gitmode import GitConfigSource
@@ -64,9 +64,11 @@ from streamrec.log import logger
 from streamrec.runtime.childwatch import pidfd_watching
 from streamrec.runtime.etcd import Etcd
 from streamrec.runtime.fdlimit import FdLimit, raise_fd_limit
+from streamrec.runtime.fencewatch import FenceWatch
+from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.loading import LoadedConfig
-from streamrec.spec.model import Config
+from streamrec.spec.model import Channel, Config
 from streamrec.state.journal import Journal
 from streamrec.state.location import state_root
 from streamrec.state.paths import StatePaths
@@ -259,14 +261,14 @@ class Daemon:
         recording = Recording(
             start, emit=emit, runner=runner, state=folded, clock=clock, stop_step=STOP_STEP
         )
-        member = self._member(keeper) if self.cluster_spec is not None else None
+        member = self._member(keeper, paths) if self.cluster_spec is not None else None
         owner: Ownership = member if member is not None else self.shard
         schedules = Schedules(
             zone=settings.timezone, runner=runner, emit=emit, spawn=self._spawn, shard=owner,
             clock=clock, grace=self.misfire_grace, windows=lambda name: self._running().channels.evaluate(name),
         )  # fmt: skip
         channels = ChannelSet(
-            make_recorder=recording.make_recorder, set_timer=schedules.scheduler.at,
+            make_recorder=self._recorders(recording, member), set_timer=schedules.scheduler.at,
             cancel_timer=schedules.scheduler.remove, pids_dir=paths.pids, emit=emit,
             zone=settings.timezone, max_concurrent=settings.max_concurrent_recordings,
             owns=owner.owns_channel, clock=clock, requests=requests_of(folded, clock.now()),
@@ -303,7 +305,21 @@ class Daemon:
             journal, keeper, runner, schedules, channels, reconciler, control, listeners, member
         )
 
-    def _member(self, keeper: StateKeeper) -> ClusterMember:
+    @staticmethod
+    def _recorders(recording: Recording, member: ClusterMember | None) -> MakeRecorder:
+        """``recording.make_recorder``; in a cluster each recorder also asks the member before
+        every start of ffmpeg (``ClusterMember.hold``)."""
+        if member is None:
+            return recording.make_recorder
+
+        def make(name: str, channel: Channel) -> Recorder:
+            recorder = recording.make_recorder(name, channel)
+            recorder.hold_when(lambda: member.hold(name))
+            return recorder
+
+        return make
+
+    def _member(self, keeper: StateKeeper, paths: StatePaths) -> ClusterMember:
         """This daemon's membership of the cluster (``daemon.cluster``); parts made later are
         reached through :meth:`_running`."""
         spec = self.cluster_spec
@@ -313,6 +329,12 @@ class Daemon:
         def names() -> list[str]:
             return [n for n, c in self._running().channels.channels.items() if c.enabled]
 
+        def halt(names: list[str], reason: str) -> None:
+            for name in names:
+                running = self._running().channels.running.get(name)
+                if running is not None:
+                    running.recorder.stop(f"fenced: {reason}")
+
         def leader_changed() -> None:
             parts = self._running()
             loaded = parts.reconciler.current.loaded
@@ -321,9 +343,11 @@ class Daemon:
 
         return ClusterMember(
             spec, me, store=Etcd(spec.host, spec.port, timeout=min(2.0, spec.ttl / 4)),
+            lease_store=Etcd(spec.host, spec.port, timeout=min(2.0, spec.ttl / 4)),
             names=names, evaluate=lambda name: self._running().channels.evaluate(name),
             running=lambda name: name in self._running().channels.running,
             healthy=keeper.problem, emit=self._emit, clock=self.clock, on_leader=leader_changed,
+            watch=FenceWatch(paths.root / "fence-deadline", paths.pids), halt=halt,
         )  # fmt: skip
 
     async def _load_copy(self, directory: Path) -> tuple[LoadedConfig, planning.Desired]:

@@ -166,6 +166,11 @@ class Recorder:
         """How log lines name this recorder."""
         return f"channel {self.name!r}"
 
+    def hold_when(self, hold: Callable[[], str | None]) -> None:
+        """Stop on its own, before ffmpeg is started again, once ``hold()`` gives a reason (a
+        cluster member past its fence deadline: ``daemon.cluster``)."""
+        self._status.hold = hold
+
     def stop(self, reason: str = "stopped by request") -> None:
         """Ask :meth:`run` to stop ffmpeg (politely) and return."""
         self._status.stop_reason = reason

@@ -49,11 +49,18 @@ class Status:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     stop_reason: str = "stopped"
     deadline: float | None = None  # loop time the recording's ``duration`` ends
+    hold: Callable[[], str | None] | None = None
+    """Why this recorder may not record on now (a cluster member past its fence), or None;
+    asked with every :meth:`stopping`, so before each start of ffmpeg."""
 
     def stopping(self) -> str | None:
-        """Why the recorder must stop now (a stop asked, the duration reached), or None."""
+        """Why the recorder must stop now (a stop asked, the duration reached, a hold), or None."""
         if self.stop.is_set():
             return self.stop_reason
+        if self.hold is not None and (held := self.hold()):
+            self.stop_reason = held
+            self.stop.set()
+            return held
         if self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline:
             return "duration reached"
         return None

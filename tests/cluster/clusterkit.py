@@ -16,7 +16,8 @@ TTL = 3
 def shared_config(root: Path, url: str, names: list[str]) -> Path:
     config = root / "shared" / "config"
     config.mkdir(parents=True)
-    lines = ["settings: {recordings_dir: recordings}", "channels:"]
+    # each member its own disk, as on separate machines (a shared one is locked per channel)
+    lines = ["settings: {recordings_dir: '${MEMBER_DISK}'}", "channels:"]
     for name in names:
         lines += [f"  {name}:", f'    url: "{url}"', "    segment: 2s"]
     (config / "channels.yaml").write_text("\n".join(lines) + "\n")
@@ -57,12 +58,26 @@ def recording(d: DaemonProcess, name: str, after: int = 0) -> bool:
     )
 
 
+def describe(pids: list[int]) -> list[str]:
+    """Each pid with its parent and state (for a failure's message)."""
+    found = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found.append(f"{pid} (parent {stat[1]}, state {stat[0]})")
+        except OSError:
+            found.append(f"{pid} (gone)")
+    return found
+
+
 class FfmpegSampler:
     """Counts each channel's ffmpeg processes every 0.1 s in a thread: the most seen at once."""
 
     def __init__(self, names: list[str]) -> None:
         self.names = names
         self.most: dict[str, int] = dict.fromkeys(names, 0)
+        self.seen: list[str] = []
+        """When and which pids each time a channel had more than one ffmpeg."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -77,8 +92,10 @@ class FfmpegSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             for name in self.names:
-                count = len(ffmpeg_processes(f"/.partial/{name}/"))
-                self.most[name] = max(self.most[name], count)
+                pids = ffmpeg_processes(f"/.partial/{name}/")
+                self.most[name] = max(self.most[name], len(pids))
+                if len(pids) > 1:
+                    self.seen.append(f"{time.strftime('%H:%M:%S')} {name}: {describe(pids)}")
             self._stop.wait(0.1)
 
     def duplicates(self) -> dict[str, int]:

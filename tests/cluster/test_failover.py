@@ -3,6 +3,8 @@ them (every channel's ffmpeg processes are counted through the whole run)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -15,12 +17,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 NAMES = [f"ch{i}" for i in range(6)]
 
 
-def start_cluster(daemon, etcd, hls, tmp_path, count=3):
+def start_cluster(etcd, hls, daemon, tmp_path, count=3):
     config = shared_config(tmp_path, hls.url, NAMES)
     url = cluster_url(etcd.port)
 
     def member(i: int):
-        d = daemon(f"m{i}", STREAMREC_MEMBER=f"m{i}", STREAMREC_CLUSTER=url)
+        disk = str(tmp_path / f"m{i}" / "recordings")
+        d = daemon(f"m{i}", STREAMREC_MEMBER=f"m{i}", STREAMREC_CLUSTER=url, MEMBER_DISK=disk)
         d.config.rmdir()
         d.config = config
         return d.start()
@@ -33,8 +36,8 @@ def start_cluster(daemon, etcd, hls, tmp_path, count=3):
     return members, member
 
 
-def test_kill_9_moves_the_dead_members_channels_within_the_ttl(daemon, etcd, hls, tmp_path):
-    members, _ = start_cluster(daemon, etcd, hls, tmp_path)
+def test_kill_9_moves_the_dead_members_channels_within_the_ttl(etcd, hls, daemon, tmp_path):
+    members, _ = start_cluster(etcd, hls, daemon, tmp_path)
     with FfmpegSampler(NAMES) as sampler:
         victim = max(members, key=lambda d: len(owned(d)))
         lost = owned(victim)
@@ -59,4 +62,45 @@ def test_kill_9_moves_the_dead_members_channels_within_the_ttl(daemon, etcd, hls
         gaps = [e for d in survivors for e in d.events() if e["type"] == "recording.gap"]
         assert {g["channel"] for g in gaps} >= lost
         assert all("failover" in g["cause"] for g in gaps if g["channel"] in lost)
-    assert sampler.duplicates() == {}
+    assert sampler.duplicates() == {}, sampler.seen[:10]
+
+
+def settled(members) -> bool:
+    """Every channel is held by exactly one member, and by the one it hashes to."""
+    live = [d for d in members if d.proc is not None and d.proc.poll() is None]
+    ids = [d.env["STREAMREC_MEMBER"] for d in live]
+    holders = {name: [d for d in live if name in owned(d)] for name in NAMES}
+    return all(
+        len(by) == 1 and by[0].env["STREAMREC_MEMBER"] == owner_of(name, ids)
+        for name, by in holders.items()
+    )
+
+
+def test_a_stopped_member_fences_itself_and_rejoins_without_a_duplicate(
+    etcd, hls, daemon, tmp_path
+):
+    members, _ = start_cluster(etcd, hls, daemon, tmp_path)
+    with FfmpegSampler(NAMES) as sampler:
+        victim = max(members, key=lambda d: len(owned(d)))
+        lost = owned(victim)
+        survivors = [d for d in members if d is not victim]
+        marks = [d.last_seq() for d in survivors]
+        mark = victim.last_seq()
+        assert victim.proc is not None
+        os.kill(victim.proc.pid, signal.SIGSTOP)
+        for name in sorted(lost):
+            wait_until(
+                lambda n=name: any(
+                    recording(d, n, m) for d, m in zip(survivors, marks, strict=True)
+                ),
+                TTL + 10,
+                f"{name} recorded elsewhere while its member is stopped",
+            )
+        os.kill(victim.proc.pid, signal.SIGCONT)
+        fenced = victim.wait_for(lambda e: e["type"] == "cluster.fenced", 10, after=mark)
+        assert set(fenced["stopped"]) == lost
+        victim.wait_for(lambda e: e["type"] == "cluster.joined", 10, after=fenced["seq"])
+        wait_until(lambda: settled(members), 30, "ownership settled after the rejoin")
+        for name in sorted(lost):
+            wait_until(lambda n=name: recording(victim, n, fenced["seq"]), 30, f"{name} back")
+    assert sampler.duplicates() == {}, sampler.seen[:10]
