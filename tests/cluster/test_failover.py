@@ -104,3 +104,39 @@ def test_a_stopped_member_fences_itself_and_rejoins_without_a_duplicate(
         for name in sorted(lost):
             wait_until(lambda n=name: recording(victim, n, fenced["seq"]), 30, f"{name} back")
     assert sampler.duplicates() == {}, sampler.seen[:10]
+
+
+def test_an_etcd_restart_settles_again_without_a_duplicate(etcd, hls, daemon, tmp_path):
+    members, _ = start_cluster(etcd, hls, daemon, tmp_path)
+    with FfmpegSampler(NAMES) as sampler:
+        etcd.stop()
+        time.sleep(1.0)
+        etcd.start()
+        marks = [d.last_seq() for d in members]
+        wait_until(lambda: settled(members), 40, "ownership settled after etcd restarted")
+        for name in NAMES:
+            wait_until(
+                lambda n=name: any(recording(d, n, m) for d, m in zip(members, marks, strict=True)),
+                30,
+                f"{name} recorded after etcd restarted",
+            )
+    assert sampler.duplicates() == {}, sampler.seen[:10]
+
+
+def test_a_fourth_member_takes_only_its_share(etcd, hls, daemon, tmp_path):
+    members, member = start_cluster(etcd, hls, daemon, tmp_path)
+    wait_until(lambda: settled(members), 30, "three members settled")
+    before = {name: d.env["STREAMREC_MEMBER"] for d in members for name in owned(d)}
+    with FfmpegSampler(NAMES) as sampler:
+        fourth = member(3)
+        members.append(fourth)
+        wait_until(lambda: settled(members), 40, "four members settled")
+        after = {name: d.env["STREAMREC_MEMBER"] for d in members for name in owned(d)}
+        moved = sorted(n for n in NAMES if before[n] != after[n])
+        assert moved and all(after[n] == "m3" for n in moved)
+        assert len(moved) <= len(NAMES) // 4 + 2
+        for name in moved:
+            wait_until(lambda n=name: recording(fourth, n), 30, f"{name} recorded by m3")
+        gaps = [e for e in fourth.events() if e["type"] == "recording.gap"]
+        assert {g["channel"] for g in gaps if "hand-over" in g["cause"]} == set(moved)
+    assert sampler.duplicates() == {}, sampler.seen[:10]
