@@ -450,6 +450,19 @@ def test_a_bad_edit_in_the_yaml_editor_is_refused_where_it_is(browser: Any, shar
     page.click("#review-confirm")
     page.wait_for_selector('#admin-outcome[data-saved-to="directory"]', timeout=20_000)
     assert (shared.daemon.config / "config.yaml").read_text() == good
+    # a change made elsewhere shows in the editor, and is not taken for an edit of the page's
+    theirs = good.replace("segment: 4s", "segment: 6s", 1)
+    shared.daemon.write("config.yaml", theirs)
+    page.wait_for_function(
+        "(t) => document.querySelector('.CodeMirror').CodeMirror.getValue() === t",
+        arg=theirs,
+        timeout=20_000,
+    )
+    page.click("#editor-check")
+    page.wait_for_function(
+        "() => document.getElementById('toast').textContent === 'no file was changed'"
+    )
+    assert page.locator("#admin-review").is_hidden()
     assert page.errors == []
 
 

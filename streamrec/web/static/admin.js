@@ -77,8 +77,6 @@ function renderList(section) {
   return el("div", { class: "admin-section", "data-section": section }, rows.length ? table : el("p", { class: "muted", text: `No ${section} declared.` }), add);
 }
 
-// Where a new entry goes by default: beside the section's others, else the only file, else
-// where the server puts it.
 // --- review and save -----------------------------------------------------------------------
 
 function clearReview() {
@@ -160,7 +158,7 @@ async function confirmSave() {
   if (status < 300) {
     admin.form = null;
     $("review-message").value = "";
-    if (typeof editorSaved === "function") editorSaved();
+    if (body.files && typeof editorSaved === "function") editorSaved();
     await loadConfig();
     setTimeout(pollStatusOnce, 300);
   }

@@ -135,6 +135,7 @@ function makeField(spec, section) {
     }
   }
   field.input = input;
+  if (spec.required) input.required = true;  // the browser asks for it before any check
   const id = `field-${section}-${spec.key}`;
   if (spec.kind !== "windows") input.id = id;
   field.root = el("div", { class: `field field-${spec.key}`, "data-field": spec.key },
@@ -150,6 +151,8 @@ function normal(spec, value) {
   return value;
 }
 
+// Where a new entry goes by default: beside the section's others, else the only file, else
+// where the server puts it.
 function sectionFile(section) {
   const first = Object.values(admin.entries[section])[0];
   const files = admin.config ? admin.config.files : [];

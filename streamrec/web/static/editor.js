@@ -45,11 +45,22 @@ async function loadCodeMirror() {
   return typeof CodeMirror === "function" ? CodeMirror : null;
 }
 
-// Called by admin.js with the files of /api/config; an edited file keeps its edits.
+// Called by admin.js with the files of /api/config (again after each change): an edited file keeps
+// its edits, and the file shown, when not edited, shows its new text (an old text left in the
+// editor would otherwise count as an edit, and a check would undo the change made meanwhile).
 function editorFiles(files) {
+  keepEdit();
   editor.files = files;
   if (!editor.path || !files.some((f) => f.path === editor.path)) {
     editor.path = editor.edited.has(editor.path) ? editor.path : files.length ? files[0].path : null;
+  }
+  if (editor.path && !editor.edited.has(editor.path)) {
+    const text = fileText(editor.path);
+    if (editor.cm && editor.cm.getValue() !== text) {
+      const cursor = editor.cm.getCursor();
+      editor.cm.setValue(text);
+      editor.cm.setCursor(cursor);
+    } else if (editor.area && editor.area.value !== text) editor.area.value = text;
   }
 }
 
