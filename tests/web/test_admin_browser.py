@@ -733,7 +733,14 @@ def test_the_forms_send_only_what_changed(browser: Any, shared: Served) -> None:
             },
         }
     ]
+    # the entry changed elsewhere while its form is open: the form says so
+    text = (shared.daemon.config / "config.yaml").read_text()
+    shared.daemon.write("config.yaml", text.replace('"03:01"}]', '"03:02"}]', 1))
+    page.wait_for_selector("form.admin-form .form-problems .stale", timeout=20_000)
+    assert "changed meanwhile" in page.inner_text("form.admin-form .form-problems")
+    shared.daemon.write("config.yaml", text)
     page.click("form.admin-form button.close")
+    before = config_bytes(shared)
     page.click('#admin-tabs [data-tab="queues"]')
     page.click("#admin-body button.add")
     form = page.locator("form.admin-form")

@@ -228,6 +228,17 @@ async function loadConfig() {
     }
   }
   admin.entries = entries;
+  const form = admin.form;
+  if (form && !form.isNew) {  // the open form started from what was declared then
+    const now = entries[form.section][form.name];
+    const shown = form.problems.querySelector(".stale");
+    if (shown) shown.remove();
+    if (!now || JSON.stringify(now.value) !== JSON.stringify(form.original)) {
+      form.problems.append(el("li", { class: "problem stale", text: now
+        ? `${form.section}.${form.name} was changed meanwhile: close this form and edit it again, or your save may undo that change`
+        : `${form.section}.${form.name} was removed meanwhile` }));
+    }
+  }
   if (typeof editorFiles === "function") editorFiles(data.files || []);
   renderAdmin();
 }
