@@ -103,6 +103,9 @@ def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
         table.add_column(column)
     table.add_column("last segment", wide=True)
     table.add_column("gaps 24h", wide=True)
+    clustered = any("owner" in entry for entry in channels.values())
+    if clustered:
+        table.add_column("owner")  # the etcd member that records it (daemon.cluster)
     for name, entry in sorted(channels.items()):
         last = entry.get("last_segment") or {}
         live = entry.get("live") or {}  # the file being written now: its own name, size, rate
@@ -127,6 +130,7 @@ def _channel_table(channels: dict[str, Any], now: datetime) -> Table:
             f"{bitrate / 1000:.0f} kb/s" if isinstance(bitrate, (int, float)) else "-",
             _ago(last.get("end"), now) if last else "-",
             gap_text,
+            *([printable_or(entry.get("owner"), "-")] if clustered else []),
         )
     return table
 
@@ -240,6 +244,18 @@ def status(output: OutputOption = Output.text) -> None:
         lines.append(f"Daemon not running (last {daemon.get('state')} {since})")
     else:
         lines.append("Daemon not running (start it with `streamrec run`)")
+    cluster = data.get("cluster")
+    if cluster:
+        lines.append(printable(
+            f"Cluster {cluster.get('cluster')}: member {cluster.get('member')}"
+            f"{' (leader)' if cluster.get('leader') else ''}, "
+            f"members {', '.join(cluster.get('members') or []) or '-'}"
+        ))  # fmt: skip
+        for item in (cluster.get("handovers") or [])[-5:]:
+            lines.append(printable(
+                f"  {_ago(item.get('ts'), now)}: {item.get('channel')} "
+                f"{item.get('from') or '-'} -> {item.get('to') or '-'} ({item.get('reason')})"
+            ))  # fmt: skip
     if cfg["rejected"]:
         rejected = cfg["rejected"]
         lines.append(

@@ -56,6 +56,7 @@ class Control:
         recording: Recording,
         source: ConfigSource,
         shard: Shard,
+        cluster: Callable[[], dict[str, Any] | None] = lambda: None,
         clock: Clock,
         started_at: float,
     ) -> None:
@@ -68,6 +69,8 @@ class Control:
         self._recording = recording
         self._source = source
         self._shard = shard
+        self._cluster = cluster
+        """This member's view of its etcd cluster (``daemon.cluster``), None outside one."""
         self._clock = clock
         self._started_at = started_at
         self.stop_event = asyncio.Event()
@@ -164,6 +167,7 @@ class Control:
                 "config": str(self._source.config_dir),
                 "ffmpeg": self._recording.ffmpeg or None,
                 "shard": str(self._shard),
+                "cluster": self._cluster(),
                 "git": self._source.status(),
             },
             "next_fires": {k: format_ts(v) if v else None for k, v in jobs.items()},

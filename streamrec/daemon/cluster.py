@@ -175,7 +175,7 @@ class ClusterMember:
             "owned": sorted(self.held),
             "lease_age": round(age, 3) if age is not None else None,
             "ttl": self.spec.ttl,
-            "handovers": self.handovers,
+            "handover_count": self.handovers,
         }
 
     # --- the loop ---------------------------------------------------------------------------

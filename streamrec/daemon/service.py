@@ -278,6 +278,7 @@ class Daemon:
             paths=paths, journal=journal, environ=self.environ, current=current, channels=channels,
             recording=recording, live=lambda: self._running().control.status(), source=source,
             started_at=self.started_at, clock=clock, tokens=self.tokens.secrets,
+            cluster=member.view if member is not None else lambda: None,
         )  # fmt: skip
         reconciler = Reconciler(
             source=source, loader=self.loader, environ=self.environ, paths=paths, log=keeper,
@@ -289,6 +290,7 @@ class Daemon:
             reconcile=reconciler.reconcile, runner=runner, scheduler=schedules.scheduler,
             channels=channels, keeper=keeper, current=current, recording=recording,
             source=source, shard=self.shard, clock=clock, started_at=self.started_at,
+            cluster=member.view if member is not None else lambda: None,
         )  # fmt: skip
         admin = ConfigAdmin(
             config_dir=lambda: source.config_dir, environ=self.environ, load=self._load_copy,

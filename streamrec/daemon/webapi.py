@@ -98,8 +98,11 @@ class ReadModel:
         started_at: float,
         clock: Clock,
         tokens: tuple[str, ...] = (),
+        cluster: Callable[[], dict[str, Any] | None] = lambda: None,
     ) -> None:
         self.paths = paths
+        self._cluster = cluster
+        """This member's view of its etcd cluster for ``/metrics`` (``daemon.cluster``)."""
         self.journal = journal
         self.environ = environ
         self._current = current
@@ -325,6 +328,7 @@ class ReadModel:
             reconcile_seconds=web.reconcile_seconds.copy(),
             task_seconds={name: h.copy() for name, h in web.task_seconds.items()},
             live=self._channels.live_progress(),
+            cluster=self._cluster(),
         )
 
     def _recordings_dir(self) -> Path | None:

@@ -53,6 +53,13 @@ def next_fire(kind: str, name: str, obj: Task | Queue, zone: ZoneInfo, now: date
     return format_ts(when) if when is not None else None
 
 
+def _cluster(state: dict[str, Any], view: dict[str, Any] | None) -> dict[str, Any]:
+    """The cluster as this member's log folded it (its hand-overs, when it fenced), with the
+    daemon's live view of it over that (members, owners, lease age) while it runs."""
+    folded = dict(state.get("cluster") or {})
+    return {**folded, **(view or {}), "handovers": folded.get("handovers") or []}
+
+
 def build_status(
     config: Config,
     state: dict[str, Any],
@@ -71,6 +78,8 @@ def build_status(
     zone = ZoneInfo(config.settings.timezone)
     folded_channels = state.get("channels") or {}
     live_channels = (live or {}).get("channels") or {}
+    cluster = ((live or {}).get("daemon") or {}).get("cluster")
+    owners = (cluster or {}).get("owners")
     channels = {}
     for name, channel in config.channels.items():
         entry = dict(folded_channels.get(name) or {})
@@ -85,6 +94,8 @@ def build_status(
             {"start": format_ts(i.start), "end": format_ts(i.end)}
             for i in upcoming(channel.schedule, channel.padding, zone, now)
         ]
+        if owners is not None:  # who records it, as etcd says now (``daemon.cluster``)
+            entry["owner"] = owners.get(name)
         if live is not None:
             entry["daemon"] = live_channels.get(name)
         entry["live"] = (live_channels.get(name) or {}).get("live")
@@ -131,6 +142,7 @@ def build_status(
             "running": live is not None,
             **((live or {}).get("daemon") or {}),
         },
+        **({"cluster": _cluster(state, cluster)} if cluster or state.get("cluster") else {}),
         "channels": channels,
         "tasks": tasks,
         "queues": queues,

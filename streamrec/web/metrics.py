@@ -19,7 +19,10 @@ the recorders' live readings, ``core.liveprogress``): ``channel_live_bytes``,
 ``task_running``, ``task_last_duration_seconds``, ``task_duration_seconds`` (a histogram); per
 queue ``queue_running``; ``reconciles_total{result}``, ``reconcile_duration_seconds``,
 ``config_info{revision}``, ``config_rejected`` (a rejection newer than the last apply),
-``config_applied_timestamp_seconds``, ``daemon_start_time_seconds``, ``build_info{version}``.
+``config_applied_timestamp_seconds``, ``daemon_start_time_seconds``, ``build_info{version}``; and
+in an etcd cluster (``daemon.cluster``): ``cluster_members`` (live members seen),
+``cluster_owned_channels`` (keys this member holds), ``cluster_leader`` and
+``cluster_lease_age_seconds`` (since the last good renewal; the member fences at half its TTL).
 """
 
 from __future__ import annotations
@@ -92,6 +95,8 @@ class MetricsInput:
     task_seconds: dict[str, Histogram] = field(default_factory=dict)
     live: dict[str, LiveProgress] = field(default_factory=dict)
     """Channel -> the reading of the file its recorder writes now (absent: none)."""
+    cluster: dict[str, Any] | None = None
+    """This member's view of its etcd cluster (``ClusterMember.view``), None outside one."""
 
 
 def _age(stamp: Any, now: datetime) -> float | None:
@@ -242,6 +247,27 @@ def _daemon_families(data: MetricsInput) -> Iterator[Metric]:
     yield from (reconciles, took, info, rejected, applied_at, started, build)
 
 
+def _cluster_families(data: MetricsInput) -> Iterator[Metric]:
+    view = data.cluster
+    if view is None:
+        return
+    members = GaugeMetricFamily("streamrec_cluster_members", "Live members of the etcd cluster")
+    members.add_metric([], float(len(view.get("members") or ())))
+    owned = GaugeMetricFamily(
+        "streamrec_cluster_owned_channels", "Channels whose ownership key this member holds"
+    )
+    owned.add_metric([], float(len(view.get("owned") or ())))
+    leader = GaugeMetricFamily("streamrec_cluster_leader", "1 while this member is the leader")
+    leader.add_metric([], 1.0 if view.get("leader") else 0.0)
+    age = GaugeMetricFamily(
+        "streamrec_cluster_lease_age_seconds",
+        "Seconds since the lease was last renewed (absent while not registered)",
+    )
+    if view.get("lease_age") is not None:
+        age.add_metric([], float(view["lease_age"]))
+    yield from (members, owned, leader, age)
+
+
 class _Collector(Collector):
     def __init__(self, data: MetricsInput) -> None:
         self.data = data
@@ -250,6 +276,7 @@ class _Collector(Collector):
         yield from _channel_families(self.data)
         yield from _task_families(self.data)
         yield from _daemon_families(self.data)
+        yield from _cluster_families(self.data)
 
 
 def render(data: MetricsInput) -> bytes:

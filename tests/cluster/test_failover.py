@@ -3,10 +3,12 @@ them (every channel's ffmpeg processes are counted through the whole run)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 
+import httpx
 import pytest
 from clusterkit import TTL, FfmpegSampler, cluster_url, owned, recording, shared_config, wait_until
 
@@ -62,6 +64,8 @@ def test_kill_9_moves_the_dead_members_channels_within_the_ttl(etcd, hls, daemon
         gaps = [e for d in survivors for e in d.events() if e["type"] == "recording.gap"]
         assert {g["channel"] for g in gaps} >= lost
         assert all("failover" in g["cause"] for g in gaps if g["channel"] in lost)
+        wait_until(lambda: settled(members), 20, "ownership settled")
+        shows_the_cluster(survivors, lost)
     assert sampler.duplicates() == {}, sampler.seen[:10]
 
 
@@ -140,3 +144,27 @@ def test_a_fourth_member_takes_only_its_share(etcd, hls, daemon, tmp_path):
         gaps = [e for e in fourth.events() if e["type"] == "recording.gap"]
         assert {g["channel"] for g in gaps if "hand-over" in g["cause"]} == set(moved)
     assert sampler.duplicates() == {}, sampler.seen[:10]
+
+
+def shows_the_cluster(survivors, lost) -> None:
+    """``status -o json``, ``/api/status`` and ``/metrics`` of a survivor show the members, the
+    owner of each channel and the hand-overs."""
+    d = survivors[0]
+    ids = sorted(x.env["STREAMREC_MEMBER"] for x in survivors)
+    data = json.loads(d.cli("status", "-o", "json").stdout)
+    assert data["cluster"]["members"] == ids
+    assert {n: e["owner"] for n, e in data["channels"].items()} == {
+        n: owner_of(n, ids) for n in NAMES
+    }
+    transport = httpx.HTTPTransport(uds=str(d.state / "daemon.sock"))
+    with httpx.Client(transport=transport, base_url="http://streamrec", timeout=30) as api:
+        status = api.get("/api/status").json()
+        metrics = api.get("/metrics").text
+    assert status["cluster"]["members"] == ids
+    assert all(status["channels"][n]["owner"] == owner_of(n, ids) for n in NAMES)
+    mine = [n for n in NAMES if owner_of(n, ids) == d.env["STREAMREC_MEMBER"]]
+    taken = [h for h in status["cluster"]["handovers"] if h["channel"] in lost and h["to"]]
+    assert {h["channel"] for h in taken} == lost & set(mine)
+    assert "streamrec_cluster_members 2.0" in metrics
+    assert f"streamrec_cluster_owned_channels {float(len(mine))}" in metrics
+    assert "streamrec_cluster_lease_age_seconds" in metrics
