@@ -393,7 +393,9 @@ def test_a_one_off_window_from_the_form_records_on_time_and_stops(
 
 @pytest.mark.slow
 @pytest.mark.timeout(60)
-def test_a_bad_edit_in_the_yaml_editor_is_refused_where_it_is(browser: Any, shared: Served) -> None:
+def test_a_bad_edit_in_the_yaml_editor_is_refused_where_it_is(
+    browser: Any, shared: Served, tmp_path: Path
+) -> None:
     """A bad value typed in the editor: its file:line shows in the gutter and the list, and
     nothing is written; made valid, the file is saved exactly as the editor holds it."""
     before = config_bytes(shared)
@@ -421,6 +423,7 @@ def test_a_bad_edit_in_the_yaml_editor_is_refused_where_it_is(browser: Any, shar
     )
     assert marked == [line]
     assert page.locator(".CodeMirror .problem-line").count() >= 1
+    page.locator("#admin-panel").screenshot(path=str(screenshot_dir(tmp_path) / "admin-editor.png"))
     # a save forced from the page with the same text is refused as well, and writes nothing
     status = page.evaluate(
         """async ([t, token]) => (await fetch('/api/config/save', { method: 'POST',

@@ -133,6 +133,7 @@ function drawReview(data, confirmable) {
   $("review-plan-head").hidden = !(data.plan || []).length;
   $("review-confirm").disabled = !confirmable;
   $("review-confirm").hidden = !confirmable;
+  $("review-message").hidden = !confirmable;
 }
 
 async function confirmSave() {
