@@ -156,3 +156,23 @@ def test_the_statefulsets_persist_probe_and_shard(manifest):
     else:
         args = container["args"]
         assert args[:2] == ["run", "--git"] and "--interval" in args and "--branch" in args
+
+
+def test_the_etcd_deployment_joins_a_cluster_by_pod_name_and_has_no_shard():
+    """The Deployment variant: a cluster URL that parses, each pod named by its own name, no
+    STREAMREC_SHARD (the two cannot be combined), the recordings on the shared claim."""
+    from streamrec.core.membership import parse_cluster
+
+    path = KUBE / "deployment-etcd.yaml"
+    deployment = kind(path, "Deployment")
+    claim = kind(path, "PersistentVolumeClaim")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {item["name"]: item for item in container["env"]}
+    assert parse_cluster(env["STREAMREC_CLUSTER"]["value"]).ttl == 10
+    assert env["STREAMREC_MEMBER"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert "STREAMREC_SHARD" not in env
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["recordings"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
