@@ -88,8 +88,8 @@ def run(
     import asyncio
     import socket
 
-    from streamrec.core.membership import parse_cluster
-    from streamrec.core.sharding import resolve_shard
+    from streamrec.core.membership import CLUSTER_ENV, parse_cluster
+    from streamrec.core.sharding import SINGLE, ShardError, resolve_shard
     from streamrec.daemon.configload import ConfigLoader
     from streamrec.daemon.gitmode import GitConfigSource, GitOptions
     from streamrec.daemon.service import Daemon
@@ -103,8 +103,14 @@ def run(
     source: ConfigSource = DirectorySource(globals_.config_dir, poll=poll)
     try:
         shard_of = resolve_shard(shard, env, socket.gethostname())
-        if cluster:
-            parse_cluster(cluster)  # a bad URL is a usage error before anything starts
+        wanted = cluster or env.get(CLUSTER_ENV, "").strip()
+        if wanted:
+            parse_cluster(wanted)  # a bad URL is an error before anything starts
+            if shard_of != SINGLE:
+                raise ShardError(
+                    f"--shard {shard_of} (or STREAMREC_SHARD) and --cluster (or STREAMREC_CLUSTER) "
+                    "cannot be combined: the cluster decides who records what; drop the shard"
+                )
         if git:
             options = GitOptions(git, branch, parse_duration(interval), git_subdir)
             source = GitConfigSource(options, environ=env, loader=loader)

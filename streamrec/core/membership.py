@@ -60,9 +60,10 @@ def parse_cluster(url: str) -> ClusterSpec:
     """``etcd://host:port/prefix?ttl=10`` -> :class:`ClusterSpec` (:class:`ShardError` if bad)."""
     text = url.strip()
     parts = urlsplit(text)
+    shown = re.sub(r"//[^/@]*@", "//***@", text)  # never a password in a message
     if parts.scheme != "etcd" or not parts.hostname:
         raise ShardError(
-            f"expected a cluster URL like etcd://127.0.0.1:2379/streamrec?ttl=10, got {text!r}"
+            f"expected a cluster URL like etcd://127.0.0.1:2379/streamrec?ttl=10, got {shown!r}"
         )
     if parts.username or parts.password:
         raise ShardError(
@@ -72,7 +73,7 @@ def parse_cluster(url: str) -> ClusterSpec:
     try:
         port = parts.port or 2379
     except ValueError:
-        raise ShardError(f"the cluster URL {text!r} has a bad port") from None
+        raise ShardError(f"the cluster URL {shown!r} has a bad port") from None
     prefix = "/" + parts.path.strip("/") if parts.path.strip("/") else DEFAULT_PREFIX
     query = parse_qs(parts.query, keep_blank_values=True)
     unknown = sorted(set(query) - {"ttl"})

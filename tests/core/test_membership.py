@@ -33,6 +33,8 @@ def test_the_url_gives_host_port_prefix_and_ttl() -> None:
     [
         ("http://h:2379", "etcd://"),
         ("etcd://user:secret@h:2379", "credentials"),
+        ("http://user:secret@h:2379", "etcd://"),
+        ("etcd://user:secret@h:99999", "port"),
         ("etcd://h:2379?ttl=1", "TTL"),
         ("etcd://h:2379?ttl=x", "TTL"),
         ("etcd://h:2379?tll=3", "ttl"),
