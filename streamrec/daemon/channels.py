@@ -75,7 +75,7 @@ def should_record(
     if not channel.enabled:
         return Decision(False, why="disabled")
     if not owned:
-        return Decision(False, why="owned by another shard")
+        return Decision(False, why="owned by another daemon (shard or cluster member)")
     if not channel.schedule:
         return Decision(True, why="always on")
     asked = requested if requested is not None and requested > now else None
