@@ -12,10 +12,12 @@ composes its collaborators and runs the loop:
 2. Compose (:meth:`Daemon._compose`): the task runner (``app.runner``), recording
    (``app.recording``), the schedules (``daemon.schedules``), the channels (``daemon.channels``),
    the reconciler (``daemon.reconciler``), the control side (``daemon.actions``) and the read model
-   (``daemon.webapi``), each handed what it uses, and the config API (``app.configadmin``: it
-   loads a change's copy in the same loader worker and saves to the directory or, with ``--git``,
-   as a pushed commit); serve them on the control socket and TCP (``daemon.serving``, with
-   ``web.configroutes``).
+   (``daemon.webapi``), each handed what it uses (in an etcd cluster, a ``daemon.cluster`` member
+   decides what this daemon records and schedules instead of the static shard), and the config
+   API (``app.configadmin``: it loads a change's copy in the same loader worker and saves to the
+   directory or, with ``--git``, as a pushed commit); serve them on the control socket and TCP
+   (``daemon.serving``, with ``web.configroutes``). In a cluster, :meth:`Daemon._shutdown` stops
+   the member's looks first and revokes its lease only once the recorders stopped.
 3. Reconcile at start (or log the config that did not load as rejected), catch up on runs missed
    while no daemon ran (``daemon.catchup``), then follow the source: every change, SIGHUP and
    ``streamrec apply`` reconcile; a save made during start-up is caught by a fingerprint.
