@@ -64,9 +64,13 @@ function editorFiles(files) {
   }
 }
 
+// Called by admin.js after the editor's files were saved: the editor is drawn again from the
+// files as the server has them now (its own text is not kept: it would count as an edit).
 function editorSaved() {
   editor.edited.clear();
-  editor.host = null;  // drawn again from the saved files
+  editor.host = null;
+  editor.cm = null;
+  editor.area = null;
 }
 
 function fileText(path) {
