@@ -112,4 +112,5 @@ class RecorderError(StreamrecError):
 
 
 class DaemonError(StreamrecError):
-    """The daemon is not reachable, or another daemon owns the state directory."""
+    """The daemon is not reachable, another daemon owns the state directory, or its API tokens
+    cannot be used (a tokens file readable by others, a bad line, a token given twice)."""

@@ -332,8 +332,9 @@ class Queue(Strict):
 class Http(Strict):
     """Where the daemon also serves its HTTP API on TCP (off unless set; the socket is always on).
 
-    ``$STREAMREC_HTTP_LISTEN`` overrides it (``off`` turns TCP off). Without
-    ``$STREAMREC_API_TOKEN`` the TCP listener is read-only.
+    ``$STREAMREC_HTTP_LISTEN`` overrides it (``off`` turns TCP off). Without a token (the role
+    tokens of ``docs/deploy.md``, ``$STREAMREC_API_TOKEN`` among them) the TCP listener is
+    read-only.
     """
 
     listen: Annotated[
