@@ -340,10 +340,13 @@ class Daemon:
                     running.recorder.stop(f"fenced: {reason}")
 
         def leader_changed() -> None:
+            """Schedule (or unschedule) every task and queue; a new leader runs the ``once``
+            tasks its own log has not seen run."""
             parts = self._running()
             loaded = parts.reconciler.current.loaded
             if loaded is not None:
                 parts.schedules.configure(loaded.config)
+                parts.schedules.run_once_tasks()
 
         return ClusterMember(
             spec, me, store=Etcd(spec.host, spec.port, timeout=min(2.0, spec.ttl / 4)),

@@ -3,6 +3,7 @@ owns what from their state logs, and a sampler of the ffmpeg processes of every 
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -70,8 +71,23 @@ def describe(pids: list[int]) -> list[str]:
     return found
 
 
+def recorders(name: str) -> list[int]:
+    """The ffmpeg processes recording channel ``name`` live (``-i`` a URL into its partial files).
+    A recorder's short side processes do not count: the backfill of segments skipped at a run's
+    start reads ``concat:URIs``, and the checks of a finished partial file read that file."""
+    found = []
+    for pid in ffmpeg_processes(f"/.partial/{name}/"):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(a == b"-i" and b.startswith(b"http") for a, b in itertools.pairwise(argv)):
+            found.append(pid)
+    return found
+
+
 class FfmpegSampler:
-    """Counts each channel's ffmpeg processes every 0.1 s in a thread: the most seen at once."""
+    """Counts each channel's recording ffmpeg every 0.1 s in a thread: the most seen at once."""
 
     def __init__(self, names: list[str]) -> None:
         self.names = names
@@ -92,11 +108,16 @@ class FfmpegSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             for name in self.names:
-                pids = ffmpeg_processes(f"/.partial/{name}/")
+                pids = recorders(name)
                 self.most[name] = max(self.most[name], len(pids))
                 if len(pids) > 1:
                     self.seen.append(f"{time.strftime('%H:%M:%S')} {name}: {describe(pids)}")
             self._stop.wait(0.1)
+
+    def check(self) -> None:
+        """Every channel was seen recording, and never by two ffmpeg at once."""
+        assert self.duplicates() == {}, self.seen[:10]
+        assert all(self.most[name] == 1 for name in self.names), self.most
 
     def duplicates(self) -> dict[str, int]:
         return {name: most for name, most in self.most.items() if most > 1}
