@@ -168,3 +168,48 @@ def shows_the_cluster(survivors, lost) -> None:
     assert "streamrec_cluster_members 2.0" in metrics
     assert f"streamrec_cluster_owned_channels {float(len(mine))}" in metrics
     assert "streamrec_cluster_lease_age_seconds" in metrics
+
+
+def test_only_the_leader_runs_the_schedules_and_a_new_one_takes_over(etcd, hls, daemon, tmp_path):
+    """A task every 2 s runs on the elected leader alone; once the leader is killed, another
+    member is elected (its lease expired with the leader key) and runs it."""
+    config = shared_config(tmp_path, hls.url, NAMES[:2])
+    (config / "tasks.yaml").write_text("tasks:\n  tick: {command: 'true', schedule: {every: 2s}}\n")
+    url = cluster_url(etcd.port)
+    members = []
+    for i in range(3):
+        disk = str(tmp_path / f"m{i}" / "recordings")
+        d = daemon(f"m{i}", STREAMREC_MEMBER=f"m{i}", STREAMREC_CLUSTER=url, MEMBER_DISK=disk)
+        d.config.rmdir()
+        d.config = config
+        members.append(d.start())
+
+    def runs(d, after: int = 0) -> int:
+        return sum(
+            e["type"] == "task.finished" and e["task"] == "tick" and e["seq"] > after
+            for e in d.events()
+        )
+
+    def leaders() -> list:
+        found = []
+        for d in members:
+            if d.proc is None or d.proc.poll() is not None:
+                continue
+            flags = [e["leader"] for e in d.events() if e["type"] == "cluster.leader"]
+            if flags and flags[-1]:
+                found.append(d)
+        return found
+
+    wait_until(lambda: len(leaders()) == 1, 30, "one leader")
+    (leader,) = leaders()
+    wait_until(lambda: runs(leader) >= 2, 30, "the leader runs the task")
+    assert all(runs(d) == 0 for d in members if d is not leader)
+    leader.kill()
+    rest = [d for d in members if d is not leader]
+    marks = [d.last_seq() for d in rest]
+    wait_until(lambda: len(leaders()) == 1, TTL + 10, "a new leader")
+    (new,) = leaders()
+    mark = marks[rest.index(new)]
+    wait_until(lambda: runs(new, mark) >= 1, 20, "the new leader runs the task")
+    other = next(d for d in rest if d is not new)
+    assert runs(other) == 0
