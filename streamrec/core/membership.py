@@ -12,6 +12,8 @@ I/O, no clock (``now`` is an argument, monotonic seconds).
 - :func:`plan`: from the declared channels, the live members and the ownership keys, the keys this
   member should take (the channel hashes to it and nobody holds it) and give back (it holds one that
   hashes elsewhere now).
+- :func:`read_keys`: one range read of the prefix as the members, the holder of each ownership key
+  and the leader.
 - :func:`must_fence`: a member that has not renewed its lease for half the TTL stops recording
   before the lease could expire and another member take its channels; :func:`renew_due`, when the
   next renewal is due (a third of the TTL).
@@ -161,6 +163,40 @@ def plan(names: Iterable[str], members: Iterable[str], me: str, owners: Mapping[
         if holder == me and (name not in known or owner_of(name, live) != me)
     ]
     return Plan(tuple(claim), tuple(release), waiting)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One range read of the cluster's prefix, as a member reads it."""
+
+    members: tuple[str, ...]
+    """The live members (their member keys), sorted."""
+    owners: Mapping[str, str]
+    """Channel -> the member holding its ownership key; a key of this member's earlier lease is
+    another holder (``M (an earlier lease)``), not this member."""
+    tokens: Mapping[str, str]
+    """Channel -> the ownership key's value (``MEMBER LEASE``), for a delete that compares."""
+    leader: str | None
+    """The leader key's value, None when nobody leads."""
+
+
+def read_keys(spec: ClusterSpec, keys: Iterable[tuple[str, str]], me: str, token: str) -> Seen:
+    """``(key, value)`` pairs under the prefix as :class:`Seen` by member ``me`` whose keys hold
+    ``token``."""
+    members_prefix, owners_prefix = spec.key("members") + "/", spec.key("owners") + "/"
+    members, owners, tokens, leader = set(), {}, {}, None
+    for key, value in keys:
+        if key.startswith(members_prefix):
+            members.add(key[len(members_prefix) :])
+        elif key.startswith(owners_prefix):
+            name = key[len(owners_prefix) :]
+            tokens[name] = value
+            holder = value.split(" ", 1)[0]
+            mine = value == token or holder != me
+            owners[name] = holder if mine else f"{holder} (an earlier lease)"
+        elif key == spec.key("leader"):
+            leader = value
+    return Seen(tuple(sorted(members)), owners, tokens, leader)
 
 
 def must_fence(now: float, last_renewal: float, ttl: float) -> bool:

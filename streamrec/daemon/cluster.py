@@ -58,6 +58,7 @@ from streamrec.core.membership import (
     must_fence,
     owner_of,
     plan,
+    read_keys,
     renew_due,
 )
 from streamrec.core.timestamps import format_ts
@@ -343,27 +344,11 @@ class ClusterMember:
             await self.lease_store.revoke(lease)  # its keys go now rather than at its expiry
 
     async def _act(self, keys: list[KeyValue]) -> None:
-        members_prefix = self.spec.key("members") + "/"
-        owners_prefix = self.spec.key("owners") + "/"
-        leader_key = self.spec.key("leader")
-        members, owners, tokens, leader_value = set(), {}, {}, None
-        for kv in keys:
-            if kv.key.startswith(members_prefix):
-                members.add(kv.key[len(members_prefix) :])
-            elif kv.key.startswith(owners_prefix):
-                name = kv.key[len(owners_prefix) :]
-                tokens[name] = kv.value
-                holder = kv.value.split(" ", 1)[0]
-                owners[name] = (
-                    holder
-                    if kv.value == self.token or holder != self.member
-                    else (f"{holder} (an earlier lease)")
-                )
-            elif kv.key == leader_key:
-                leader_value = kv.value
-        self._note_members(tuple(sorted(members)))
+        seen = read_keys(self.spec, ((kv.key, kv.value) for kv in keys), self.member, self.token)
+        owners, tokens = dict(seen.owners), seen.tokens
+        self._note_members(seen.members)
         self.owners = owners
-        await self._lead(leader_value)
+        await self._lead(seen.leader)
         now = self._clock.now()
         for name in sorted(self.held - {n for n, t in tokens.items() if t == self.token}):
             self.held.discard(name)  # the key is gone (expired or deleted): stop at once

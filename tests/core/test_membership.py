@@ -12,6 +12,7 @@ from streamrec.core.membership import (
     owner_of,
     parse_cluster,
     plan,
+    read_keys,
     renew_due,
     resolve_cluster,
 )
@@ -95,3 +96,20 @@ def test_fencing_comes_at_half_the_ttl_and_renewal_at_a_third() -> None:
     assert must_fence(105.0, 100.0, 10)
     assert not renew_due(103.0, 100.0, 10)
     assert renew_due(103.4, 100.0, 10)
+
+
+def test_one_read_of_the_prefix_gives_members_holders_and_the_leader() -> None:
+    spec = ClusterSpec("h", 1, "/p")
+    keys = [
+        ("/p/members/a", "a"),
+        ("/p/members/b", "b"),
+        ("/p/owners/news", "a 1f"),
+        ("/p/owners/old", "a 0e"),  # this member's earlier lease: not this member's key
+        ("/p/owners/radio", "b 2a"),
+        ("/p/leader", "b 2a"),
+        ("/other/members/c", "c"),
+    ]
+    seen = read_keys(spec, keys, "a", "a 1f")
+    assert seen.members == ("a", "b")
+    assert seen.owners == {"news": "a", "old": "a (an earlier lease)", "radio": "b"}
+    assert seen.tokens["old"] == "a 0e" and seen.leader == "b 2a"
