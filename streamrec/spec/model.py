@@ -9,7 +9,7 @@ their canonical text, so a plan says ``segment: 30m -> 1h`` rather than ``1800.0
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -17,9 +17,11 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -387,6 +389,19 @@ class Settings(Strict):
     """``etcd://host:port/prefix?ttl=10``: share the channels with the other daemons registered in
     that etcd (``daemon.cluster``); ``STREAMREC_CLUSTER`` and ``run --cluster`` win over it."""
     defaults: ChannelOptions = ChannelOptions()
+
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("cluster",)
+    """Fields added after configs were first applied: left out of the dump while None, so that
+    the definition (and the revision) of a config that does not set them stays as it was."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_later(self, handler: SerializerFunctionWrapHandler) -> Any:
+        dumped = handler(self)
+        if isinstance(dumped, dict):
+            for name in self.ADDED_LATER:
+                if dumped.get(name, 0) is None:
+                    del dumped[name]
+        return dumped
 
 
 class Config(Strict):
