@@ -90,28 +90,7 @@ class Served:
 
 def serve(root: Path, config: str, *, token: str | None, **env: str) -> Served:
     """Start a daemon for ``config`` under ``root`` with TCP on a free port; wait for it."""
-    port = free_port()
-    extra = {"STREAMREC_HTTP_LISTEN": f"127.0.0.1:{port}", **env}
-    if token:
-        extra["STREAMREC_API_TOKEN"] = token
-    daemon = DaemonProcess(root, extra)
-    if not token:
-        daemon.env.pop("STREAMREC_API_TOKEN", None)  # the caller's environment may set one
-    daemon.write("config.yaml", config)
-    daemon.start()
-    base = f"http://127.0.0.1:{port}"
-    http = httpx.Client(base_url=base, timeout=20)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if http.get("/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no HTTP on {base}:\n{daemon.tail()}")
-        time.sleep(0.05)
-    return Served(daemon, base, http)
+    return serve_run(root, config, token=token, **env)
 
 
 def finish(served: Served) -> None:
@@ -176,7 +155,7 @@ def serve_run(root: Path, config: str | None, *args: str, token: str | None, **e
         extra["STREAMREC_API_TOKEN"] = token
     daemon = DaemonProcess(root, extra)
     if not token:
-        daemon.env.pop("STREAMREC_API_TOKEN", None)
+        daemon.env.pop("STREAMREC_API_TOKEN", None)  # the caller's environment may set one
     if config is not None:
         daemon.write("config.yaml", config)
     daemon.start(*args)
