@@ -54,6 +54,7 @@ RECONNECT = 5.0  # ffmpeg's start and the first finished 2 s file after the take
 DEAD_URL = "http://127.0.0.1:9/dead.m3u8"
 QUIET = 14.0  # seconds of steady recording before a kill
 BEFORE = 6.0  # the media compared starts this long before the kill
+CAUGHT = (signal.SIGINT, signal.SIGTERM)
 
 
 def say(text: str) -> None:
@@ -411,7 +412,9 @@ def main() -> None:
     say(f"ffmpeg: {FFMPEG}; load average {load()} on {os.cpu_count()} cores")
     work = Path(tempfile.mkdtemp(prefix="bench-failover-"))
     cleanup: list[Callable[[], None]] = []
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Ctrl-C and SIGTERM both raise KeyboardInterrupt, so the finally below tears down (SIGINT
+    # too when started in the background, where it is inherited as ignored)
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in CAUGHT}
     try:
         etcd = Etcd(work / "etcd")
         cleanup.append(etcd.stop)
@@ -421,11 +424,13 @@ def main() -> None:
             bench_moved(work, etcd, args, cleanup)
         print(f"\nload average at the end {load()}; {time.monotonic() - started:.0f} s in all")
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in CAUGHT:
+            signal.signal(sig, signal.SIG_IGN)
         for step in reversed(cleanup):
             with contextlib.suppress(Exception):
                 step()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if os.environ.get("BENCH_KEEP"):
             print(f"kept {work}")
         else:
