@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from webkit import TOKEN, DaemonProcess, Served, finish, free_port
+from webkit import TOKEN, Served, finish, serve_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -75,22 +75,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, repo: tuple[Path, Path, str]) -> Iterator[Served]:
     bare, _, first = repo
-    port = free_port()
-    env = {"STREAMREC_HTTP_LISTEN": f"127.0.0.1:{port}", "STREAMREC_API_TOKEN": TOKEN}
-    daemon = DaemonProcess(tmp_path_factory.mktemp("daemon"), env)
-    daemon.start("--git", f"file://{bare}", "--branch", "main", "--interval", "60s")
-    daemon.wait_for(lambda e: e["type"] == "config.applied" and e["git"]["commit"] == first)
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if http.get("/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, daemon.tail()
-        time.sleep(0.05)
-    served = Served(daemon, str(http.base_url), http)
+    served = serve_run(
+        tmp_path_factory.mktemp("daemon"), None,
+        "--git", f"file://{bare}", "--branch", "main", "--interval", "60s", token=TOKEN,
+    )  # fmt: skip
+    served.daemon.wait_for(lambda e: e["type"] == "config.applied" and e["git"]["commit"] == first)
     yield served
     finish(served)
 
