@@ -121,3 +121,22 @@ def import_times(argv: list[str], cwd: Path) -> list[ImportTime]:
         depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
         found.append(ImportTime(name.strip(), int(own) / 1e6, int(cumulative) / 1e6, depth))
     return found
+
+
+def proc_memory(pid: int) -> dict[str, int]:
+    """RSS of one process split as the kernel counts it (``/proc/PID/smaps_rollup``, bytes):
+    ``anon`` (heap, stacks: what a leak grows), ``file`` (pages of libraries and mapped files,
+    paged in as code first runs) and ``rss``, their sum; ``{}`` once the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return {}
+    kb = {}
+    for line in text.splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        fields = rest.split()
+        if fields and fields[0].isdigit():
+            kb[key] = int(fields[0]) * 1024
+    rss = kb.get("Rss", 0)
+    anon = kb.get("Anonymous", 0)
+    return {"rss": rss, "anon": anon, "file": rss - anon}

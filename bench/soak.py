@@ -32,6 +32,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ from bench_scale import (
     stop,
     tear_down,
 )
-from measuring import proc_cpu_rss, proc_fds_threads
+from measuring import proc_cpu_rss, proc_fds_threads, proc_memory
 
 from streamrec.runtime.testsource import HlsTestSource
 
@@ -77,7 +78,30 @@ def snapshot(pid: int, state: Path) -> dict[str, float]:
     _, rss = proc_cpu_rss(pid)
     fds, threads = proc_fds_threads(pid)
     log = sum(p.stat().st_size for p in state.glob("events*.jsonl*") if p.is_file())
-    return {"rss": rss, "fds": fds, "threads": threads, "log": log, "cpu": proc_cpu_rss(pid)[0]}
+    memory = proc_memory(pid)
+    return {"rss": rss, "fds": fds, "threads": threads, "log": log, "cpu": proc_cpu_rss(pid)[0],
+            "anon": memory.get("anon", 0), "file": memory.get("file", 0)}  # fmt: skip
+
+
+class Sampler(threading.Thread):
+    """The daemon's memory every ``every`` seconds, printed as it goes: the curve between the
+    start and end readings (does it level off?), split into heap and file-backed pages."""
+
+    def __init__(self, pid: int, every: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.began = pid, every, time.monotonic()
+        self.samples: list[tuple[float, dict[str, int]]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.every):
+            memory = proc_memory(self.pid)
+            if not memory:
+                return
+            minute = (time.monotonic() - self.began) / 60
+            self.samples.append((minute, memory))
+            say(f"  memory at {minute:5.1f} min: RSS {memory['rss'] / 1e6:.1f} MB "
+                f"(heap {memory['anon'] / 1e6:.1f}, file-backed {memory['file'] / 1e6:.1f})")  # fmt: skip
 
 
 def _settled(path: Path) -> bool:
@@ -138,6 +162,8 @@ def soak(args: argparse.Namespace) -> bool:
             daemon.send_signal(signal.SIGUSR2)
         start_recording = recording_now(http)
         say(f"start: {start_recording} recording, {fmt(start)}")
+        sampler = Sampler(daemon.pid, args.sample)
+        sampler.start()
         end_at = time.monotonic() + args.minutes * 60
         outages = edits = 0
         turn = 0
@@ -168,6 +194,7 @@ def soak(args: argparse.Namespace) -> bool:
             turn += 1
         time.sleep(args.settle)  # the last outage or edit has settled
         end = snapshot(daemon.pid, root / "state")
+        sampler.done.set()
         end_recording = recording_now(http)
         if args.trace_memory:
             daemon.send_signal(signal.SIGUSR2)
@@ -191,7 +218,8 @@ def soak(args: argparse.Namespace) -> bool:
 
 
 def fmt(s: dict[str, float]) -> str:
-    return (f"RSS {s['rss'] / 1e6:.1f} MB, {s['fds']:.0f} fds, {s['threads']:.0f} threads, "
+    return (f"RSS {s['rss'] / 1e6:.1f} MB (heap {s['anon'] / 1e6:.1f}, file-backed "
+            f"{s['file'] / 1e6:.1f}), {s['fds']:.0f} fds, {s['threads']:.0f} threads, "
             f"state log {s['log'] / 1e3:.0f} kB")  # fmt: skip
 
 
@@ -225,7 +253,9 @@ def verdict(
     print(f"\nSoak: {args.minutes:g} min, {outages} outages, {edits} edits")
     print(f"  start ({start_recording} recording): {fmt(start)}")
     print(f"  end   ({end_recording}/{channels} recording): {fmt(end)}")
-    print(f"  growth: RSS {(end['rss'] / start['rss'] - 1) * 100:+.1f} %, "
+    print(f"  growth: RSS {(end['rss'] / start['rss'] - 1) * 100:+.1f} % (heap "
+          f"{(end['anon'] - start['anon']) / 1e6:+.1f} MB, file-backed "
+          f"{(end['file'] - start['file']) / 1e6:+.1f} MB), "
           f"fds {end['fds'] - start['fds']:+.0f}, threads {end['threads'] - start['threads']:+.0f}; "
           f"state log +{(end['log'] - start['log']) / 1e3:.0f} kB "
           f"({(end['log'] - start['log']) / wall * 3600 / 1e6:.1f} MB/hour)")  # fmt: skip
@@ -249,6 +279,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--retention", default="", metavar="AGE",
                         help="each channel keeps its files this long (e.g. 10m): a steady state")  # fmt: skip
+    parser.add_argument("--sample", type=float, default=60.0, metavar="SECONDS",
+                        help="print the daemon's memory this often during the soak")  # fmt: skip
     parser.add_argument("--trace-memory", type=int, default=0, metavar="FRAMES",
                         help="run the daemon under tracemalloc and print what grew")  # fmt: skip
     raise SystemExit(0 if soak(parser.parse_args()) else 1)
