@@ -1,10 +1,8 @@
-"""The installed version of streamrec (from the package metadata)."""
+"""The version of streamrec: written here, read by the build (``pyproject.toml`` takes it from
+this file), so printing it imports nothing (``importlib.metadata`` alone costs more than the
+interpreter's own start). ``tests/cli/test_cli_conventions.py`` checks that the installed
+package's metadata says the same."""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("streamrec")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"

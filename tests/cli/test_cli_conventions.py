@@ -69,6 +69,14 @@ def test_version_flag_and_command() -> None:
     assert yaml_of(run("version", "-o", "yaml")[1]) == data
 
 
+def test_the_version_written_in_the_package_is_the_installed_packages() -> None:
+    """``streamrec.version`` is what the build wrote into the package's metadata: the build takes
+    it from that file, so the two cannot part."""
+    from importlib.metadata import version
+
+    assert version("streamrec") == __version__
+
+
 def test_dash_h_is_help_everywhere_and_the_epilog_lists_the_exit_codes() -> None:
     """-h works on the root, on a group and on a leaf; --help names every exit code."""
     for words in ([], ["channel"], ["channel", "list"], ["history"]):
