@@ -4,10 +4,11 @@ Loading and planning 10,000 channels costs seconds; reading the same files back 
 fraction of that. ``cli.config`` (``validate``, ``plan``) asks :func:`load_cached` for the loaded
 config and the desired side of its plan: when every input matches what the entry was made from,
 the entry is used, else the config is loaded (by the caller's ``load``, which reports problems
-as usual) and a new entry written. The inputs, compared by content, never by modification time:
+as usual) and a new entry written. The inputs (the config's by content, never by modification time):
 
 - this streamrec's version, the cache format, Python's version and pydantic's (the content of
-  its version module, read without importing it);
+  its version module, read without importing it), and the name, size and modification time of
+  each of streamrec's own modules (an edited checkout, whose version stays the same, is a miss);
 - the current directory (messages name files relative to it), the config directory, the list of
   its files and the SHA-256 of each, and of its ``.env``;
 - every environment variable the config interpolates (looked up while it loaded), by a SHA-256
@@ -249,6 +250,24 @@ def _pydantic_version() -> str | None:
         return None
 
 
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def _code_key() -> str:
+    """A digest of the name, size and modification time of every module of streamrec."""
+    seen: list[str] = []
+    pending = [_PACKAGE]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    pending.append(Path(entry.path))
+                elif entry.name.endswith(".py"):
+                    info = entry.stat()
+                    seen.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(sorted(seen)).encode()).hexdigest()
+
+
 def files_key(directory: Path) -> tuple[object, ...] | None:
     """What the files of ``directory`` are now (names and content hashes), or None when one
     cannot be read as a regular file within the size limit (then only a real load can say why)."""
@@ -262,7 +281,7 @@ def files_key(directory: Path) -> tuple[object, ...] | None:
         if isinstance(data, str):
             return None
         hashes.append((str(file), _digest(data)))
-    versions = (__version__, FORMAT, sys.version, _pydantic_version())
+    versions = (__version__, FORMAT, sys.version, _pydantic_version(), _code_key())
     return (versions, str(Path.cwd()), str(directory), tuple(hashes))
 
 

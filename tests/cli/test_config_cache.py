@@ -71,6 +71,19 @@ def test_a_changed_file_is_loaded_again(cached, env, write_config):
     assert cached(env).hit
 
 
+def test_an_edited_streamrec_module_is_a_miss(cached, env, monkeypatch, tmp_path):
+    """An edited checkout keeps its version, so streamrec's own modules are part of the key: a
+    changed validation rule is never answered from an entry the old code made."""
+    cached(env)
+    package = tmp_path / "package"
+    (package / "spec").mkdir(parents=True)
+    (package / "spec" / "model.py").write_text("RULE = 1\n")
+    monkeypatch.setattr("streamrec.app.configcache._PACKAGE", package)
+    assert not cached(env).hit and cached(env).hit
+    (package / "spec" / "model.py").write_text("RULE = 22\n")  # a new size, a new time
+    assert not cached(env).hit and cached(env).hit
+
+
 def test_a_changed_interpolated_variable_is_loaded_again(cached, env, write_config):
     """The value of a variable the config interpolates is part of the key, and so is .env."""
     cached(env)
