@@ -126,7 +126,11 @@ def test_live_card_shows_the_file_being_written_and_plays_it(
         return img && img.complete && img.naturalWidth > 0 && !img.hidden; }}""",
         timeout=30_000,
     )
-    assert page.locator(f"{card} .fact-bitrate").inner_text().endswith("/s")
+    page.wait_for_function(  # the bitrate shows once ffmpeg's progress has measured one
+        f"""() => {{ const dd = document.querySelector('{card} .fact-bitrate');
+        return dd && dd.textContent.endsWith('/s'); }}""",
+        timeout=30_000,
+    )
     first_src = page.get_attribute(f"{card} img", "src")
     assert first_src and "?v=" in first_src
     assert segments(served, "desk") == [], "a file of desk closed: the live view was not tested"
