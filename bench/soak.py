@@ -75,11 +75,11 @@ def write_config(
 
 def snapshot(pid: int, state: Path) -> dict[str, float]:
     """The daemon's RSS (bytes), fds and threads, and the state log's size (bytes)."""
-    _, rss = proc_cpu_rss(pid)
+    cpu, rss = proc_cpu_rss(pid)
     fds, threads = proc_fds_threads(pid)
     log = sum(p.stat().st_size for p in state.glob("events*.jsonl*") if p.is_file())
     memory = proc_memory(pid)
-    return {"rss": rss, "fds": fds, "threads": threads, "log": log, "cpu": proc_cpu_rss(pid)[0],
+    return {"rss": rss, "fds": fds, "threads": threads, "log": log, "cpu": cpu,
             "anon": memory.get("anon", 0), "file": memory.get("file", 0)}  # fmt: skip
 
 
@@ -90,7 +90,6 @@ class Sampler(threading.Thread):
     def __init__(self, pid: int, every: float) -> None:
         super().__init__(daemon=True)
         self.pid, self.every, self.began = pid, every, time.monotonic()
-        self.samples: list[tuple[float, dict[str, int]]] = []
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -99,7 +98,6 @@ class Sampler(threading.Thread):
             if not memory:
                 return
             minute = (time.monotonic() - self.began) / 60
-            self.samples.append((minute, memory))
             say(f"  memory at {minute:5.1f} min: RSS {memory['rss'] / 1e6:.1f} MB "
                 f"(heap {memory['anon'] / 1e6:.1f}, file-backed {memory['file'] / 1e6:.1f})")  # fmt: skip
 

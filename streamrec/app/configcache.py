@@ -4,7 +4,8 @@ Loading and planning 10,000 channels costs seconds; reading the same files back 
 fraction of that. ``cli.config`` (``validate``, ``plan``) asks :func:`load_cached` for the loaded
 config and the desired side of its plan: when every input matches what the entry was made from,
 the entry is used, else the config is loaded (by the caller's ``load``, which reports problems
-as usual) and a new entry written. The inputs (the config's by content, never by modification time):
+as usual) and a new entry written. The inputs (the config's compared by content, never by
+modification time):
 
 - this streamrec's version, the cache format, Python's version and pydantic's (the content of
   its version module, read without importing it), and the name, size and modification time of
