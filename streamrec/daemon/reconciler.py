@@ -53,7 +53,9 @@ class Current:
     loaded: LoadedConfig | None = None
     applied: planning.Applied = field(default_factory=planning.Applied)
     redactor: Redactor = field(default_factory=Redactor)
-    """What every output of the daemon hides: the environment's and the loaded config's secrets."""
+    """What every output of the daemon hides (:func:`config_redactor`): the secrets of the loaded
+    config, or before the first reconcile of the config the daemon started with (the socket answers
+    and the task runner holds the starting tasks before the start reconcile has loaded)."""
 
 
 class Outcomes(Protocol):
@@ -61,6 +63,14 @@ class Outcomes(Protocol):
 
     def on_reconciled(self, took: float, outcomes: dict[str, str]) -> None: ...
     def on_rejected(self, errors: list[str]) -> None: ...
+
+
+def config_redactor(
+    loaded: LoadedConfig, secrets: frozenset[str], environ: Mapping[str, str]
+) -> Redactor:
+    """What the daemon hides while it runs ``loaded``: its secrets (``.env`` and interpolated
+    values, URL passwords, credential headers), ``secrets`` (the API tokens) and the environment's."""
+    return Redactor.of(loaded.secrets | secrets, environ, loaded.config)
 
 
 class Reconciler:
@@ -89,7 +99,6 @@ class Reconciler:
         """Secrets no config holds (the API tokens): hidden in task output and logs too."""
         self.seen: tuple[tuple[str, int, int], ...] | None = None
         """The config files' fingerprint when the last reconcile began to read them."""
-        current.redactor = Redactor.of(secrets, environ=environ)
         self._on_secrets = on_secrets
         """Told the redactor of each config carried out (the CLI's log sink redacts with it)."""
         self._source = source
@@ -175,8 +184,7 @@ class Reconciler:
         settings_changed = "settings/settings" in changed
         outcomes: dict[str, str] = {key: "unchanged" for key in self.current.applied.hashes}
         self.current.loaded = loaded
-        known = loaded.secrets | self._secrets
-        redactor = self.current.redactor = Redactor.of(known, self._environ, config)
+        redactor = self.current.redactor = config_redactor(loaded, self._secrets, self._environ)
         if self._on_secrets is not None:
             self._on_secrets(redactor)
         self._recording.configure(loaded)

@@ -53,7 +53,7 @@ from streamrec.daemon.cluster import ClusterMember
 from streamrec.daemon.configload import ConfigLoader
 from streamrec.daemon.gitmode import GitConfigSource
 from streamrec.daemon.lock import DaemonLock, last_alive
-from streamrec.daemon.reconciler import Current, Reconciler
+from streamrec.daemon.reconciler import Current, Reconciler, config_redactor
 from streamrec.daemon.recovery import recover
 from streamrec.daemon.schedules import Schedules
 from streamrec.daemon.serving import Listeners
@@ -255,9 +255,15 @@ class Daemon:
         settings = start.config.settings
         journal = open_journal(paths, clock=clock, fsync=settings.state_fsync)
         keeper = StateKeeper(paths, journal, self._restorers(lock))
+        # the socket answers and the runner holds the starting tasks before the start reconcile
+        # has loaded: everything hides the starting config's secrets from the first moment
+        tokens = frozenset(self.tokens.secrets)
+        redactor = config_redactor(start, tokens, self.environ)
+        if self.on_secrets is not None:
+            self.on_secrets(redactor)
         runner = runner_for(
             start, layout=paths, journal=keeper, clock=clock, environ=self.environ,
-            stop_grace=TASK_STOP_GRACE,
+            stop_grace=TASK_STOP_GRACE, redactor=redactor,
         )  # fmt: skip
         folded = journal.state()
         recording = Recording(
@@ -275,18 +281,18 @@ class Daemon:
             zone=settings.timezone, max_concurrent=settings.max_concurrent_recordings,
             owns=owner.owns_channel, clock=clock, requests=requests_of(folded, clock.now()),
         )  # fmt: skip
-        current = Current()
+        current = Current(redactor=redactor)
         reads = ReadModel(
             paths=paths, journal=journal, environ=self.environ, current=current, channels=channels,
             recording=recording, live=lambda: self._running().control.status(), source=source,
-            started_at=self.started_at, clock=clock, tokens=self.tokens.secrets,
+            started_at=self.started_at, clock=clock,
             cluster=member.view if member is not None else lambda: None,
         )  # fmt: skip
         reconciler = Reconciler(
             source=source, loader=self.loader, environ=self.environ, paths=paths, log=keeper,
             recording=recording, runner=runner, schedules=schedules, channels=channels,
             counts=reads, current=current, allow_empty=self.allow_empty,
-            on_secrets=self.on_secrets, secrets=frozenset(self.tokens.secrets),
+            on_secrets=self.on_secrets, secrets=tokens,
         )  # fmt: skip
         control = Control(
             reconcile=reconciler.reconcile, runner=runner, scheduler=schedules.scheduler,

@@ -33,7 +33,6 @@ from urllib.parse import quote
 from streamrec.app.recording import Recording
 from streamrec.core.clock import Clock
 from streamrec.core.files import FinishedFile
-from streamrec.core.redact import Redactor
 from streamrec.daemon.channels import ChannelSet
 from streamrec.daemon.reconciler import Current
 from streamrec.daemon.sources import ConfigSource
@@ -97,7 +96,6 @@ class ReadModel:
         source: ConfigSource,
         started_at: float,
         clock: Clock,
-        tokens: tuple[str, ...] = (),
         cluster: Callable[[], dict[str, Any] | None] = lambda: None,
     ) -> None:
         self.paths = paths
@@ -112,10 +110,7 @@ class ReadModel:
         self._source = source
         self._started_at = started_at
         self._clock = clock
-        self._tokens = tokens
-        """Every API token (``daemon.tokens``), hidden by :meth:`redact` like the config's secrets."""
         self._web: _WebState | None = None
-        self._secrets: tuple[object, Redactor] | None = None
         self._files = ChannelFiles(THUMB_CANDIDATES)
 
     @property
@@ -155,13 +150,8 @@ class ReadModel:
 
     def redact(self, value: Any) -> Any:
         """``value`` with every secret the daemon knows hidden (URLs, secret values, the tokens):
-        the same ``core.redact.Redactor`` the CLI prints through."""
-        if self._secrets is None or self._secrets[0] is not self.loaded:
-            loaded = self.loaded
-            secrets, config = (loaded.secrets, loaded.config) if loaded else ((), None)
-            known = (*secrets, *self._tokens)
-            self._secrets = (loaded, Redactor.of(known, self.environ, config))
-        return self._secrets[1].value(value)
+        the reconciler's redactor (``Current.redactor``), the one the task runner and the log use."""
+        return self._current.redactor.value(value)
 
     def _view(self) -> ReadView:
         """The fold of the state log (``Journal.view``), shared by every request: read-only.
