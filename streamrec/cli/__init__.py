@@ -3,7 +3,7 @@
 :func:`main` is the console script. ``streamrec --version`` (or ``-V``) alone on the line is
 answered before Typer or any command module is imported, with the line the ``--version`` option of
 the full command line prints (``cli.version``); anything else imports ``cli.app``, which registers
-every command (``cli.commands``). After ``run`` stopped its daemon cleanly, the process ends
+every command (``cli.commands``), and runs the part of it the words need (``cli.narrowing``). After ``run`` stopped its daemon cleanly, the process ends
 without the interpreter's teardown (:func:`_exit_at_once`).
 
 ``streamrec.cli.app`` read as an attribute of this package is the Typer application (as
@@ -33,10 +33,11 @@ def main() -> None:
         sys.stdout.write(version_line() + "\n")
         sys.exit(0)
     from streamrec.cli.app import app, globals_
+    from streamrec.cli.narrowing import narrowed
     from streamrec.cli.rootgroup import EXIT_INTERRUPTED
 
     try:
-        app()
+        narrowed(app, sys.argv[1:])()
     except KeyboardInterrupt:  # pragma: no cover - a user's Ctrl-C at a prompt
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit as done:
