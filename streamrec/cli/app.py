@@ -17,7 +17,7 @@ Start-up: this module and the command modules import only Typer and light module
 at the top; rich, the config model, the state log and the daemon client are imported
 inside the functions that use them. ``console`` and ``err_console`` are
 :class:`~streamrec.cli.lazyconsole.LazyConsole` objects: rich is imported when one first prints;
-loguru when streamrec first imports its logger (``cli.logsetup``).
+loguru when streamrec first logs (``streamrec.log``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import typer
 
 from streamrec.cli import logformat
 from streamrec.cli.lazyconsole import LazyConsole
-from streamrec.cli.logsetup import when_logging
 from streamrec.cli.rootgroup import EXIT_CODES, RootGroup
 from streamrec.cli.version import version_line
 from streamrec.core.printable import printable
@@ -140,8 +139,8 @@ def set_log_redactor(redactor: Redactor) -> None:
 
 def setup_logging(log_format: str, verbosity: int) -> None:
     """Readable lines on a terminal, or one JSON object per line; -v/-q move the level. The
-    logger's sinks are set when streamrec first imports its logger (``cli.logsetup``): a command
-    that logs nothing does not import loguru."""
+    logger's sinks are set when streamrec first logs (``streamrec.log.when_used``): a command that
+    logs nothing does not import loguru."""
     levels = ["ERROR", "WARNING", "INFO", "DEBUG", "TRACE"]
     level = levels[max(0, min(len(levels) - 1, 1 + verbosity))]
     globals_.redactor = Redactor.of(environ=environ())
@@ -149,12 +148,14 @@ def setup_logging(log_format: str, verbosity: int) -> None:
     # the commands print on standard error for people; text: those go to stderr as they are.
     people: Any = _RedactedStream(json=True) if log_format == "json" else None
     err_console.file = people
-    when_logging(lambda: _log_sinks(log_format, level))
+    from streamrec.log import when_used
+
+    when_used(lambda: _log_sinks(log_format, level))
 
 
 def _log_sinks(log_format: str, level: str) -> None:
     """The logger's one sink, for ``log_format`` at ``level``, and streamrec's logging enabled."""
-    from streamrec.log import logger  # quiets streamrec first, so that this enable holds
+    from streamrec.log import logger  # loaded and streamrec quieted first: this enable holds
 
     logger.remove()
     logger.configure(patcher=_patch_record)

@@ -23,11 +23,13 @@ A queue inherited over ``fork()`` is not used by the child: the journal makes a 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio  # imported where a loop submits: a command that only reads never does
 
 IDLE = 0.5
 """Seconds a leader thread waits for more work before it exits."""
@@ -76,6 +78,8 @@ class GroupCommit:
 
     def submit_async(self, pending: Pending) -> asyncio.Future[list[dict[str, Any]]]:
         """Queue ``pending`` from a running loop; the future gives its written events."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
         pending.loop, pending.future = loop, future
