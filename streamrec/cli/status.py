@@ -28,11 +28,11 @@ from streamrec.cli.app import (
     fail,
     globals_,
     open_journal,
-    redactor_of,
 )
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.output import Output, OutputOption, Table, emit, print_table, write
 from streamrec.core.printable import printable, printable_or
+from streamrec.core.redact import Redactor
 from streamrec.core.timestamps import parse_ts as _parse_ts
 from streamrec.errors import ConfigError, DaemonError
 
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
+    from streamrec.app.configcache import Cached
     from streamrec.spec.loading import LoadedConfig
 
 
@@ -77,9 +78,9 @@ def _daemon_status(loaded: LoadedConfig) -> dict[str, Any] | None:
         client.close()
 
 
-def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
-    """Every declared object with its state, as one JSON-able dict (the ``-o json`` output)."""
-    from streamrec.cli.config import desired_of
+def status_data(loaded: LoadedConfig, now: datetime, revision: str) -> dict[str, Any]:
+    """Every declared object with its state, as one JSON-able dict (the ``-o json`` output);
+    ``revision`` is that of ``loaded`` (from the config cache, or its desired side)."""
     from streamrec.state.applied import read_applied
     from streamrec.state.report import build_status
 
@@ -90,7 +91,7 @@ def status_data(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
         now,
         live=_daemon_status(loaded),
         directory=str(loaded.directory),
-        revision=desired_of(loaded).revision,
+        revision=revision,
         applied_revision=read_applied(paths.applied).revision,
     )
 
@@ -190,7 +191,7 @@ def _last_applied(error: ConfigError) -> LoadedConfig:
     return LoadedConfig(config=config, directory=globals_.config_dir, files=())
 
 
-def _loaded() -> LoadedConfig:
+def _loaded() -> Cached:
     """The config directory loaded, or read back from the config cache (``app.configcache``)
     while its files and the variables it interpolates are the same; ConfigError when it does not
     load (a config that does not load is never cached)."""
@@ -201,7 +202,7 @@ def _loaded() -> LoadedConfig:
     def fresh(env: Mapping[str, str]) -> LoadedConfig:
         return load_config(globals_.config_dir, env)
 
-    return load_cached(globals_.config_dir, environ(), fresh, desired_of).loaded
+    return load_cached(globals_.config_dir, environ(), fresh, desired_of)
 
 
 @app.command()
@@ -211,12 +212,16 @@ def status(output: OutputOption = Output.text) -> None:
     from streamrec.spec.units import format_duration
 
     try:
-        loaded = _loaded()
-        globals_.redactor = redactor_of(loaded)
+        cached = _loaded()
+        loaded, revision = cached.loaded, cached.brief.revision
+        globals_.redactor = Redactor.of(cached.brief.secrets, environ())  # = redactor_of(loaded)
     except ConfigError as exc:
+        from streamrec.cli.config import desired_of
+
         loaded = _last_applied(exc)
+        revision = desired_of(loaded).revision
     now = SYSTEM_CLOCK.now()
-    data = globals_.redactor.value(status_data(loaded, now))
+    data = globals_.redactor.value(status_data(loaded, now, revision))
     if output.structured:
         emit(data, output)
         return

@@ -75,9 +75,9 @@ VERSION_ONLY_FORBIDDEN = ("typer", "click", "streamrec.cli.app")
 """What ``--version`` alone on the line does not even load: it is answered before Typer."""
 
 LOGGING = ("loguru", "asyncio")
-"""The logging library (loguru imports asyncio), which ``streamrec.log`` alone imports: the
-root lines load neither, nor does a command's ``--help`` or a cached ``validate``, whose log is
-set up only once streamrec imports its logger (``cli.logsetup``)."""
+"""The logging library (loguru imports asyncio), which ``streamrec.log`` alone imports, on the
+first line logged: the root lines load neither, nor does a command's ``--help``, a cached
+``validate`` or ``status``, whose log is set up only once streamrec logs (``streamrec.log``)."""
 
 
 def imported(*args: str) -> set[str]:
@@ -167,12 +167,14 @@ def test_validate_of_a_cached_config_imports_no_model(write_config, tmp_path, mo
 def test_status_without_a_daemon_imports_no_daemon_side(write_config, tmp_path, monkeypatch):
     """``status`` with no daemon running reads the state log: no daemon client (httpx), no web
     server, no scheduler or watcher, no rich (its tables are plain columns in a pipe), and once
-    the config is cached, no YAML reader."""
+    the config is cached, no YAML reader and, as nothing is logged, no logging library."""
     directory = write_config(SMALL_CONFIG)
     monkeypatch.chdir(tmp_path)
     loaded = loaded_of(imported("-q", "-c", str(directory), "status"), DAEMON_SIDE)
     assert not loaded, f"status imported {', '.join(loaded)}"
-    again = loaded_of(imported("-q", "-c", str(directory), "status"), (*DAEMON_SIDE, "ruamel"))
+    again = loaded_of(
+        imported("-q", "-c", str(directory), "status"), (*DAEMON_SIDE, *LOGGING, "ruamel")
+    )
     assert not again, f"status of a cached config imported {', '.join(again)}"
     assert not (Path(tmp_path) / "state" / "daemon.sock").exists()
 
