@@ -32,12 +32,12 @@ def main() -> None:
     if sys.argv[1:] in VERSION_WORDS:
         sys.stdout.write(version_line() + "\n")
         sys.exit(0)
-    from streamrec.cli.app import app, globals_
+    from streamrec.cli.app import ROOT_VALUED_OPTIONS, app, globals_
     from streamrec.cli.narrowing import narrowed
     from streamrec.cli.rootgroup import EXIT_INTERRUPTED
 
     try:
-        narrowed(app, sys.argv[1:])()
+        narrowed(app, sys.argv[1:], ROOT_VALUED_OPTIONS)()
     except KeyboardInterrupt:  # pragma: no cover - a user's Ctrl-C at a prompt
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit as done:

@@ -180,6 +180,11 @@ def print_version(ctx: typer.Context, _param: Any, value: bool) -> None:
     raise typer.Exit(0)
 
 
+ROOT_VALUED_OPTIONS = frozenset({"-c", "--config", "--log-format"})
+"""The root's options below that take a value, for ``cli.narrowing`` to skip with their value
+(written out: reading them off the built root costs a build; a test checks they agree)."""
+
+
 @app.callback()
 def _global_options(
     config: Annotated[

@@ -33,11 +33,12 @@ from typer.models import CommandInfo, TyperInfo
 
 from streamrec.cli.rootgroup import COMPLETE_VAR
 
-__all__ = ["command_word", "narrowed"]
+__all__ = ["command_word", "narrowed", "root_valued_options"]
 
 
-def _root_valued_options(app: typer.Typer) -> frozenset[str]:
-    """The option words of the root that take a value (``-c``, ``--config``, ``--log-format``)."""
+def root_valued_options(app: typer.Typer) -> frozenset[str]:
+    """The option words of the root that take a value (``-c``, ``--config``, ``--log-format``),
+    read off the built root group (``cli.app.ROOT_VALUED_OPTIONS`` is checked against it)."""
     bare = _without_commands(app)
     valued: set[str] = set()
     for param in get_command(bare).params:
@@ -68,12 +69,13 @@ def _name(info: CommandInfo) -> str:
     return info.name or get_command_name(callback.__name__ if callback else "")
 
 
-def narrowed(app: typer.Typer, words: Sequence[str]) -> typer.Typer:
+def narrowed(app: typer.Typer, words: Sequence[str], valued: frozenset[str]) -> typer.Typer:
     """A copy of ``app`` holding what ``words`` (the arguments after the program) need (module
-    docstring); ``app`` itself when they need the whole tree."""
+    docstring), ``valued`` being the root's options that take a value; ``app`` itself when the
+    words need the whole tree."""
     if os.environ.get(COMPLETE_VAR):
         return app
-    word = command_word(words, _root_valued_options(app))
+    word = command_word(words, valued)
     if word is None:
         return _summaries(app)
     commands = [info for info in app.registered_commands if _name(info) == word]

@@ -10,10 +10,9 @@ from typer._click.core import Command
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from streamrec.cli.app import ROOT_VALUED_OPTIONS as VALUED
 from streamrec.cli.app import app
-from streamrec.cli.narrowing import command_word, narrowed
-
-VALUED = frozenset({"-c", "--config", "--log-format"})
+from streamrec.cli.narrowing import command_word, narrowed, root_valued_options
 
 
 def paths(command: Command, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -40,7 +39,7 @@ def test_every_command_path_is_found():
 def test_a_commands_help_is_that_of_the_whole_tree(path: tuple[str, ...]):
     """``--help`` of each command, group and the root reads the same through the narrowed tree."""
     words = [*path, "--help"]
-    assert shown(narrowed(app, words), words) == shown(app, words)
+    assert shown(narrowed(app, words, VALUED), words) == shown(app, words)
 
 
 @pytest.mark.parametrize(
@@ -60,7 +59,12 @@ def test_a_commands_help_is_that_of_the_whole_tree(path: tuple[str, ...]):
 )
 def test_a_usage_error_or_a_bare_line_reads_the_same(words: list[str]):
     """No command, a misspelt one (with its suggestion), a bad option: the same answer."""
-    assert shown(narrowed(app, words), words) == shown(app, words)
+    assert shown(narrowed(app, words, VALUED), words) == shown(app, words)
+
+
+def test_the_written_out_valued_options_are_the_roots():
+    """``cli.app.ROOT_VALUED_OPTIONS`` is what the built root group's options say."""
+    assert root_valued_options(app) == VALUED == {"-c", "--config", "--log-format"}
 
 
 def test_the_command_word_skips_root_options_and_their_values():
@@ -74,7 +78,7 @@ def test_the_command_word_skips_root_options_and_their_values():
 def test_narrowing_keeps_only_the_named_command_and_never_changes_the_app():
     """``status`` gets a tree of one command; the application keeps every command."""
     before = (len(app.registered_commands), len(app.registered_groups))
-    narrow = get_command(narrowed(app, ["-v", "status", "-o", "json"]))
+    narrow = get_command(narrowed(app, ["-v", "status", "-o", "json"], VALUED))
     assert list(getattr(narrow, "commands", {})) == ["status"]
     assert (len(app.registered_commands), len(app.registered_groups)) == before
 
@@ -82,4 +86,4 @@ def test_narrowing_keeps_only_the_named_command_and_never_changes_the_app():
 def test_a_completion_request_gets_the_whole_tree(monkeypatch):
     """A shell asking for completions sees every command."""
     monkeypatch.setenv("_STREAMREC_COMPLETE", "bash_complete")
-    assert narrowed(app, ["status"]) is app
+    assert narrowed(app, ["status"], VALUED) is app
