@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,15 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def never() -> AsyncIterator[set[Any]]:
+    """A config watch that reports nothing (for an in-process daemon a test reconciles itself)."""
+    await asyncio.Event().wait()
+    yield set()
+
+
+def read_events(state: Path) -> list[dict[str, Any]]:
+    """The events of ``state/events.jsonl`` as written (none when there is no log yet)."""
+    path = state / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from daemonkit import DaemonProcess, alive
+from daemonkit import DaemonProcess, alive, never, read_events
 
 from streamrec.daemon.configload import SLOW_REASON, ConfigLoader, Planned, Refused, load_and_plan
 from streamrec.daemon.service import Daemon
@@ -142,17 +141,6 @@ def slow_when_marked(directory: Path, environ: Mapping[str, str], base: Path | N
         marker.write_text(str(os.getpid()))
         time.sleep(60)
     return load_and_plan(directory, environ, base)
-
-
-async def never() -> AsyncIterator[set[Any]]:
-    """A config watch that reports nothing (the test reconciles explicitly)."""
-    await asyncio.Event().wait()
-    yield set()
-
-
-def read_events(state: Path) -> list[dict[str, Any]]:
-    path = state / "events.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.mark.timeout(60)

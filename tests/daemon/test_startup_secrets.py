@@ -8,15 +8,15 @@ config it runs (``.env`` values among them), not only with the environment's.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from daemonkit import never, read_events
 
 from streamrec.daemon.configload import ConfigLoader, load_and_plan
 from streamrec.daemon.service import Daemon
@@ -43,17 +43,6 @@ def slow_after_first(directory: Path, environ: Mapping[str, str], base: Path | N
     if loads > 1:
         time.sleep(3)
     return load_and_plan(directory, environ, base)
-
-
-async def never() -> AsyncIterator[set[Any]]:
-    """A config watch that reports nothing."""
-    await asyncio.Event().wait()
-    yield set()
-
-
-def events(state: Path) -> list[dict[str, Any]]:
-    path = state / "events.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.mark.timeout(60)
@@ -84,15 +73,15 @@ async def test_a_run_asked_for_before_the_first_reconcile_hides_the_configs_secr
         async with httpx.AsyncClient(transport=transport, base_url="http://daemon") as api:
             asked = await api.post("/api/tasks/leak/run", timeout=30)
             assert asked.status_code < 300, asked.text
-            assert not any(e["type"] == "config.applied" for e in events(state)), (
+            assert not any(e["type"] == "config.applied" for e in read_events(state)), (
                 "the start reconcile finished first: the test did not ask inside the window"
             )
             deadline = time.monotonic() + 30
-            while not any(e["type"] == "task.finished" for e in events(state)):
-                assert time.monotonic() < deadline, events(state)
+            while not any(e["type"] == "task.finished" for e in read_events(state)):
+                assert time.monotonic() < deadline, read_events(state)
                 await asyncio.sleep(0.05)
             log = await api.get("/api/tasks/leak/log?stream=stdout", timeout=30)
-        finished = [e for e in events(state) if e["type"] == "task.finished"][-1]
+        finished = [e for e in read_events(state) if e["type"] == "task.finished"][-1]
         assert finished["stdout_tail"].strip() == "note ***", finished
         assert "note ***" in log.text and DOTENV not in log.text, log.text
     finally:
