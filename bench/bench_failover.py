@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 import imageio_ffmpeg
 
-from streamrec.core.membership import owner_of
+from streamrec.core.membership import held_by_log, owner_of
 from streamrec.runtime.testsource import HlsTestSource, PublishedSegment, packet_hashes
 
 FFMPEG = shutil.which("ffmpeg") or imageio_ffmpeg.get_ffmpeg_exe()
@@ -179,17 +179,7 @@ class Member:
 
     def owned(self) -> set[str]:
         """The channels it holds now, from its state log (nothing once it is not running)."""
-        held: set[str] = set()
-        if not self.alive:
-            return held
-        for event in self.events():
-            if event["type"] == "channel.owned":
-                held.add(event["channel"])
-            elif event["type"] == "channel.released":
-                held.discard(event["channel"])
-            elif event["type"] in {"cluster.fenced", "daemon.stopped"}:
-                held.clear()
-        return held
+        return held_by_log(self.events()) if self.alive else set()
 
     def kill9(self) -> None:
         """SIGKILL the daemon alone (its ffmpeg get their parent-death signal)."""

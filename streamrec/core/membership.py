@@ -17,6 +17,8 @@ I/O, no clock (``now`` is an argument, monotonic seconds).
 - :func:`must_fence`: a member that has not renewed its lease for half the TTL stops recording
   before the lease could expire and another member take its channels; :func:`renew_due`, when the
   next renewal is due (a third of the TTL).
+- :func:`held_by_log`: the channels a member holds by what its own state log says (the cluster
+  tests and ``bench/bench_failover.py`` check failovers with it).
 """
 
 from __future__ import annotations
@@ -227,3 +229,19 @@ def member_id(environ: Mapping[str, str], hostname: str, pid: int) -> str:
         return check_member_id(given)
     short = re.sub(r"[^A-Za-z0-9._-]", "-", hostname.split(".", 1)[0]).strip("-.") or "streamrec"
     return check_member_id(f"{short[:100]}-{pid}")
+
+
+def held_by_log(events: Iterable[Mapping[str, object]]) -> set[str]:
+    """The channels a member holds after ``events``, its state log's events in order: each
+    ``channel.owned`` adds one, ``channel.released`` drops it, and ``cluster.fenced`` or
+    ``daemon.stopped`` drops them all."""
+    held: set[str] = set()
+    for event in events:
+        kind, channel = event.get("type"), event.get("channel")
+        if kind == "channel.owned" and isinstance(channel, str):
+            held.add(channel)
+        elif kind == "channel.released" and isinstance(channel, str):
+            held.discard(channel)
+        elif kind in {"cluster.fenced", "daemon.stopped"}:
+            held.clear()
+    return held

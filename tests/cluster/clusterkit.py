@@ -11,6 +11,8 @@ from pathlib import Path
 
 from daemonkit import DaemonProcess, ffmpeg_processes
 
+from streamrec.core.membership import held_by_log
+
 TTL = 3
 
 
@@ -31,15 +33,7 @@ def cluster_url(port: int) -> str:
 
 def owned(d: DaemonProcess) -> set[str]:
     """The channels daemon ``d`` holds now, from its state log."""
-    held: set[str] = set()
-    for event in d.events():
-        if event["type"] == "channel.owned":
-            held.add(event["channel"])
-        elif event["type"] == "channel.released":
-            held.discard(event["channel"])
-        elif event["type"] in {"cluster.fenced", "daemon.stopped"}:
-            held.clear()
-    return held
+    return held_by_log(d.events())
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:

@@ -7,6 +7,7 @@ import pytest
 from streamrec.core.membership import (
     ClusterSpec,
     assignment,
+    held_by_log,
     member_id,
     must_fence,
     owner_of,
@@ -113,3 +114,17 @@ def test_one_read_of_the_prefix_gives_members_holders_and_the_leader() -> None:
     assert seen.members == ("a", "b")
     assert seen.owners == {"news": "a", "old": "a (an earlier lease)", "radio": "b"}
     assert seen.tokens["old"] == "a 0e" and seen.leader == "b 2a"
+
+
+def test_the_channels_held_follow_the_members_own_log() -> None:
+    """Owned adds, released drops, a fence or a stop drops everything; other events change nothing."""
+    log = [
+        {"type": "channel.owned", "channel": "a"},
+        {"type": "channel.owned", "channel": "b"},
+        {"type": "recording.started", "channel": "a"},
+        {"type": "channel.released", "channel": "b"},
+    ]
+    assert held_by_log(log) == {"a"}
+    assert held_by_log([*log, {"type": "cluster.fenced"}]) == set()
+    restarted = [*log, {"type": "daemon.stopped"}, {"type": "channel.owned", "channel": "c"}]
+    assert held_by_log(restarted) == {"c"}
