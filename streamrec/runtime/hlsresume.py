@@ -3,7 +3,8 @@
 Used by the recorder's run of ffmpeg (``runtime.ffmpegrun``) and its supervisor loop
 (``runtime.supervisor``); one :class:`HlsResume` belongs to one recorder and keeps what it knows
 across runs: the segment ffmpeg opened last (also written to ``last_segment`` in the partial
-directory, so a recorder killed with SIGKILL is resumed after it), and the playlist a probe saw.
+directory, in place by :func:`remember`, so a recorder killed with SIGKILL is resumed after it),
+and the playlist a probe saw.
 
 A start is planned with :meth:`HlsResume.start` (``-live_start_index``: right after the last
 segment recorded, else from the channel's window, else the live edge). When ffmpeg then opens a
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -159,11 +161,24 @@ class HlsResume:
                            "it started, so the segments between them are missing", *said)  # fmt: skip
         self._overtaken = 0
         self.last_segment = uri
-        tmp = self.partial_dir / f"{LAST_SEGMENT}.tmp"
         with contextlib.suppress(OSError):
-            tmp.write_text(uri)
-            tmp.replace(self.partial_dir / LAST_SEGMENT)
+            remember(self.partial_dir / LAST_SEGMENT, uri)
         return Opened(skipped=skipped)
+
+
+def remember(path: Path, uri: str) -> None:
+    """Write ``uri`` to ``path`` in place, in one write: this runs on the daemon's loop for every
+    segment every recorder opens, and a temporary file renamed over it cost about 30 times as much
+    (190 against 6 microseconds here, most of a 20-channel daemon's CPU). A kill cannot stop one
+    write to a regular file half-way, so the file holds the old line or the new one; the new one is
+    padded with spaces to the length already there, so no tail of a longer old line is left (the
+    reader strips it). Private to the daemon's user, like every state file."""
+    data = uri.encode() + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.pwrite(fd, data.ljust(os.fstat(fd).st_size, b" "), 0)
+    finally:
+        os.close(fd)
 
 
 class SideFetch:

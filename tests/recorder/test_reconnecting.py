@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 from streamrec.core.backoff import Backoff
 from streamrec.core.reconnecting import (
     first_start_index,
@@ -10,6 +13,7 @@ from streamrec.core.reconnecting import (
     probes_per_minute,
     start_index,
 )
+from streamrec.runtime.hlsresume import remember
 
 URL = "http://127.0.0.1:8000/live/live.m3u8"
 
@@ -84,3 +88,15 @@ def test_a_source_never_live_is_backed_off_as_before() -> None:
                      failures=2, rand=0.5)  # fmt: skip
     assert (step.action, step.delay) == ("start", 4.0)
     assert probes_per_minute(0.5) == 120
+
+
+def test_the_last_segment_is_written_in_place_and_reads_back_as_the_newest(tmp_path: Path) -> None:
+    """Each segment opened is written over the last in one write: a shorter URI after a longer
+    one reads back whole (the reader strips the padding), no temporary file is left beside it,
+    and the file is private."""
+    path = tmp_path / "last_segment"
+    remember(path, uri(123456, prefix="a-much-longer-segment-name-"))
+    remember(path, uri(7))
+    assert path.read_text().strip() == uri(7)
+    assert [p.name for p in tmp_path.iterdir()] == ["last_segment"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
