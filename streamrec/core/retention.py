@@ -70,15 +70,27 @@ def decide(
     headroom: int = 0,
     protected: frozenset[str] = frozenset(),
 ) -> Decision:
-    """The files to delete, oldest first within each rule; ``room`` if free space suffices after."""
+    """The files to delete, oldest first within each rule; ``room`` if free space suffices after.
+
+    Called after every file any recorder finishes, with every file the daemon knows: the files are
+    sorted and grouped by channel once, and not at all when no rule applies and space suffices."""
+    needed = min_free + headroom
+    ruled = {
+        n: lim for n, lim in limits.items() if lim.max_age is not None or lim.max_size is not None
+    }
+    if not ruled and (policy != "delete_oldest" or free >= needed):
+        return Decision([], free >= needed, free, needed)
     ordered = sorted(files, key=lambda f: (f.end, f.path))
+    by_channel: dict[str, list[FinishedFile]] = {}
+    for f in ordered:
+        by_channel.setdefault(f.channel, []).append(f)
     deleted: dict[str, Deletion] = {}
 
     def deletable(f: FinishedFile) -> bool:
         return f.processed and f.path not in protected and f.path not in deleted
 
-    for name, limit in limits.items():
-        own = [f for f in ordered if f.channel == name]
+    for name, limit in ruled.items():
+        own = by_channel.get(name, [])
         if limit.max_age is not None:
             cutoff = now - limit.max_age
             for f in own:
@@ -94,7 +106,6 @@ def decide(
                     reason = f"channel over max_size {format_size(limit.max_size)}"
                     deleted[f.path] = Deletion(f, reason)
                     total -= f.bytes
-    needed = min_free + headroom
     free_after = free + sum(d.file.bytes for d in deleted.values())
     if policy == "delete_oldest":
         for f in ordered:

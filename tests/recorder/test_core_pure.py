@@ -139,6 +139,21 @@ def test_delete_oldest_deletes_across_channels_and_reports_no_room() -> None:
     assert not short.room and "b2" not in [d.file.path for d in short.deletions]
 
 
+def test_each_channels_rule_sees_only_its_own_files_and_a_rule_less_limit_none() -> None:
+    """Files of many channels: each channel's max_age deletes its own old files only; a limit
+    without a rule (and enough space) deletes nothing, under either policy."""
+    files = [_file(f"{ch}{i}", i * 100, ch=ch) for ch in "abc" for i in range(10)]
+    limits = {"a": Limits(max_age=500), "b": Limits(), "c": Limits(max_size=300)}
+    decision = decide(files, now=1000, limits=limits, free=10**9, min_free=0)
+    assert sorted(d.file.path for d in decision.deletions) == sorted(
+        [f"a{i}" for i in range(5)] + [f"c{i}" for i in range(7)]
+    )
+    for policy in ("stop", "delete_oldest"):
+        none = decide(files, now=1000, limits={"a": Limits()}, free=500, min_free=100,
+                      policy=policy)  # fmt: skip
+        assert none.deletions == [] and none.room and none.free_after == 500 and none.needed == 100
+
+
 def test_protected_files_are_never_chosen() -> None:
     """A protected path (e.g. one a hook is still reading) survives every rule."""
     files = [_file("keep", 0)]
