@@ -42,6 +42,7 @@ from streamrec.errors import ConfigError
 if TYPE_CHECKING:
     from loguru import Record
 
+    from streamrec.app.configcache import Brief
     from streamrec.spec.loading import LoadedConfig
     from streamrec.state.journal import Journal
     from streamrec.state.paths import StatePaths
@@ -243,6 +244,12 @@ def environ() -> dict[str, str]:
 def redactor_of(loaded: LoadedConfig) -> Redactor:
     """The redactor of a loaded config: its secrets, the environment's and the API token."""
     return Redactor.of(loaded.secrets, environ(), loaded.config)
+
+
+def redactor_of_brief(brief: Brief) -> Redactor:
+    """:func:`redactor_of` from a config cache entry's brief, whose secrets already include what
+    the config itself holds: the same redactor, without loading or walking the config."""
+    return Redactor.of(brief.secrets, environ())
 
 
 def print_problems(error: ConfigError) -> None:

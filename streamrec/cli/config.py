@@ -30,12 +30,12 @@ from streamrec.cli.app import (
     load,
     open_journal,
     print_problems,
+    redactor_of_brief,
 )
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.output import Output, OutputOption, emit, shows_colour, style, write
 from streamrec.cli.rootgroup import EXIT_CHANGES
 from streamrec.core.printable import printable
-from streamrec.core.redact import Redactor
 from streamrec.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _load_or_report(output: Output, brief_only: bool = False) -> Cached:
             raise fail(f"{count} problem{'s' if count != 1 else ''} in {directory}") from None
 
     cached = load_cached(globals_.config_dir, environ(), fresh, desired_of, brief_only)
-    globals_.redactor = Redactor.of(cached.brief.secrets, environ())  # = redactor_of(loaded)
+    globals_.redactor = redactor_of_brief(cached.brief)
     return cached
 
 

@@ -1,8 +1,8 @@
 """The command tree one command line needs: the named command alone, or every command's summary.
 
 Typer builds the click command of every registered command before it parses a word: the
-parameters of all 73 commands, from their annotations, on every start-up, though a command line
-runs one. :func:`narrowed` gives :func:`streamrec.cli.main` a copy of the application that holds
+parameters of every command and group (36 command paths), from their annotations, on every
+start-up, though a command line runs one. :func:`narrowed` gives :func:`streamrec.cli.main` a copy of the application that holds
 only what the words need:
 
 - the first word that is not a root option (nor a root option's value) names a command or a group

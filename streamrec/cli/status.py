@@ -28,11 +28,11 @@ from streamrec.cli.app import (
     fail,
     globals_,
     open_journal,
+    redactor_of_brief,
 )
 from streamrec.cli.app import state_paths as _state_paths
 from streamrec.cli.output import Output, OutputOption, Table, emit, print_table, write
 from streamrec.core.printable import printable, printable_or
-from streamrec.core.redact import Redactor
 from streamrec.core.timestamps import parse_ts as _parse_ts
 from streamrec.errors import ConfigError, DaemonError
 
@@ -214,7 +214,7 @@ def status(output: OutputOption = Output.text) -> None:
     try:
         cached = _loaded()
         loaded, revision = cached.loaded, cached.brief.revision
-        globals_.redactor = Redactor.of(cached.brief.secrets, environ())  # = redactor_of(loaded)
+        globals_.redactor = redactor_of_brief(cached.brief)
     except ConfigError as exc:
         from streamrec.cli.config import desired_of
 
