@@ -8,7 +8,8 @@ composes its collaborators and runs the loop:
    children by pidfd rather than a thread each (``runtime.childwatch``), load the config once
    (the state directory may be named in it), take the state directory's daemon lock
    (``daemon.lock``: one daemon per state dir), open the state log (``app.statedir``), run
-   start-up recovery (``daemon.recovery``), log ``daemon.started``.
+   start-up recovery (``daemon.recovery``), log ``daemon.started``; from then on, give the C
+   allocator's free memory back once a minute (``runtime.heaptrim``).
 2. Compose (:meth:`Daemon._compose`): the task runner (``app.runner``), recording
    (``app.recording``), the schedules (``daemon.schedules``), the channels (``daemon.channels``),
    the reconciler (``daemon.reconciler``), the control side (``daemon.actions``) and the read model
@@ -67,6 +68,7 @@ from streamrec.runtime.childwatch import pidfd_watching
 from streamrec.runtime.etcd import Etcd
 from streamrec.runtime.fdlimit import FdLimit, raise_fd_limit
 from streamrec.runtime.fencewatch import FenceWatch
+from streamrec.runtime.heaptrim import Trim, libc_trim, trim_every
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.loading import LoadedConfig
@@ -121,6 +123,7 @@ class Daemon:
         clock: Clock,
         on_secrets: Callable[[Redactor], None] | None = None,
         raise_fds: Callable[[], FdLimit] = raise_fd_limit,
+        trim_heap: Trim = libc_trim,
     ) -> None:
         if isinstance(source, Path):
             source = DirectorySource(source, poll=poll, changes=changes)
@@ -140,6 +143,8 @@ class Daemon:
         self.started_at = clock.time()
         self.raise_fds = raise_fds
         """Raises the open-file soft limit at start (``runtime.fdlimit``; a seam for tests)."""
+        self.trim_heap = trim_heap
+        """Gives the C allocator's free memory back once a minute (``runtime.heaptrim``)."""
         self.tokens = Tokens()
         """The API tokens (``daemon.tokens``), read when :meth:`run` starts."""
         self._parts: _Parts | None = None
@@ -212,6 +217,7 @@ class Daemon:
         )
         await parts.listeners.start(initial.config.settings if initial else None)
         self._spawn(parts.keeper.run(control.stop_event), "state keeper")
+        self._spawn(trim_every(control.stop_event, self.trim_heap), "heap trim")
         schedules.scheduler.start()
         if parts.cluster is not None:
             parts.cluster.start(control.stop_event)
