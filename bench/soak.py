@@ -20,7 +20,8 @@ At start (after a minute of warm-up, and after the soak's first status request, 
 API's read model once) and at the end: the daemon's RSS, open fds and threads, and the size of its
 state log. The verdict: RSS, threads and fds per declared channel grew by less
 than 5 % (a small absolute slack for fds and threads, whose counts are small), every channel
-records at the end, and every ``recording.gap`` event carries a cause. Every process started
+records at the end (within ``--settle`` seconds after the settling time; a channel found not
+recording is printed with its status), and every ``recording.gap`` event carries a cause. Every process started
 here is ended when the soak ends, also on error.
 """
 
@@ -123,6 +124,22 @@ def stopped_channels(http: httpx.Client, names: list[str]) -> dict[str, str]:
     return {"?": "status did not answer"}
 
 
+def all_recording(
+    http: httpx.Client, names: list[str], limit: float
+) -> tuple[float, dict[str, str]]:
+    """Wait up to ``limit`` seconds for every declared channel to record (one may be between two
+    attempts after its source came back; what status said is printed): the seconds waited and
+    the channels still not recording then."""
+    began = time.monotonic()
+    stopped = stopped_channels(http, names)
+    if stopped:
+        say(f"not recording after the settling time: {stopped}")
+    while stopped and time.monotonic() - began < limit:
+        time.sleep(1)
+        stopped = stopped_channels(http, names)
+    return time.monotonic() - began, stopped
+
+
 def recording_now(http: httpx.Client) -> int:
     with contextlib.suppress(httpx.HTTPError, ValueError):
         return recording_count(http.get("/api/status").json())
@@ -194,9 +211,12 @@ def soak(args: argparse.Namespace) -> bool:
                 edits += 1
             turn += 1
         time.sleep(args.settle)  # the last outage or edit has settled
+        waited, not_recording = all_recording(http, names, args.settle)
         end = snapshot(daemon.pid, root / "state")
         sampler.done.set()
-        end_recording = recording_now(http)
+        end_recording = len(names) - len(not_recording)
+        if waited > 1 and not not_recording:
+            say(f"every channel recording {waited:.0f} s after the settling time")
         if args.trace_memory:
             daemon.send_signal(signal.SIGUSR2)
             last = root / "snapshot-2.pickle"
@@ -205,7 +225,6 @@ def soak(args: argparse.Namespace) -> bool:
                     break
                 time.sleep(1)
             memtrace.compare(root / "snapshot-1.pickle", last)
-        not_recording = stopped_channels(http, names)
         if not_recording:
             print(f"  not recording at the end: {not_recording}")
         http.close()
