@@ -118,8 +118,13 @@ class DaemonProcess:
         return time.monotonic() - started
 
 
-def ffmpeg_processes(marker: str) -> list[int]:
-    """Pids of running ffmpeg processes whose command line contains ``marker``."""
+RECORDER = "_%06d."
+"""In the command line of a recording ffmpeg (its segment pattern), not in that of a side fetch
+of the segments a restart skipped (``backfill_...``, which may run beside it for a while)."""
+
+
+def ffmpeg_processes(marker: str, *, also: str = "") -> list[int]:
+    """Pids of running ffmpeg processes whose command line contains ``marker`` (and ``also``)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -129,7 +134,7 @@ def ffmpeg_processes(marker: str) -> list[int]:
             status = (entry / "stat").read_text()
         except OSError:
             continue
-        if "ffmpeg" in cmdline and marker in cmdline and ") Z " not in status:
+        if "ffmpeg" in cmdline and marker in cmdline and also in cmdline and ") Z " not in status:
             found.append(int(entry.name))
     return found
 
