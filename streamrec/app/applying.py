@@ -122,7 +122,7 @@ async def apply_config(
         outcomes = {a.key: OUTCOME_OF_OP[a.op] for a in actions}
     took_ms = round((loop.time() - started) * 1000, 1)
     result = ApplyResult(True, want.revision, tuple(actions), outcomes, took_ms=took_ms)
-    rejected = (log.state().get("config") or {}).get("rejected")
+    rejected = (log.shared_state().get("config") or {}).get("rejected")
     if previous.revision == want.revision and not rejected:
         return result
     git = git_info(directory)
