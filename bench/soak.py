@@ -1,6 +1,6 @@
 """A soak of ``streamrec run``: channels recorded for an hour through source outages and edits.
 
-    .venv/bin/python bench/soak.py [--minutes 60] [--channels 20] [--every 120]
+    .venv/bin/python bench/soak.py [--minutes 60] [--channels 20] [--every 120] [--warm-rounds 1]
 
 Two local live HLS sources (``runtime.testsource``), served as static files by nginx on 127.0.0.1
 (``bench_scale.StaticNginx``), are recorded by ``--channels`` channels of a real daemon (its own
@@ -16,9 +16,12 @@ With ``--retention AGE`` every channel keeps its files for ``AGE`` only, so the 
 what the daemon holds about them) reach a steady state; without it the history grows all along,
 and the daemon's memory with it (about 1-2 kB per finished file, see the README).
 
-At start (after a minute of warm-up, and after the soak's first status request, which builds the
-API's read model once) and at the end: the daemon's RSS, open fds and threads, and the size of its
-state log. The verdict: RSS, threads and fds per declared channel grew by less
+A first reading after ``--warm`` seconds (and after the soak's first status request, which builds
+the API's read model once); then ``--warm-rounds`` rounds of each kind of disturbance (an edit
+that restarts every channel, and an outage of each source), so that what the daemon allocates the
+first time it does each is in the start reading; the start reading; and the end reading. Each
+holds the daemon's RSS, open fds and threads, and the size of its state log; the growth since the
+first reading is printed too. The verdict: RSS, threads and fds per declared channel grew by less
 than 5 % (a small absolute slack for fds and threads, whose counts are small), every channel
 records at the end (within ``--settle`` seconds after the settling time; a channel found not
 recording is printed with its status), and every ``recording.gap`` event carries a cause. Every process started
@@ -174,7 +177,22 @@ def soak(args: argparse.Namespace) -> bool:
         )
         time.sleep(args.warm)
         # the soak's own first status request builds the API's read model once (about 1.6 MB of
-        # heap): asked before the start reading, so that it is not counted as growth
+        # heap): asked before the first reading, so that it is not counted as growth
+        recording_now(http)
+        first = snapshot(daemon.pid, root / "state")
+        say(f"after the warm-up: {fmt(first)}")
+        for _ in range(args.warm_rounds):  # each kind of disturbance once before the start
+            say("warm-up: every channel restarted by an edit")
+            write_config(config, urls, names, 30 if segment != 30 else 20, args.retention)
+            time.sleep(args.settle)
+            write_config(config, urls, names, segment, args.retention)
+            time.sleep(args.settle)
+            for i, source in enumerate(sources):
+                say(f"warm-up: source {i} down 20 s")
+                source.stop()
+                time.sleep(20)
+                source.start()
+                time.sleep(args.settle)
         start_recording = recording_now(http)
         start = snapshot(daemon.pid, root / "state")
         if args.trace_memory:
@@ -230,7 +248,7 @@ def soak(args: argparse.Namespace) -> bool:
         http.close()
         stop(daemon)
         log = events(root / "state")
-        return verdict(args, start, end, start_recording, end_recording, len(names), log,
+        return verdict(args, first, start, end, start_recording, end_recording, len(names), log,
                        outages, edits)  # fmt: skip
     finally:
         tear_down(daemon, nginx, sources)
@@ -249,6 +267,7 @@ def growth(start: float, end: float, slack: float = 0) -> float:
 
 def verdict(
     args: argparse.Namespace,
+    first: dict[str, float],
     start: dict[str, float],
     end: dict[str, float],
     start_recording: int,
@@ -280,6 +299,11 @@ def verdict(
           f"fds {end['fds'] - start['fds']:+.0f}, threads {end['threads'] - start['threads']:+.0f}; "
           f"state log +{(end['log'] - start['log']) / 1e3:.0f} kB "
           f"({(end['log'] - start['log']) / wall * 3600 / 1e6:.1f} MB/hour)")  # fmt: skip
+    if args.warm_rounds:
+        print(f"  since the reading before the warm-up's disturbances ({fmt(first)}): RSS "
+              f"{(end['rss'] / first['rss'] - 1) * 100:+.1f} % (heap "
+              f"{(end['anon'] - first['anon']) / 1e6:+.1f} MB), of which the warm-up's "
+              f"{(start['rss'] / first['rss'] - 1) * 100:+.1f} %")  # fmt: skip
     print(f"  daemon CPU over the soak: {(end['cpu'] - start['cpu']) / wall * 100:.2f} % of a core")
     print(f"  media recorded: {media:.0f} s; recording.gap events: {len(gaps)}, "
           f"without a cause: {len(uncaused)}")  # fmt: skip
@@ -297,6 +321,8 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=120.0, help="seconds between disturbances")
     parser.add_argument("--warm", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=45.0)
+    parser.add_argument("--warm-rounds", type=int, default=1, metavar="N",
+                        help="edits and outages of each source at the end of the warm-up")  # fmt: skip
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--retention", default="", metavar="AGE",
                         help="each channel keeps its files this long (e.g. 10m): a steady state")  # fmt: skip
