@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -281,7 +282,7 @@ def verdict(
     uncaused = [e for e in gaps if not e.get("cause")]
     causes: dict[str, int] = {}
     for e in gaps:
-        key = str(e.get("cause"))[:60]
+        key = re.sub(r"0x[0-9a-f]+", "0x...", str(e.get("cause")))[:60]  # ffmpeg's pointers
         causes[key] = causes.get(key, 0) + 1
     media = sum(e.get("duration") or 0 for e in log if e["type"] == "recording.segment")
     rss_g = growth(start["rss"], end["rss"])
