@@ -22,6 +22,7 @@ from streamrec.core.clock import Clock
 from streamrec.core.events import Emit
 from streamrec.core.redact import args_secrets
 from streamrec.runtime.ffmpeg import find_ffmpeg
+from streamrec.runtime.finishing import KEEP_FILES
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.storage import Storage, files_from_state
 from streamrec.runtime.tasks.graph import run_graph
@@ -69,8 +70,12 @@ class Recording:
         state: Mapping[str, Any] | None = None,
         stop_step: float = 3.0,
         find: Callable[[str | None], str] = lambda setting: find_ffmpeg(setting).path,
+        keep_files: int = KEEP_FILES,
     ) -> None:
         self._loaded = loaded
+        self._keep_files = keep_files
+        """How many finished files each recorder keeps in memory (``Recorder.files``): the
+        foreground ``record`` prints them; the daemon reads its files from the state log."""
         self._emit = emit
         self._runner = runner
         self._clock = clock
@@ -121,6 +126,7 @@ class Recording:
             run_hook=self.run_hook,
             stop_step=self._stop_step,
             clock=self._clock.time,
+            keep_files=self._keep_files,
         )
 
     async def run_hook(self, task: str, context: Mapping[str, str]) -> str:

@@ -86,6 +86,10 @@ WATCH_SETTLE = 0.3
 """Seconds for the watch to be in place before start-up checks for missed changes."""
 STOP_STEP = 1.5
 """Seconds per step of a recorder's stop ladder in the daemon (shorter than in the foreground)."""
+RECORDER_KEEPS = 4
+"""Finished files each recorder keeps in memory (``Recorder.files``). The daemon reads none of
+them (the fold of the state log is its catalog): 1,000, the foreground default, would be about
+0.6 MB per channel after 1,000 files."""
 TASK_STOP_GRACE = 2.0
 """Seconds between SIGTERM and SIGKILL for a task the daemon stops."""
 
@@ -273,8 +277,9 @@ class Daemon:
         )  # fmt: skip
         folded = journal.state()
         recording = Recording(
-            start, emit=emit, runner=runner, state=folded, clock=clock, stop_step=STOP_STEP
-        )
+            start, emit=emit, runner=runner, state=folded, clock=clock, stop_step=STOP_STEP,
+            keep_files=RECORDER_KEEPS,
+        )  # fmt: skip
         member = self._member(keeper, paths) if self.cluster_spec is not None else None
         owner: Ownership = member if member is not None else self.shard
         schedules = Schedules(

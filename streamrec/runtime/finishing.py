@@ -61,6 +61,7 @@ class Finisher:
         storage: Storage,
         emit: Emit,
         run_hook: RunHook | None,
+        keep: int = KEEP_FILES,
     ) -> None:
         self.name = name
         self.channel = channel
@@ -72,9 +73,10 @@ class Finisher:
         self.storage = storage
         self._emit = emit
         self._run_hook = run_hook
-        self.files: collections.deque[dict[str, Any]] = collections.deque(maxlen=KEEP_FILES)
-        """The newest finished files of this recorder (at most :data:`KEEP_FILES`), as their
-        ``recording.segment`` fields: a recorder that runs for months keeps no more."""
+        self.files: collections.deque[dict[str, Any]] = collections.deque(maxlen=max(1, keep))
+        """The newest finished files of this recorder (at most ``keep``, :data:`KEEP_FILES`
+        unless told), as their ``recording.segment`` fields: a recorder that runs for months
+        keeps no more. The newest one is the summary ``on_recording_end`` is given."""
         self._first_start: Any = None
         self._total_duration = 0.0
         self.last_end: float | None = None

@@ -11,7 +11,7 @@ reused it; the daemon's memory curve showed it as steps.
 ``malloc_trim(0)`` releases the free pages inside every arena (glibc 2.8 and later); the blocks
 stay where they are, so nothing is copied and no pointer changes. :func:`trim_every` calls it
 once every :data:`EVERY` seconds on the daemon's loop. A trim takes a few milliseconds (2 ms in
-a process with the command line loaded); ``tests/daemon/test_heaptrim.py`` checks that one stays
+a process with the command line loaded); ``tests/daemon/test_daemon_memory.py`` checks that one stays
 under :data:`SLOW_TRIM` seconds, and a slower one is logged. Where the C library has no
 ``malloc_trim`` (musl, macOS) nothing is done and :func:`libc_trim` says so once.
 

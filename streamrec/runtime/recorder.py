@@ -50,7 +50,7 @@ from streamrec.errors import RecorderError
 from streamrec.log import logger
 from streamrec.runtime.channelargv import PARTIAL, partial_dir_of
 from streamrec.runtime.ffmpegrun import Command, FfmpegRun
-from streamrec.runtime.finishing import Finisher
+from streamrec.runtime.finishing import KEEP_FILES, Finisher
 from streamrec.runtime.hlsresume import HlsResume
 from streamrec.runtime.livemeter import LiveMeter, OnProgress
 from streamrec.runtime.resolvers import make_resolver, released
@@ -89,6 +89,7 @@ class Recorder:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         on_progress: OnProgress | None = None,
+        keep_files: int = KEEP_FILES,
     ) -> None:
         if (channel.on_segment or channel.on_recording_end) and run_hook is None:
             raise RecorderError(f"channel {name!r} has hooks but no task runner was given")
@@ -111,7 +112,7 @@ class Recorder:
         self.finisher = Finisher(
             name, channel, recordings_dir=recordings_dir, partial_dir=self.partial_dir,
             zone=self.zone, ext=self.ext, ffmpeg=ffmpeg, storage=storage, emit=emit,
-            run_hook=run_hook,
+            run_hook=run_hook, keep=keep_files,
         )  # fmt: skip
         self._meter = LiveMeter(self.finisher, clock=clock, on_progress=on_progress)
         resume = HlsResume(
@@ -157,8 +158,8 @@ class Recorder:
 
     @property
     def files(self) -> list[dict[str, Any]]:
-        """The files finished so far (the newest ``runtime.finishing.KEEP_FILES`` of them), as
-        their ``recording.segment`` fields."""
+        """The files finished so far (the newest ``keep_files`` of them, by default
+        ``runtime.finishing.KEEP_FILES``), as their ``recording.segment`` fields."""
         return list(self.finisher.files)
 
     @property

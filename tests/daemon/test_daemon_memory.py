@@ -1,4 +1,5 @@
-"""Freed memory given back to the system once a minute in the daemon (``runtime.heaptrim``)."""
+"""What the daemon holds: freed memory given back once a minute (``runtime.heaptrim``), and only a
+few finished files per recorder (the state log is its catalog)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from daemonkit import never
 from loguru import logger
 
 from streamrec.core.clock import FakeClock
-from streamrec.daemon.service import Daemon
+from streamrec.daemon import service
+from streamrec.daemon.service import RECORDER_KEEPS, Daemon
 from streamrec.runtime import heaptrim
+from streamrec.runtime.finishing import KEEP_FILES
 from streamrec.runtime.heaptrim import SLOW_TRIM, libc_trim, trim_every
 
 needs_glibc = pytest.mark.skipif(
@@ -106,8 +109,18 @@ async def test_a_slow_trim_is_logged() -> None:
 
 
 @pytest.mark.timeout(60)
-async def test_the_daemon_trims_while_it_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+async def test_the_daemon_trims_and_its_recorders_keep_few_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(heaptrim, "EVERY", 0.05)
+    made: dict[str, object] = {}
+
+    class Spy(service.Recording):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            made.update(kwargs)
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "Recording", Spy)
     config = tmp_path / "config"
     config.mkdir()
     (config / "tasks.yaml").write_text('tasks:\n  a:\n    command: "true"\n')
@@ -131,6 +144,7 @@ async def test_the_daemon_trims_while_it_runs(tmp_path: Path, monkeypatch: pytes
         while len(trims) < 3 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert len(trims) >= 3
+        assert made["keep_files"] == RECORDER_KEEPS < KEEP_FILES
     finally:
         daemon.request_shutdown("test over")
         assert await asyncio.wait_for(running, 30) == 0
