@@ -12,6 +12,8 @@ deadline counts the load alone. A load that takes longer than :data:`LOAD_DEADLI
 executor is replaced on the next load, and :class:`SlowConfigError` is raised, which the daemon logs
 as ``config.rejected`` with the reason :data:`SLOW_REASON` while the last good config keeps
 running. A worker that dies (killed, out of memory) is replaced the same way.
+The worker exits when the daemon does, also when the daemon is killed (it waits on the daemon's
+pidfd), and the forkserver with it: a SIGKILLed daemon leaves no loader behind.
 
 The worker function is a seam: tests pass a slow one with a small deadline.
 """
@@ -21,8 +23,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import multiprocessing
+import os
 import pickle
+import select
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -128,8 +133,9 @@ class ConfigLoader:
         with self._lock:
             if self._executor is None:
                 executor = concurrent.futures.ProcessPoolExecutor(
-                    max_workers=1, mp_context=self._context
-                )
+                    max_workers=1, mp_context=self._context,
+                    initializer=_follow, initargs=(os.getpid(),),
+                )  # fmt: skip
                 # start the worker before the clock of the deadline runs: on a loaded machine
                 # starting it (forkserver, imports) takes seconds that are not the config's fault
                 try:
@@ -189,6 +195,34 @@ def _stop(executor: concurrent.futures.ProcessPoolExecutor) -> None:
     for process in list((executor._processes or {}).values()):
         process.kill()
     executor.shutdown(wait=True, cancel_futures=True)  # quick: its worker is gone
+
+
+def _follow(daemon: int) -> None:
+    """In the worker: exit when the daemon does, also when it was killed. Nothing else would end
+    it then: its job queue's pipe stays open in the worker itself, and the forkserver lives as
+    long as any worker it started."""
+
+    def wait() -> None:
+        try:
+            handle = os.pidfd_open(daemon)
+        except (AttributeError, OSError):  # no pidfds here: look once a second
+            while _alive(daemon):
+                time.sleep(1.0)
+        else:
+            select.select([handle], [], [])
+        os._exit(0)
+
+    threading.Thread(target=wait, name="streamrec-follow-daemon", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, and another user's
+        pass
+    return True
 
 
 def _ready() -> bool:
