@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,20 +123,35 @@ RECORDER = "_%06d."
 of the segments a restart skipped (``backfill_...``, which may run beside it for a while)."""
 
 
-def ffmpeg_processes(marker: str, *, also: str = "") -> list[int]:
-    """Pids of running ffmpeg processes whose command line contains ``marker`` (and ``also``)."""
-    found = []
+def processes() -> Iterator[tuple[int, str, str]]:
+    """Every running process as (pid, command line with spaces, ``/proc/PID/stat``)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            status = (entry / "stat").read_text()
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
-        if "ffmpeg" in cmdline and marker in cmdline and also in cmdline and ") Z " not in status:
-            found.append(int(entry.name))
-    return found
+        yield int(entry.name), cmdline, stat
+
+
+def ffmpeg_processes(marker: str, *, also: str = "") -> list[int]:
+    """Pids of running ffmpeg processes whose command line contains ``marker`` (and ``also``)."""
+    return [
+        pid
+        for pid, cmdline, stat in processes()
+        if "ffmpeg" in cmdline and marker in cmdline and also in cmdline and ") Z " not in stat
+    ]
+
+
+def children(pid: int, *, marker: str = "") -> list[int]:
+    """Pids of the processes whose parent is ``pid`` (and whose command line holds ``marker``)."""
+    return [
+        child
+        for child, cmdline, stat in processes()
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and marker in cmdline
+    ]
 
 
 def alive(pid: int) -> bool:

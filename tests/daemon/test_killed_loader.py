@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-from daemonkit import alive
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+from daemonkit import alive, children
 
 
 @pytest.mark.timeout(60)
@@ -28,9 +13,7 @@ def test_the_loader_and_its_forkserver_end_with_a_killed_daemon(daemon) -> None:
     d = daemon()
     d.write("tasks.yaml", 'tasks:\n  a:\n    command: "true"\n')
     d.start()
-    servers = [
-        p for p in children(d.proc.pid) if "forkserver" in Path(f"/proc/{p}/cmdline").read_text()
-    ]
+    servers = children(d.proc.pid, marker="forkserver")
     assert len(servers) == 1, "the daemon loads its config through one forkserver"
     loader = servers + children(servers[0])
     assert len(loader) == 2, "the forkserver and the worker it started"
