@@ -9,7 +9,8 @@ composes its collaborators and runs the loop:
    (the state directory may be named in it), take the state directory's daemon lock
    (``daemon.lock``: one daemon per state dir), open the state log (``app.statedir``), run
    start-up recovery (``daemon.recovery``), log ``daemon.started``; from then on, give the C
-   allocator's free memory back once a minute (``runtime.heaptrim``).
+   allocator's free memory back once a minute (``runtime.heaptrim``) and fold what the log
+   gained every few seconds (``ReadModel.keep_up``).
 2. Compose (:meth:`Daemon._compose`): the task runner (``app.runner``), recording
    (``app.recording``), the schedules (``daemon.schedules``), the channels (``daemon.channels``),
    the reconciler (``daemon.reconciler``), the control side (``daemon.actions``) and the read model
@@ -29,6 +30,7 @@ composes its collaborators and runs the loop:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -62,7 +64,7 @@ from streamrec.daemon.sources import ConfigSource, DirectorySource, fingerprint
 from streamrec.daemon.statekeeper import Restorer, StateKeeper
 from streamrec.daemon.tokens import read_tokens
 from streamrec.daemon.webapi import ReadModel
-from streamrec.errors import ConfigError, DaemonError
+from streamrec.errors import ConfigError, DaemonError, StateError
 from streamrec.log import logger
 from streamrec.runtime.childwatch import pidfd_watching
 from streamrec.runtime.etcd import Etcd
@@ -86,6 +88,8 @@ WATCH_SETTLE = 0.3
 """Seconds for the watch to be in place before start-up checks for missed changes."""
 STOP_STEP = 1.5
 """Seconds per step of a recorder's stop ladder in the daemon (shorter than in the foreground)."""
+KEEP_UP = 5.0
+"""Seconds between two catch-ups of the read model with the log (``ReadModel.keep_up``)."""
 RECORDER_KEEPS = 4
 """Finished files each recorder keeps in memory (``Recorder.files``). The daemon reads none of
 them (the fold of the state log is its catalog): 1,000, the foreground default, would be about
@@ -106,6 +110,7 @@ class _Parts:
     reconciler: Reconciler
     control: Control
     listeners: Listeners
+    reads: ReadModel
     cluster: ClusterMember | None = None
 
 
@@ -222,6 +227,7 @@ class Daemon:
         await parts.listeners.start(initial.config.settings if initial else None)
         self._spawn(parts.keeper.run(control.stop_event), "state keeper")
         self._spawn(trim_every(control.stop_event, self.trim_heap), "heap trim")
+        self._spawn(self._keep_up(parts.reads, control.stop_event), "read model")
         schedules.scheduler.start()
         if parts.cluster is not None:
             parts.cluster.start(control.stop_event)
@@ -251,6 +257,17 @@ class Daemon:
         watcher.cancel()
         await self._shutdown(parts, loop.time())
         return 0
+
+    @staticmethod
+    async def _keep_up(reads: ReadModel, stop: asyncio.Event) -> None:
+        """The read model follows the log every :data:`KEEP_UP` seconds (``ReadModel.keep_up``)."""
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), KEEP_UP)
+            try:
+                reads.keep_up()
+            except StateError as exc:  # the state keeper reports and repairs; try again later
+                logger.debug("read model: cannot follow the log now ({})", exc)
 
     def _emit(self, event: Event, /) -> dict[str, Any]:
         """Append to the state log (every component's events pass here)."""
@@ -323,8 +340,9 @@ class Daemon:
             config_dir=source.config_dir, started_at=self.started_at, tokens=self.tokens,
         )  # fmt: skip
         return _Parts(
-            journal, keeper, runner, schedules, channels, reconciler, control, listeners, member
-        )
+            journal, keeper, runner, schedules, channels, reconciler, control, listeners, reads,
+            member,
+        )  # fmt: skip
 
     @staticmethod
     def _recorders(recording: Recording, member: ClusterMember | None) -> MakeRecorder:

@@ -127,6 +127,17 @@ class ReadModel:
             self._web = web
         return self._web
 
+    def keep_up(self) -> None:
+        """Fold what the log gained since the last read (``daemon.service`` calls this every
+        few seconds, asked or not): a request after a quiet hour then reads seconds of events,
+        not the hour's at once. Read at once, 3,000 events (40 minutes of 20 channels) left
+        3.2 MB more resident than read 5 or 50 at a time (0.5 MB): the allocator keeps what one
+        large catch-up needed. Before the first request only the fold follows (no event feed)."""
+        if self._web is not None:
+            self._view()
+        else:
+            self.journal.view()
+
     def _ffmpeg_path(self) -> str:
         web = self._web_state()
         if not web.ffmpeg:

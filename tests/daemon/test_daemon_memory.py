@@ -1,5 +1,6 @@
-"""What the daemon holds: freed memory given back once a minute (``runtime.heaptrim``), and only a
-few finished files per recorder (the state log is its catalog)."""
+"""What the daemon holds: freed memory given back once a minute (``runtime.heaptrim``), only a few
+finished files per recorder (the state log is its catalog), and a read model that follows the log
+every few seconds rather than catching up an hour at the first request."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from loguru import logger
 from streamrec.core.clock import FakeClock
 from streamrec.daemon import service
 from streamrec.daemon.service import RECORDER_KEEPS, Daemon
+from streamrec.daemon.webapi import ReadModel
 from streamrec.runtime import heaptrim
 from streamrec.runtime.finishing import KEEP_FILES
 from streamrec.runtime.heaptrim import SLOW_TRIM, libc_trim, trim_every
@@ -109,11 +111,20 @@ async def test_a_slow_trim_is_logged() -> None:
 
 
 @pytest.mark.timeout(60)
-async def test_the_daemon_trims_and_its_recorders_keep_few_files(
+async def test_the_daemon_trims_keeps_up_and_its_recorders_keep_few_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(heaptrim, "EVERY", 0.05)
+    monkeypatch.setattr(service, "KEEP_UP", 0.05)
     made: dict[str, object] = {}
+    kept_up: list[int] = []
+    keep_up = ReadModel.keep_up
+
+    def counted(self: ReadModel) -> None:
+        kept_up.append(1)
+        keep_up(self)
+
+    monkeypatch.setattr(ReadModel, "keep_up", counted)
 
     class Spy(service.Recording):
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -141,9 +152,10 @@ async def test_the_daemon_trims_and_its_recorders_keep_few_files(
     running = asyncio.create_task(daemon.run())
     try:
         deadline = time.monotonic() + 30
-        while len(trims) < 3 and time.monotonic() < deadline:
+        while (len(trims) < 3 or len(kept_up) < 3) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert len(trims) >= 3
+        assert len(kept_up) >= 3
         assert made["keep_files"] == RECORDER_KEEPS < KEEP_FILES
     finally:
         daemon.request_shutdown("test over")
