@@ -65,6 +65,7 @@ from streamrec.core.timestamps import format_ts
 from streamrec.log import logger
 from streamrec.runtime.etcd import Etcd, EtcdUnavailable, KeyValue
 from streamrec.runtime.fencewatch import FenceWatch
+from streamrec.runtime.pause import stopped_within
 
 POLL = 1.0
 """Seconds between two looks at the cluster."""
@@ -199,8 +200,7 @@ class ClusterMember:
                                self._fence_in())  # fmt: skip
             except Exception:
                 logger.exception("cluster: the lease loop failed once")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), KEEPALIVE_EVERY)
+            await stopped_within(stop, KEEPALIVE_EVERY)
 
     async def _lease_step(self) -> None:
         if self.lease is None:
@@ -221,8 +221,7 @@ class ClusterMember:
                 raise
             except Exception:  # never let one bad poll end the membership
                 logger.exception("cluster: one look at etcd failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), POLL)
+            await stopped_within(stop, POLL)
 
     async def halt(self) -> None:
         """Stop looking (shutdown): no key is taken or given back after this; the lease is still

@@ -30,7 +30,6 @@ composes its collaborators and runs the loop:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
@@ -71,6 +70,7 @@ from streamrec.runtime.etcd import Etcd
 from streamrec.runtime.fdlimit import FdLimit, raise_fd_limit
 from streamrec.runtime.fencewatch import FenceWatch
 from streamrec.runtime.heaptrim import Trim, libc_trim, trim_every
+from streamrec.runtime.pause import stopped_within
 from streamrec.runtime.recorder import Recorder
 from streamrec.runtime.tasks.runner import TaskRunner
 from streamrec.spec.loading import LoadedConfig
@@ -261,9 +261,7 @@ class Daemon:
     @staticmethod
     async def _keep_up(reads: ReadModel, stop: asyncio.Event) -> None:
         """The read model follows the log every :data:`KEEP_UP` seconds (``ReadModel.keep_up``)."""
-        while not stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), KEEP_UP)
+        while not await stopped_within(stop, KEEP_UP):
             try:
                 reads.keep_up()
             except StateError as exc:  # the state keeper reports and repairs; try again later

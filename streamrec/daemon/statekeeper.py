@@ -23,7 +23,6 @@ Which of these to do is decided by :func:`next_steps` from what was seen, with n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import inspect
 import time
@@ -34,6 +33,7 @@ from typing import Any
 from streamrec.core.events import Event, StateWritable, build
 from streamrec.errors import StateError
 from streamrec.log import logger
+from streamrec.runtime.pause import stopped_within
 from streamrec.state.journal import Journal
 from streamrec.state.paths import StatePaths
 
@@ -131,8 +131,7 @@ class StateKeeper:
         """Check every ``every`` seconds until ``stop`` is set."""
         while not stop.is_set():
             await self.check()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+            await stopped_within(stop, every)
 
     async def check(self) -> None:
         """Reopen the log (recreating the directory if it vanished), then restore and probe."""

@@ -11,8 +11,8 @@ reused it; the daemon's memory curve showed it as steps.
 ``malloc_trim(0)`` releases the free pages inside every arena (glibc 2.8 and later); the blocks
 stay where they are, so nothing is copied and no pointer changes. :func:`trim_every` calls it
 once every :data:`EVERY` seconds on the daemon's loop. A trim takes a few milliseconds (2 ms in
-a process with the command line loaded); ``tests/daemon/test_daemon_memory.py`` checks that one stays
-under :data:`SLOW_TRIM` seconds, and a slower one is logged. Where the C library has no
+a process with the command line loaded); ``tests/daemon/test_daemon_memory.py`` checks that
+one stays under :data:`SLOW_TRIM` seconds, and a slower one is logged. Where the C library has no
 ``malloc_trim`` (musl, macOS) nothing is done and :func:`libc_trim` says so once.
 
 The C library is the one side effect, reached through :mod:`ctypes` and injected as a
@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 
 from streamrec.log import logger
+from streamrec.runtime.pause import stopped_within
 
 EVERY = 60.0
 """Seconds between two trims."""
@@ -84,18 +85,10 @@ async def trim_every(
     """Call ``trim`` every ``every`` seconds (:data:`EVERY` when not given) until ``stop`` is
     set, or until the C library turns out to have no ``malloc_trim``."""
     every = EVERY if every is None else every
-    while not await _stopped_within(stop, every):
+    while not await stopped_within(stop, every):
         began = monotonic()
         if not trim():
             return
         took = monotonic() - began
         if took > SLOW_TRIM:
             logger.warning("giving freed memory back took {:.0f} ms", took * 1000)
-
-
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
-        return False
-    return True

@@ -15,7 +15,6 @@ media, so ffmpeg starts right after the last segment recorded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from streamrec.core.backoff import Backoff
@@ -27,6 +26,7 @@ from streamrec.log import logger
 from streamrec.runtime.ffmpegrun import FfmpegRun
 from streamrec.runtime.finishing import Finisher
 from streamrec.runtime.hlsresume import HlsResume
+from streamrec.runtime.pause import stopped_within
 from streamrec.runtime.probing import can_probe, probe
 from streamrec.runtime.runwatch import Outcome, Status
 from streamrec.runtime.storage import Storage
@@ -110,8 +110,7 @@ class Supervisor:
             if step.action == "probe" and url:
                 await self._probe_until_new(url)
                 continue
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(status.stop.wait(), delay)
+            await stopped_within(status.stop, delay)
 
     async def _probe_until_new(self, url: str) -> None:
         """Probe every ``reconnect.fast`` until new media is listed, the fast phase ends, or stop.
@@ -132,8 +131,7 @@ class Supervisor:
             ):
                 self._resume.ready = (url, playlist)
                 return
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._status.stop.wait(), options.fast)
+            await stopped_within(self._status.stop, options.fast)
 
     async def _wait_for_space(self) -> bool:
         """Below min_free_space: ``recording.stopped`` with the reason, then state ``waiting for
@@ -152,8 +150,7 @@ class Supervisor:
         if self._finisher.last_end is not None:
             status.gap_cause = room.reason
         while not status.stopping():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(status.stop.wait(), status.capped(SPACE_RECHECK))
+            await stopped_within(status.stop, status.capped(SPACE_RECHECK))
             if status.stopping():
                 break
             room = self._storage.check()
