@@ -37,6 +37,7 @@ from streamrec.app.applying import desired_of
 from streamrec.core import planning
 from streamrec.errors import ConfigError, Problem
 from streamrec.log import logger
+from streamrec.runtime.processes import process_exists
 from streamrec.spec.loading import LoadedConfig, load_config
 
 LOAD_DEADLINE = 20.0
@@ -206,23 +207,13 @@ def _follow(daemon: int) -> None:
         try:
             handle = os.pidfd_open(daemon)
         except (AttributeError, OSError):  # no pidfds here: look once a second
-            while _alive(daemon):
+            while process_exists(daemon):
                 time.sleep(1.0)
         else:
             select.select([handle], [], [])
         os._exit(0)
 
     threading.Thread(target=wait, name="streamrec-follow-daemon", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, and another user's
-        pass
-    return True
 
 
 def _ready() -> bool:

@@ -78,6 +78,17 @@ def start_ticks(pid: int) -> int | None:
         return None
 
 
+def process_exists(pid: int) -> bool:
+    """Whether a process ``pid`` exists (a zombie counts; so does another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, and another user's
+        pass
+    return True
+
+
 def _live_member(pgid: int) -> bool:
     """Whether a process other than a zombie is in group ``pgid`` (scans /proc)."""
     try:

@@ -226,14 +226,8 @@ class RunRecord:
     def owner_alive(self) -> bool:
         """Whether the process that owns the run is still the one running."""
         ticks = processes.start_ticks(self.owner_pid)
-        if ticks is None:
-            try:
-                os.kill(self.owner_pid, 0)
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                return True
-            return self.owner_ticks is None
+        if ticks is None:  # gone, or hidden from this user's /proc: ask kill(0)
+            return processes.process_exists(self.owner_pid)
         return self.owner_ticks is None or ticks == self.owner_ticks
 
     def group(self) -> int | None:
