@@ -18,8 +18,9 @@ and the daemon's memory with it (about 1-2 kB per finished file, see the README)
 
 A first reading after ``--warm`` seconds (and after the soak's first status request, which builds
 the API's read model once); then ``--warm-rounds`` rounds of each kind of disturbance (an edit
-that restarts every channel, and an outage of each source), so that what the daemon allocates the
-first time it does each is in the start reading; the start reading; and the end reading. Each
+that restarts every channel, and two outages of each source: one that goes on with the media
+sequence, one that restarts it at 0), so that what the daemon allocates the first time it does
+each is in the start reading; the start reading; and the end reading. Each
 holds the daemon's RSS, open fds and threads, and the size of its state log; the growth since the
 first reading is printed too. The verdict: RSS, threads and fds per declared channel grew by less
 than 5 % (a small absolute slack for fds and threads, whose counts are small), every channel
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import random
 import re
 import secrets
@@ -188,11 +190,11 @@ def soak(args: argparse.Namespace) -> bool:
             time.sleep(args.settle)
             write_config(config, urls, names, segment, args.retention)
             time.sleep(args.settle)
-            for i, source in enumerate(sources):
-                say(f"warm-up: source {i} down 20 s")
+            for (i, source), reset in itertools.product(enumerate(sources), (False, True)):
+                say(f"warm-up: source {i} down 20 s (reset {reset})")
                 source.stop()
                 time.sleep(20)
-                source.start()
+                source.start(reset_sequence=reset)
                 time.sleep(args.settle)
         start_recording = recording_now(http)
         start = snapshot(daemon.pid, root / "state")
