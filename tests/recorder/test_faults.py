@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 from loguru import logger
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "daemon"))
+from daemonkit import alive  # found through the path set above
 from recsources import (
     FFMPEG,
     Events,
@@ -38,15 +41,6 @@ def log_lines() -> Iterator[list[str]]:
     sink = logger.add(lambda m: lines.append(str(m)), level="DEBUG", format="{message}")
     yield lines
     logger.remove(sink)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1]
-    return not status.startswith("Z")
 
 
 RECORD_SCRIPT = """
@@ -89,10 +83,10 @@ async def test_a_sigkilled_recorder_leaves_a_playable_file_that_the_next_run_fin
     started = json.loads(log.read_text().splitlines()[0])
     assert started["type"] == "recording.started"
     for _ in range(50):
-        if not _alive(started["pid"]):
+        if not alive(started["pid"]):
             break
         await asyncio.sleep(0.1)
-    assert not _alive(started["pid"]), "ffmpeg outlived the killed recorder"
+    assert not alive(started["pid"]), "ffmpeg outlived the killed recorder"
     partial = Path(started["file"])
     assert partial.exists(), "the file being written is gone"
     # Straight after the kill the file plays to its end (at most its last frame is cut short) ...
@@ -165,7 +159,7 @@ async def test_a_stubborn_ffmpeg_is_stopped_by_the_whole_ladder(
     for step in ("with q", "ignored q", "with SIGINT", "ignored SIGINT", "second SIGINT",
                  "killing it (SIGKILL)"):  # fmt: skip
         assert step in text
-    assert not _alive(events.of("recording.started")[0]["pid"])
+    assert not alive(events.of("recording.started")[0]["pid"])
 
 
 async def test_an_ffmpeg_that_never_starts_producing_is_a_stall(
